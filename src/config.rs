@@ -1,0 +1,266 @@
+//! Configuration files: a book's `book.toml` and the named pipeline presets in `pipelines/`.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+use crate::error::ConfigError;
+
+/// Bibliographic metadata from a book's optional `book.toml`. Every field is optional.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BookMeta {
+    /// Title as printed. Default: the book id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Authors, in the order of the title page.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authors: Vec<String>,
+    /// Languages as ISO 639 codes, main language first. Default: `--lang`, else the pipeline's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub languages: Vec<String>,
+    /// Tesseract models to use instead of the ones the languages map to (e.g. `["Cyrillic"]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ocr_models: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub isbn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publisher: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub year: Option<i32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subjects: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rights: Option<String>,
+    /// An extra identifier (catalogue number, URN); the book id is always the folder name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identifier: Option<String>,
+    /// Printed page numbering, e.g. roman front matter.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub page_labels: Vec<PageLabelRange>,
+    /// Chapters: the PDF outline and the EPUB table of contents.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chapters: Vec<Chapter>,
+}
+
+/// From page `from` (1-based index) on, pages are numbered in `style` starting at `start`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PageLabelRange {
+    pub from: u32,
+    #[serde(default = "default_label_style")]
+    pub style: LabelStyle,
+    #[serde(default = "one")]
+    pub start: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LabelStyle {
+    Arabic,
+    Roman,
+    #[serde(rename = "Roman")]
+    RomanUpper,
+    Letters,
+    #[serde(rename = "Letters")]
+    LettersUpper,
+    None,
+}
+
+fn default_label_style() -> LabelStyle {
+    LabelStyle::Arabic
+}
+fn one() -> u32 {
+    1
+}
+
+/// A chapter starting on page `page` (1-based index).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Chapter {
+    pub title: String,
+    pub page: u32,
+}
+
+impl BookMeta {
+    /// Reads and checks `book.toml`. Unknown keys are an error naming the file and the key.
+    pub fn load(path: &Path) -> Result<BookMeta, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        let meta: BookMeta = toml::from_str(&text).map_err(|e| ConfigError::Toml {
+            path: path.to_path_buf(),
+            message: one_line(e.message()),
+        })?;
+        meta.check(path)?;
+        Ok(meta)
+    }
+
+    fn check(&self, path: &Path) -> Result<(), ConfigError> {
+        let bad = |message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        for c in &self.chapters {
+            if c.page == 0 {
+                return Err(bad(format!("chapter \"{}\": page counts from 1", c.title)));
+            }
+        }
+        for r in &self.page_labels {
+            if r.from == 0 {
+                return Err(bad("page_labels: `from` counts from 1".into()));
+            }
+        }
+        if self.page_labels.windows(2).any(|w| w[0].from >= w[1].from) {
+            return Err(bad(
+                "page_labels: ranges must be in increasing `from` order".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A named pipeline preset (`pipelines/NAME.toml`). Every field documents its default.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Pipeline {
+    /// Name, recorded in the manifest. Default: the file's stem.
+    pub name: String,
+    /// One line for `kitap pipelines`. Default: empty.
+    pub description: String,
+    /// Languages for books without `languages` in their book.toml when `--lang` is not given.
+    /// Default: `["eng"]`.
+    pub languages: Vec<String>,
+    /// Write `<id>.hocr` (word boxes and confidences) beside the other outputs. Default: false.
+    pub hocr: bool,
+    /// Largest image accepted, in megapixels; larger ones are refused before decoding
+    /// (decompression bombs). Default: 250 (a 1200-dpi A3 page is 280).
+    pub max_megapixels: f64,
+    /// Pages per EPUB content document. Default: 10.
+    pub epub_pages_per_section: u32,
+}
+
+impl Default for Pipeline {
+    fn default() -> Self {
+        Pipeline {
+            name: "default".into(),
+            description: String::new(),
+            languages: vec!["eng".into()],
+            hocr: false,
+            max_megapixels: 250.0,
+            epub_pages_per_section: 10,
+        }
+    }
+}
+
+/// The pipelines shipped with kitap, compiled in so the binary works from any directory.
+pub const BUILTIN_PIPELINES: &[(&str, &str)] = &[
+    ("default", include_str!("../pipelines/default.toml")),
+    ("hocr", include_str!("../pipelines/hocr.toml")),
+];
+
+impl Pipeline {
+    /// Resolves `--pipeline`: a path to a .toml file, or the name of a built-in preset.
+    pub fn resolve(arg: &str) -> Result<Pipeline, ConfigError> {
+        let as_path = Path::new(arg);
+        if arg.ends_with(".toml") || arg.contains(std::path::MAIN_SEPARATOR) {
+            let text = std::fs::read_to_string(as_path).map_err(|e| ConfigError::Read {
+                path: as_path.to_path_buf(),
+                source: e,
+            })?;
+            let stem = as_path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            return Self::parse(&text, &stem, as_path);
+        }
+        match BUILTIN_PIPELINES.iter().find(|(name, _)| *name == arg) {
+            Some((name, text)) => {
+                Self::parse(text, name, &PathBuf::from(format!("pipelines/{name}.toml")))
+            }
+            None => Err(ConfigError::UnknownPipeline {
+                name: arg.to_string(),
+                known: BUILTIN_PIPELINES
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        }
+    }
+
+    fn parse(text: &str, stem: &str, path: &Path) -> Result<Pipeline, ConfigError> {
+        let mut p: Pipeline = toml::from_str(text).map_err(|e| ConfigError::Toml {
+            path: path.to_path_buf(),
+            message: one_line(e.message()),
+        })?;
+        if p.name.is_empty() || p.name == "default" && stem != "default" {
+            p.name = stem.to_string();
+        }
+        if p.max_megapixels.is_nan() || p.max_megapixels <= 0.0 {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: "max_megapixels must be positive".into(),
+            });
+        }
+        if p.epub_pages_per_section == 0 {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: "epub_pages_per_section must be at least 1".into(),
+            });
+        }
+        Ok(p)
+    }
+}
+
+/// toml's messages can span lines; a kitap error is one line.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_pipelines_parse() {
+        for (name, _) in BUILTIN_PIPELINES {
+            let p = Pipeline::resolve(name).unwrap();
+            assert_eq!(&p.name, name);
+        }
+    }
+
+    #[test]
+    fn unknown_book_key_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("book.toml");
+        std::fs::write(&path, "title = \"x\"\ntitel = \"y\"\n").unwrap();
+        let err = BookMeta::load(&path).unwrap_err().to_string();
+        assert!(err.contains("book.toml") && err.contains("titel"), "{err}");
+    }
+
+    #[test]
+    fn full_book_toml_is_accepted() {
+        let text = r#"
+            title = "Қара сөздер"
+            authors = ["Абай Құнанбайұлы"]
+            languages = ["kaz", "rus"]
+            ocr_models = ["kaz", "rus"]
+            isbn = "978-601-00-0000-0"
+            publisher = "Жазушы"
+            year = 1995
+            subjects = ["philosophy"]
+            rights = "public domain"
+            identifier = "urn:nbrk:0001"
+            page_labels = [{ from = 1, style = "roman" }, { from = 9, style = "arabic", start = 1 }]
+            [[chapters]]
+            title = "Бірінші сөз"
+            page = 12
+        "#;
+        let m: BookMeta = toml::from_str(text).unwrap();
+        assert_eq!(m.page_labels[0].style, LabelStyle::Roman);
+        assert_eq!(m.chapters[0].page, 12);
+    }
+}

@@ -1,0 +1,990 @@
+//! The `convert` driver: plans the batch, runs pages through load → prepare → OCR on a rayon
+//! pool (one Tesseract engine per worker), and assembles each book's files in page order as
+//! pages finish, streaming to temporary files that are renamed into place.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, mpsc};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::config::{BookMeta, Pipeline};
+use crate::discover::{BookDir, find_books};
+use crate::epub::{self, EpubMeta, EpubPage};
+use crate::error::{ConfigError, PageError};
+use crate::lang::{self, Language};
+use crate::load::{self, LoadLimits};
+use crate::manifest::{
+    self, BookRecord, DpiSource, FileRecord, LanguageRecord, Manifest, PageRecord, PageStatus,
+    PipelineInfo, Status, Summary,
+};
+use crate::ocr::{self, OcrEngine, OcrPage};
+use crate::pdf::image::PageImage;
+use crate::pdf::{self, DocInfo, PdfWriter};
+use crate::prepare::{self, PrepareOptions};
+
+/// Resolution assumed when the file has none and the text gives no usable estimate.
+const ASSUMED_DPI: f64 = 300.0;
+/// Typical height of a printed body-text line box (ascender to descender), in points, used to
+/// estimate a page's resolution from its text when the file does not state it.
+const TYPICAL_LINE_PT: f64 = 10.0;
+
+/// What the user asked for, before checking.
+#[derive(Debug, Clone)]
+pub struct ConvertRequest {
+    pub scans: PathBuf,
+    pub out: PathBuf,
+    pub jobs: Option<usize>,
+    pub lang: Option<String>,
+    pub pipeline: String,
+    pub quiet: bool,
+}
+
+/// A checked batch: every path resolved, every model verified, before any page is touched.
+pub struct Job {
+    scans: PathBuf,
+    out: PathBuf,
+    jobs: usize,
+    pipeline: Pipeline,
+    default_languages: Vec<Language>,
+    tessdata: PathBuf,
+    installed: Vec<String>,
+    books: Vec<PlannedBook>,
+    quiet: bool,
+}
+
+struct PlannedBook {
+    dir: BookDir,
+    meta: BookMeta,
+    languages: Vec<Language>,
+    models: Vec<String>,
+    error: Option<String>,
+    warnings: Vec<String>,
+    pages: Vec<PlannedPage>,
+}
+
+struct PlannedPage {
+    index: u32,
+    file: PathBuf,
+    source: String,
+    frame: u32,
+}
+
+fn parse_languages(codes: &[String], origin: &str) -> Result<Vec<Language>, ConfigError> {
+    codes
+        .iter()
+        .flat_map(|c| c.split(','))
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            lang::lookup(c).ok_or_else(|| ConfigError::UnknownLanguage {
+                origin: origin.to_string(),
+                code: c.to_string(),
+            })
+        })
+        .collect()
+}
+
+fn check_models(
+    models: &[String],
+    installed: &[String],
+    tessdata: &Path,
+    origin: &str,
+) -> Result<(), ConfigError> {
+    let missing: Vec<String> = models
+        .iter()
+        .filter(|m| !installed.contains(m))
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError::MissingModels {
+            origin: origin.to_string(),
+            missing,
+            installed: installed.to_vec(),
+            tessdata: tessdata.to_path_buf(),
+        })
+    }
+}
+
+impl Job {
+    /// Checks the request: pipeline, languages and models, scan tree, output folder, book ids.
+    pub fn build(req: &ConvertRequest) -> Result<Job, ConfigError> {
+        let pipeline = Pipeline::resolve(&req.pipeline)?;
+        let tessdata = ocr::find_tessdata().ok_or_else(|| {
+            ConfigError::Usage(
+                "no Tesseract models found (set TESSDATA_PREFIX, or on Debian: apt-get install tesseract-ocr tesseract-ocr-eng)".into(),
+            )
+        })?;
+        let installed = ocr::installed_models(&tessdata);
+        let default_languages = match &req.lang {
+            Some(l) => parse_languages(std::slice::from_ref(l), "--lang")?,
+            None => parse_languages(
+                &pipeline.languages,
+                &format!("pipeline '{}'", pipeline.name),
+            )?,
+        };
+        if default_languages.is_empty() {
+            return Err(ConfigError::Usage("--lang: no language given".into()));
+        }
+        let origin = if req.lang.is_some() {
+            "--lang".to_string()
+        } else {
+            format!("pipeline '{}'", pipeline.name)
+        };
+        check_models(
+            &lang::models_for(&default_languages),
+            &installed,
+            &tessdata,
+            &origin,
+        )?;
+
+        let dirs = find_books(&req.scans).map_err(|e| {
+            ConfigError::Usage(format!(
+                "{}: cannot read the scan folder: {e}",
+                req.scans.display()
+            ))
+        })?;
+        if dirs.is_empty() {
+            return Err(ConfigError::Usage(format!(
+                "{}: no page images found (looked for {} files in it and its subfolders)",
+                req.scans.display(),
+                crate::discover::PAGE_EXTENSIONS.join(", ")
+            )));
+        }
+        let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+        for d in &dirs {
+            if let Some(first) = seen.insert(&d.id, &d.source) {
+                return Err(ConfigError::Usage(format!(
+                    "two books have the id '{}': {} and {} (the folder name names the output files; rename one)",
+                    d.id, first, d.source
+                )));
+            }
+        }
+        std::fs::create_dir_all(&req.out).map_err(|e| {
+            ConfigError::Usage(format!(
+                "{}: cannot create the output folder: {e}",
+                req.out.display()
+            ))
+        })?;
+        let jobs = req
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1);
+        let mut job = Job {
+            scans: req.scans.clone(),
+            out: req.out.clone(),
+            jobs,
+            pipeline,
+            default_languages,
+            tessdata,
+            installed,
+            books: Vec::new(),
+            quiet: req.quiet,
+        };
+        job.books = dirs.into_iter().map(|d| job.plan_book(d)).collect();
+        Ok(job)
+    }
+
+    fn plan_book(&self, dir: BookDir) -> PlannedBook {
+        let mut book = PlannedBook {
+            meta: BookMeta::default(),
+            languages: self.default_languages.clone(),
+            models: Vec::new(),
+            error: None,
+            warnings: dir.skipped.clone(),
+            pages: Vec::new(),
+            dir,
+        };
+        if let Some(path) = &book.dir.meta_path {
+            match BookMeta::load(path) {
+                Ok(m) => book.meta = m,
+                Err(e) => {
+                    book.error = Some(e.to_string());
+                    return book;
+                }
+            }
+        }
+        let origin = book.dir.meta_path.as_ref().map_or_else(
+            || book.dir.dir.display().to_string(),
+            |p| p.display().to_string(),
+        );
+        if !book.meta.languages.is_empty() {
+            match parse_languages(&book.meta.languages, &origin) {
+                Ok(l) => book.languages = l,
+                Err(e) => {
+                    book.error = Some(e.to_string());
+                    return book;
+                }
+            }
+        }
+        book.models = if book.meta.ocr_models.is_empty() {
+            lang::models_for(&book.languages)
+        } else {
+            book.meta.ocr_models.clone()
+        };
+        if let Err(e) = check_models(&book.models, &self.installed, &self.tessdata, &origin) {
+            book.error = Some(e.to_string());
+            return book;
+        }
+        let mut index = 0u32;
+        for file in &book.dir.files {
+            let frames = frame_count(file);
+            let source = file
+                .strip_prefix(&self.scans)
+                .unwrap_or(file)
+                .to_string_lossy()
+                .into_owned();
+            for frame in 0..frames {
+                index += 1;
+                book.pages.push(PlannedPage {
+                    index,
+                    file: file.clone(),
+                    source: source.clone(),
+                    frame: frame as u32,
+                });
+            }
+        }
+        book
+    }
+
+    /// Number of pages planned in the batch.
+    pub fn page_total(&self) -> usize {
+        self.books.iter().map(|b| b.pages.len()).sum()
+    }
+}
+
+/// Only TIFF files can hold several pages; everything else is one page (or one error).
+fn frame_count(file: &Path) -> usize {
+    let mut head = [0u8; 4];
+    let is_tiff = File::open(file)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && load::sniff(&head) == Ok(load::Format::Tiff);
+    if !is_tiff {
+        return 1;
+    }
+    std::fs::read(file).map_or(1, |b| load::count_frames(&b))
+}
+
+/// A page that went through every stage.
+struct DonePage {
+    image: PageImage,
+    ocr: OcrPage,
+    dpi: (f64, f64),
+    dpi_source: DpiSource,
+    cover: Option<Vec<u8>>,
+    warnings: Vec<String>,
+}
+
+struct Outcome {
+    result: Result<DonePage, (PageError, Vec<String>)>,
+}
+
+/// Keeps an engine per worker thread; swaps it only when a book needs other models.
+fn engine_for<'a>(
+    slot: &'a mut Option<OcrEngine>,
+    tessdata: &Path,
+    models: &str,
+) -> Result<&'a mut OcrEngine, String> {
+    if slot.as_ref().is_none_or(|e| e.models() != models) {
+        *slot = None;
+        *slot = Some(OcrEngine::new(tessdata, models)?);
+    }
+    Ok(slot.as_mut().expect("engine just set"))
+}
+
+fn round_dpi(d: f64) -> f64 {
+    let r = d.round();
+    if (d - r).abs() < 0.05 {
+        r
+    } else {
+        (d * 10.0).round() / 10.0
+    }
+}
+
+fn process_page(
+    job: &Job,
+    book: &PlannedBook,
+    page: &PlannedPage,
+    engine: &mut Option<OcrEngine>,
+) -> Outcome {
+    let mut warnings = Vec::new();
+    let fail = |msg: String, warnings: Vec<String>| Outcome {
+        result: Err((PageError::new(&page.file, page.index, msg), warnings)),
+    };
+    let bytes = match std::fs::read(&page.file) {
+        Ok(b) => b,
+        Err(e) => return fail(format!("cannot read: {e}"), warnings),
+    };
+    if let Ok(format) = load::sniff(&bytes) {
+        let ext = page
+            .file
+            .extension()
+            .map(|e| e.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        warnings.extend(load::extension_warning(format, &ext));
+    }
+    let limits = LoadLimits {
+        max_pixels: (job.pipeline.max_megapixels * 1e6) as u64,
+    };
+    let loaded = match load::load(&bytes, page.frame as usize, limits) {
+        Ok(l) => l,
+        Err(e) => return fail(e, warnings),
+    };
+    drop(bytes);
+    warnings.extend(loaded.warnings.iter().cloned());
+    let file_dpi = loaded.file_dpi.map(|(x, y)| (round_dpi(x), round_dpi(y)));
+    let jpeg = loaded.jpeg.clone();
+    let bitonal = loaded.bitonal;
+    let mut loaded = loaded;
+    loaded.jpeg = None;
+    loaded.file_dpi = file_dpi;
+    let prepared = prepare::prepare(loaded, &PrepareOptions::default());
+    let image = pdf::image::encode(&prepared, jpeg, bitonal);
+
+    let models = book.models.join("+");
+    let engine = match engine_for(engine, &job.tessdata, &models) {
+        Ok(e) => e,
+        Err(e) => return fail(e, warnings),
+    };
+    let ocr_dpi = prepare::ocr_dpi(file_dpi).map(|d| d.round() as u32);
+    let mut ocr = match engine.recognize(&prepared.ocr_image, ocr_dpi) {
+        Ok(o) => o,
+        Err(e) => return fail(e, warnings),
+    };
+    let (pw, ph) = (prepared.upright.width(), prepared.upright.height());
+    ocr.scale(prepared.ocr_to_page.0, prepared.ocr_to_page.1, pw, ph);
+
+    let (dpi, dpi_source) = match file_dpi {
+        Some(d) => (d, DpiSource::File),
+        None => {
+            match ocr
+                .median_line_height()
+                .map(|h| round_dpi((h * 72.0 / TYPICAL_LINE_PT / 10.0).round() * 10.0))
+                .filter(|d| load::PLAUSIBLE_DPI.contains(d))
+            {
+                Some(d) => {
+                    warnings.push(format!("no usable resolution in the file; estimated {d:.0} dpi from the text height"));
+                    ((d, d), DpiSource::Estimated)
+                }
+                None => {
+                    warnings.push(format!(
+                        "no usable resolution in the file; assumed {ASSUMED_DPI:.0} dpi"
+                    ));
+                    ((ASSUMED_DPI, ASSUMED_DPI), DpiSource::Assumed)
+                }
+            }
+        }
+    };
+    let cover = (page.index == 1)
+        .then(|| cover_jpeg(&prepared.upright))
+        .flatten();
+    Outcome {
+        result: Ok(DonePage {
+            image,
+            ocr,
+            dpi,
+            dpi_source,
+            cover,
+            warnings,
+        }),
+    }
+}
+
+/// The first page, downscaled, as the EPUB cover.
+fn cover_jpeg(img: &image::DynamicImage) -> Option<Vec<u8>> {
+    let thumb = img.resize(1200, 1600, image::imageops::FilterType::Triangle);
+    let thumb = if thumb.color().has_color() {
+        image::DynamicImage::ImageRgb8(thumb.to_rgb8())
+    } else {
+        image::DynamicImage::ImageLuma8(thumb.to_luma8())
+    };
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
+        .encode_image(&thumb)
+        .ok()?;
+    Some(out)
+}
+
+/// Result of a whole run, for the exit code.
+pub struct RunSummary {
+    pub manifest: Manifest,
+    pub manifest_path: PathBuf,
+}
+
+impl RunSummary {
+    pub fn all_ok(&self) -> bool {
+        self.manifest.summary.books_failed == 0 && self.manifest.summary.pages_failed == 0
+    }
+}
+
+/// Prints messages without tearing the progress bar.
+struct Reporter {
+    bar: ProgressBar,
+    quiet: bool,
+}
+
+impl Reporter {
+    fn error(&self, msg: &str) {
+        self.bar.suspend(|| eprintln!("{msg}"));
+    }
+    fn warn(&self, msg: &str) {
+        if !self.quiet {
+            self.bar.suspend(|| eprintln!("warning: {msg}"));
+        }
+    }
+}
+
+/// Runs the batch. Never panics on bad input: every failure becomes a record in the manifest.
+pub fn run(job: Job) -> std::io::Result<RunSummary> {
+    let started = manifest::now_rfc3339();
+    let clock = Instant::now();
+    let total = job.page_total();
+    let show_bar = !job.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let bar = ProgressBar::with_draw_target(
+        Some(total as u64),
+        if show_bar {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
+    );
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} pages · {msg} · ETA {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    let reporter = Reporter {
+        bar,
+        quiet: job.quiet,
+    };
+
+    let items: Vec<(usize, usize)> = job
+        .books
+        .iter()
+        .enumerate()
+        .flat_map(|(b, book)| (0..book.pages.len()).map(move |p| (b, p)))
+        .collect();
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(job.jobs)
+        .thread_name(|i| format!("kitap-ocr-{i}"))
+        .build()
+        .map_err(std::io::Error::other)?;
+
+    // Workers take pages in order and may run at most WINDOW pages ahead of the writer, so the
+    // pages waiting to be written stay few however long the book is.
+    let window = 2 * job.jobs + 2;
+    let next = AtomicUsize::new(0);
+    let written = (Mutex::new(0usize), Condvar::new());
+    let (tx, rx) = mpsc::channel::<(usize, Outcome)>();
+
+    let mut records: Vec<Option<BookRecord>> = vec![None; job.books.len()];
+    std::thread::scope(|s| {
+        let job = &job;
+        let items = &items;
+        let next = &next;
+        let written = &written;
+        s.spawn(move || {
+            pool.broadcast(|_| {
+                let mut engine: Option<OcrEngine> = None;
+                let tx = tx.clone();
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= items.len() {
+                        break;
+                    }
+                    {
+                        let (lock, cv) = written;
+                        let mut w = lock.lock().unwrap_or_else(|e| e.into_inner());
+                        while i >= *w + window {
+                            w = cv.wait(w).unwrap_or_else(|e| e.into_inner());
+                        }
+                    }
+                    let (b, p) = items[i];
+                    let book = &job.books[b];
+                    let outcome = process_page(job, book, &book.pages[p], &mut engine);
+                    if tx.send((i, outcome)).is_err() {
+                        break;
+                    }
+                }
+            });
+            drop(tx);
+        });
+
+        // The writer: this thread, in page order.
+        let mut pending: BTreeMap<usize, Outcome> = BTreeMap::new();
+        let mut next_item = 0usize;
+        let mut current: Option<(usize, Assembler)> = None;
+        let mut next_book = 0usize;
+        let mut finish_books_before =
+            |upto: usize,
+             current: &mut Option<(usize, Assembler)>,
+             records: &mut Vec<Option<BookRecord>>| {
+                // Books with no planned pages (failed before OCR) are recorded in order.
+                while next_book < upto {
+                    if current.as_ref().is_some_and(|(b, _)| *b == next_book) {
+                        let (b, asm) = current.take().expect("checked");
+                        records[b] = Some(asm.finish(job, &job.books[b], &reporter));
+                    } else if records[next_book].is_none() {
+                        records[next_book] =
+                            Some(book_without_pages(job, &job.books[next_book], &reporter));
+                    }
+                    next_book += 1;
+                }
+            };
+        for (i, outcome) in rx.iter() {
+            pending.insert(i, outcome);
+            while let Some(outcome) = pending.remove(&next_item) {
+                let (b, p) = items[next_item];
+                finish_books_before(b, &mut current, &mut records);
+                if current.is_none() {
+                    current = Some((b, Assembler::start(job, &job.books[b])));
+                }
+                let (_, asm) = current.as_mut().expect("just set");
+                asm.add(&job.books[b].pages[p], outcome, &reporter);
+                next_item += 1;
+                {
+                    let (lock, cv) = &written;
+                    *lock.lock().unwrap_or_else(|e| e.into_inner()) = next_item;
+                    cv.notify_all();
+                }
+                reporter.bar.inc(1);
+                let mins = clock.elapsed().as_secs_f64() / 60.0;
+                reporter.bar.set_message(format!(
+                    "{:.1} pages/min",
+                    next_item as f64 / mins.max(1e-9)
+                ));
+            }
+        }
+        finish_books_before(job.books.len(), &mut current, &mut records);
+    });
+    reporter.bar.finish_and_clear();
+
+    let books: Vec<BookRecord> = records
+        .into_iter()
+        .map(|r| r.expect("every book recorded"))
+        .collect();
+    let mut summary = Summary {
+        books: books.len(),
+        ..Default::default()
+    };
+    for b in &books {
+        match b.status {
+            Status::Ok => summary.books_ok += 1,
+            Status::Partial => summary.books_partial += 1,
+            Status::Failed => summary.books_failed += 1,
+        }
+        summary.pages += b.pages.len();
+        summary.pages_failed += b
+            .pages
+            .iter()
+            .filter(|p| p.status == PageStatus::Failed)
+            .count();
+    }
+    let manifest = Manifest {
+        schema_version: manifest::SCHEMA_VERSION.into(),
+        kitap_version: env!("CARGO_PKG_VERSION").into(),
+        pipeline: PipelineInfo {
+            name: job.pipeline.name.clone(),
+            description: job.pipeline.description.clone(),
+        },
+        started,
+        finished: manifest::now_rfc3339(),
+        summary,
+        books,
+    };
+    let manifest_path = job.out.join("manifest.json");
+    manifest.write(&manifest_path)?;
+    if !job.quiet {
+        let s = &manifest.summary;
+        let secs = clock.elapsed().as_secs_f64();
+        eprintln!(
+            "kitap: {} book(s): {} ok, {} partial, {} failed; {} page(s), {} failed; {:.1} s ({:.1} pages/min); manifest: {}",
+            s.books,
+            s.books_ok,
+            s.books_partial,
+            s.books_failed,
+            s.pages,
+            s.pages_failed,
+            secs,
+            s.pages as f64 / (secs / 60.0).max(1e-9),
+            manifest_path.display()
+        );
+    }
+    Ok(RunSummary {
+        manifest,
+        manifest_path,
+    })
+}
+
+fn language_records(langs: &[Language]) -> Vec<LanguageRecord> {
+    langs
+        .iter()
+        .map(|l| LanguageRecord {
+            code: l.iso639_3.into(),
+            tag: l.bcp47.into(),
+            name: l.name.into(),
+        })
+        .collect()
+}
+
+fn book_record(book: &PlannedBook, status: Status) -> BookRecord {
+    BookRecord {
+        id: book.dir.id.clone(),
+        status,
+        source: book.dir.source.clone(),
+        metadata: book.meta.clone(),
+        languages: language_records(&book.languages),
+        ocr_models: book.models.clone(),
+        page_count: book.pages.len(),
+        confidence: None,
+        error: book.error.clone(),
+        warnings: book.warnings.clone(),
+        pages: Vec::new(),
+        files: Vec::new(),
+    }
+}
+
+fn book_without_pages(job: &Job, book: &PlannedBook, reporter: &Reporter) -> BookRecord {
+    let mut rec = book_record(book, Status::Failed);
+    let msg = book.error.clone().unwrap_or_else(|| "no pages".into());
+    reporter.error(&format!(
+        "{}: book '{}' skipped: {msg}",
+        book.dir.dir.display(),
+        book.dir.id
+    ));
+    rec.error = Some(msg);
+    let _ = job;
+    rec
+}
+
+/// Output files of one book, written as its pages arrive in order.
+struct Assembler {
+    dir: PathBuf,
+    pdf: Option<PdfWriter<BufWriter<File>>>,
+    txt: Option<BufWriter<File>>,
+    hocr: Option<BufWriter<File>>,
+    epub_pages: Vec<EpubPage>,
+    cover: Option<Vec<u8>>,
+    pages: Vec<PageRecord>,
+    io_error: Option<String>,
+}
+
+fn out_path(dir: &Path, id: &str, ext: &str) -> PathBuf {
+    dir.join(format!("{id}.{ext}"))
+}
+
+impl Assembler {
+    fn start(job: &Job, book: &PlannedBook) -> Assembler {
+        let dir = job.out.join(&book.dir.id);
+        let mut asm = Assembler {
+            dir: dir.clone(),
+            pdf: None,
+            txt: None,
+            hocr: None,
+            epub_pages: Vec::new(),
+            cover: None,
+            pages: Vec::new(),
+            io_error: None,
+        };
+        let id = &book.dir.id;
+        let open = |ext: &str| -> std::io::Result<BufWriter<File>> {
+            std::fs::create_dir_all(&dir)?;
+            Ok(BufWriter::new(File::create(manifest::temp_path(
+                &out_path(&dir, id, ext),
+            ))?))
+        };
+        let result = (|| -> std::io::Result<()> {
+            asm.pdf = Some(PdfWriter::new(open("pdf")?)?);
+            asm.txt = Some(open("txt")?);
+            if job.pipeline.hocr {
+                let mut h = open("hocr")?;
+                crate::hocr::begin(
+                    &mut h,
+                    &title_of(book),
+                    book.languages.first().map_or("und", |l| l.bcp47),
+                )?;
+                asm.hocr = Some(h);
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            asm.io_error = Some(format!("{}: cannot write: {e}", dir.display()));
+        }
+        asm
+    }
+
+    fn add(&mut self, page: &PlannedPage, outcome: Outcome, reporter: &Reporter) {
+        let shown = page.file.display().to_string();
+        let mut record = PageRecord {
+            index: page.index,
+            source: page.source.clone(),
+            frame: page.frame,
+            status: PageStatus::Ok,
+            error: None,
+            warnings: Vec::new(),
+            width: None,
+            height: None,
+            dpi: None,
+            dpi_x: None,
+            dpi_source: None,
+            image_encoding: None,
+            confidence: None,
+            words: 0,
+        };
+        let io = match outcome.result {
+            Ok(done) => {
+                for w in &done.warnings {
+                    reporter.warn(&format!("{shown}: page {}: {w}", page.index));
+                }
+                record.warnings = done.warnings;
+                record.width = Some(done.ocr.width);
+                record.height = Some(done.ocr.height);
+                record.dpi = Some(done.dpi.1);
+                record.dpi_x = (done.dpi.0 != done.dpi.1).then_some(done.dpi.0);
+                record.dpi_source = Some(done.dpi_source);
+                record.image_encoding = Some(done.image.encoding.name().into());
+                record.confidence = done
+                    .ocr
+                    .mean_confidence()
+                    .map(|c| (c * 10.0).round() / 10.0);
+                record.words = done.ocr.word_count();
+                if done.cover.is_some() {
+                    self.cover = done.cover;
+                }
+                self.write_page(page, Some((&done.ocr, &done.image, done.dpi)))
+            }
+            Err((err, warnings)) => {
+                reporter.error(&err.to_string());
+                record.status = PageStatus::Failed;
+                record.error = Some(err.message.clone());
+                record.warnings = warnings;
+                self.write_failed(page, &err)
+            }
+        };
+        if let Err(e) = io
+            && self.io_error.is_none()
+        {
+            self.io_error = Some(format!("{}: cannot write: {e}", self.dir.display()));
+        }
+        self.pages.push(record);
+    }
+
+    fn write_page(
+        &mut self,
+        page: &PlannedPage,
+        done: Option<(&OcrPage, &PageImage, (f64, f64))>,
+    ) -> std::io::Result<()> {
+        let Some((ocr, image, dpi)) = done else {
+            return Ok(());
+        };
+        if let Some(pdf) = &mut self.pdf {
+            pdf.add_page(&pdf::PageContent {
+                image,
+                px_per_pt: (dpi.0 / 72.0, dpi.1 / 72.0),
+                page_px: (ocr.width, ocr.height),
+                ocr,
+            })?;
+        }
+        if let Some(txt) = &mut self.txt {
+            if page.index > 1 {
+                txt.write_all(b"\x0c")?;
+            }
+            txt.write_all(ocr.text().as_bytes())?;
+        }
+        if let Some(h) = &mut self.hocr {
+            crate::hocr::page(h, page.index, &page.source, Some(dpi.1), Some(ocr))?;
+        }
+        self.epub_pages.push(EpubPage::from_ocr(page.index, ocr));
+        Ok(())
+    }
+
+    fn write_failed(&mut self, page: &PlannedPage, err: &PageError) -> std::io::Result<()> {
+        if let Some(pdf) = &mut self.pdf {
+            pdf.add_placeholder(page.index, &page.source, &err.message)?;
+        }
+        if let Some(txt) = &mut self.txt
+            && page.index > 1
+        {
+            txt.write_all(b"\x0c")?;
+        }
+        if let Some(h) = &mut self.hocr {
+            crate::hocr::page(h, page.index, &page.source, None, None)?;
+        }
+        self.epub_pages.push(EpubPage {
+            index: page.index,
+            paragraphs: Vec::new(),
+        });
+        Ok(())
+    }
+
+    fn finish(mut self, job: &Job, book: &PlannedBook, reporter: &Reporter) -> BookRecord {
+        let id = &book.dir.id;
+        let good = self
+            .pages
+            .iter()
+            .filter(|p| p.status == PageStatus::Ok)
+            .count();
+        let mut rec = book_record(
+            book,
+            if good == self.pages.len() {
+                Status::Ok
+            } else {
+                Status::Partial
+            },
+        );
+        let (words, weighted) = self
+            .pages
+            .iter()
+            .filter_map(|p| Some((p.words, p.confidence?)))
+            .fold((0usize, 0f64), |(n, s), (w, c)| (n + w, s + w as f64 * c));
+        rec.confidence = (words > 0).then(|| ((weighted / words as f64) * 10.0).round() / 10.0);
+        let temps: Vec<PathBuf> = ["pdf", "txt", "hocr", "epub"]
+            .iter()
+            .map(|e| manifest::temp_path(&out_path(&self.dir, id, e)))
+            .collect();
+        let discard = |temps: &[PathBuf]| {
+            for t in temps {
+                let _ = std::fs::remove_file(t);
+            }
+        };
+        if good == 0 || self.io_error.is_some() {
+            discard(&temps);
+            rec.status = Status::Failed;
+            rec.error = Some(
+                self.io_error
+                    .clone()
+                    .unwrap_or_else(|| "no page could be converted; no files written".into()),
+            );
+            reporter.error(&format!(
+                "{}: book '{id}' failed: {}",
+                book.dir.dir.display(),
+                rec.error.as_deref().unwrap_or("")
+            ));
+            rec.pages = self.pages;
+            return rec;
+        }
+        let result = self.write_outputs(job, book);
+        match result {
+            Ok(files) => rec.files = files,
+            Err(e) => {
+                discard(&temps);
+                rec.status = Status::Failed;
+                rec.error = Some(format!("{}: cannot write: {e}", self.dir.display()));
+                reporter.error(rec.error.as_deref().unwrap_or(""));
+            }
+        }
+        rec.pages = self.pages;
+        rec
+    }
+
+    fn write_outputs(&mut self, job: &Job, book: &PlannedBook) -> std::io::Result<Vec<FileRecord>> {
+        let id = &book.dir.id;
+        let date = creation_date();
+        let info = DocInfo {
+            title: title_of(book),
+            authors: book.meta.authors.clone(),
+            subjects: book.meta.subjects.clone(),
+            languages: book.languages.iter().map(|l| l.bcp47.to_string()).collect(),
+            publisher: book.meta.publisher.clone(),
+            rights: book.meta.rights.clone(),
+            identifier: book
+                .meta
+                .identifier
+                .clone()
+                .unwrap_or_else(|| format!("urn:uuid:{}", epub::book_uuid(id))),
+            date,
+            creator_tool: format!("kitap {}", env!("CARGO_PKG_VERSION")),
+        };
+        let mut done: Vec<(PathBuf, &str)> = Vec::new();
+        let pdf_path = out_path(&self.dir, id, "pdf");
+        if let Some(pdf) = self.pdf.take() {
+            let mut f = pdf.finish(&info)?;
+            f.flush()?;
+            f.get_ref().sync_all()?;
+            done.push((pdf_path, "application/pdf"));
+        }
+        let epub_path = out_path(&self.dir, id, "epub");
+        {
+            let meta = EpubMeta {
+                id: id.clone(),
+                title: info.title.clone(),
+                authors: info.authors.clone(),
+                languages: info.languages.clone(),
+                rtl: book.languages.first().is_some_and(|l| l.rtl),
+                isbn: book.meta.isbn.clone(),
+                identifier: book.meta.identifier.clone(),
+                publisher: book.meta.publisher.clone(),
+                year: book.meta.year,
+                subjects: book.meta.subjects.clone(),
+                rights: book.meta.rights.clone(),
+                modified: format!(
+                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                    date.0, date.1, date.2, date.3, date.4, date.5
+                ),
+                chapters: book
+                    .meta
+                    .chapters
+                    .iter()
+                    .map(|c| (c.title.clone(), c.page))
+                    .collect(),
+                pages_per_section: job.pipeline.epub_pages_per_section,
+            };
+            let f = BufWriter::new(File::create(manifest::temp_path(&epub_path))?);
+            let mut f = epub::write(f, &meta, &self.epub_pages, self.cover.as_deref())?;
+            f.flush()?;
+            f.get_ref().sync_all()?;
+            done.push((epub_path, "application/epub+zip"));
+        }
+        let txt_path = out_path(&self.dir, id, "txt");
+        if let Some(mut t) = self.txt.take() {
+            t.flush()?;
+            done.push((txt_path, "text/plain; charset=utf-8"));
+        }
+        let hocr_path = out_path(&self.dir, id, "hocr");
+        if let Some(mut h) = self.hocr.take() {
+            crate::hocr::end(&mut h)?;
+            h.flush()?;
+            done.push((hocr_path, "text/vnd.hocr+html"));
+        }
+        let mut files = Vec::new();
+        for (path, media_type) in done {
+            std::fs::rename(manifest::temp_path(&path), &path)?;
+            files.push(FileRecord::describe(&job.out, &path, media_type)?);
+        }
+        Ok(files)
+    }
+}
+
+fn title_of(book: &PlannedBook) -> String {
+    book.meta
+        .title
+        .clone()
+        .unwrap_or_else(|| book.dir.id.clone())
+}
+
+/// Dates written into the files: `SOURCE_DATE_EPOCH` when set (reproducible builds), else now.
+fn creation_date() -> (i32, u8, u8, u8, u8, u8) {
+    let t = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .unwrap_or_else(time::OffsetDateTime::now_utc);
+    (
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+    )
+}

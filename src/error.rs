@@ -1,0 +1,124 @@
+//! Error types: each variant carries the file (and page) it is about, and reads as one line.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A configuration or usage problem found before any page is touched (exit code 2).
+#[derive(Debug)]
+pub enum ConfigError {
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    Toml {
+        path: PathBuf,
+        message: String,
+    },
+    Invalid {
+        path: PathBuf,
+        message: String,
+    },
+    UnknownPipeline {
+        name: String,
+        known: String,
+    },
+    UnknownLanguage {
+        origin: String,
+        code: String,
+    },
+    MissingModels {
+        origin: String,
+        missing: Vec<String>,
+        installed: Vec<String>,
+        tessdata: PathBuf,
+    },
+    Usage(String),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Read { path, source } => write!(f, "{}: {}", path.display(), source),
+            ConfigError::Toml { path, message } => write!(f, "{}: {}", path.display(), message),
+            ConfigError::Invalid { path, message } => write!(f, "{}: {}", path.display(), message),
+            ConfigError::UnknownPipeline { name, known } => write!(
+                f,
+                "no pipeline named '{name}' (built in: {known}; or give a path to a .toml file)"
+            ),
+            ConfigError::UnknownLanguage { origin, code } => write!(
+                f,
+                "{origin}: unknown language code '{code}' (known: {})",
+                crate::lang::known_codes()
+            ),
+            ConfigError::MissingModels {
+                origin,
+                missing,
+                installed,
+                tessdata,
+            } => write!(
+                f,
+                "{origin}: Tesseract model(s) {} not installed in {} (installed: {}); on Debian: apt-get install {}",
+                missing.join(", "),
+                tessdata.display(),
+                if installed.is_empty() {
+                    "none".to_string()
+                } else {
+                    installed.join(", ")
+                },
+                missing
+                    .iter()
+                    .map(|m| debian_package(m))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            ConfigError::Usage(msg) => f.write_str(msg),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The Debian package that ships a Tesseract model, for the hint in error messages.
+fn debian_package(model: &str) -> String {
+    match model {
+        "Latin" => "tesseract-ocr-script-latn".into(),
+        "Cyrillic" => "tesseract-ocr-script-cyrl".into(),
+        "osd" => "tesseract-ocr-osd".into(),
+        m => format!("tesseract-ocr-{}", m.to_ascii_lowercase().replace('_', "-")),
+    }
+}
+
+/// Why one page could not be converted. The book goes on without it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageError {
+    /// The source file, as shown to the user.
+    pub file: PathBuf,
+    /// 1-based index of the page in the book.
+    pub page: u32,
+    /// What is wrong, in words an operator can act on.
+    pub message: String,
+}
+
+impl PageError {
+    pub fn new(file: &Path, page: u32, message: impl Into<String>) -> Self {
+        PageError {
+            file: file.to_path_buf(),
+            page,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for PageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: page {}: {}",
+            self.file.display(),
+            self.page,
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for PageError {}

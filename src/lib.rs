@@ -1,0 +1,16 @@
+//! kitap: scanned book folders in; searchable archival PDF, EPUB 3, OCR text and a library
+//! manifest out. The binary is a thin shell over [`cli::run`].
+
+pub mod cli;
+pub mod config;
+pub mod convert;
+pub mod discover;
+pub mod epub;
+pub mod error;
+pub mod hocr;
+pub mod lang;
+pub mod load;
+pub mod manifest;
+pub mod ocr;
+pub mod pdf;
+pub mod prepare;

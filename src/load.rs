@@ -1,0 +1,538 @@
+//! Decodes one page image (PNG, JPEG, TIFF frame) into pixels plus the facts the PDF needs.
+//!
+//! The format is decided by magic bytes, never by extension. Dimensions are checked from the
+//! header before any pixel buffer is allocated, so a decompression bomb costs nothing.
+
+use std::io::Cursor;
+
+use image::metadata::Orientation;
+use image::{DynamicImage, GrayImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
+
+/// Smallest side, in pixels, of an image that can be a page.
+pub const MIN_SIDE: u32 = 16;
+/// Plausible scan resolutions, dots per inch. Outside this range the file's value is not trusted.
+pub const PLAUSIBLE_DPI: std::ops::RangeInclusive<f64> = 100.0..=1200.0;
+
+/// Container formats kitap reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Png,
+    Jpeg,
+    Tiff,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Png => "PNG",
+            Format::Jpeg => "JPEG",
+            Format::Tiff => "TIFF",
+        }
+    }
+
+    fn matches_extension(self, ext: &str) -> bool {
+        match self {
+            Format::Png => ext == "png",
+            Format::Jpeg => matches!(ext, "jpg" | "jpeg" | "jpe"),
+            Format::Tiff => matches!(ext, "tif" | "tiff"),
+        }
+    }
+}
+
+/// Decides the format from the first bytes, or says in words what the file is instead.
+pub fn sniff(bytes: &[u8]) -> Result<Format, String> {
+    match bytes {
+        [] => Err("empty file (0 bytes)".into()),
+        [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, ..] => Ok(Format::Png),
+        [0xff, 0xd8, 0xff, ..] => Ok(Format::Jpeg),
+        [b'I', b'I', 42, 0, ..]
+        | [b'M', b'M', 0, 42, ..]
+        | [b'I', b'I', 43, 0, ..]
+        | [b'M', b'M', 0, 43, ..] => Ok(Format::Tiff),
+        [b'%', b'P', b'D', b'F', ..] => Err(
+            "not an image: a PDF file (starts with %PDF); extract its pages as images first".into(),
+        ),
+        _ => {
+            let head = &bytes[..bytes.len().min(512)];
+            let texty = head.iter().all(|&b| {
+                b == b'\n' || b == b'\r' || b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80
+            });
+            if texty {
+                Err("not an image: a text file".into())
+            } else {
+                Err(format!(
+                    "not a PNG, JPEG or TIFF image (starts with {})",
+                    head.iter()
+                        .take(8)
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ))
+            }
+        }
+    }
+}
+
+/// A warning when the extension says another format than the bytes do.
+pub fn extension_warning(format: Format, ext: &str) -> Option<String> {
+    let ext = ext.to_ascii_lowercase();
+    (!format.matches_extension(&ext)).then(|| {
+        format!(
+            "file is a {} named .{ext}; read as {}",
+            format.name(),
+            format.name()
+        )
+    })
+}
+
+/// A decoded page, before any preparation.
+#[derive(Debug)]
+pub struct LoadedPage {
+    /// Pixels as stored in the file (EXIF orientation not applied yet).
+    pub image: DynamicImage,
+    /// How the stored pixels must be turned to stand upright (EXIF). Usually none.
+    pub orientation: Orientation,
+    /// Resolution from the file when plausible (x, y dpi).
+    pub file_dpi: Option<(f64, f64)>,
+    /// One bit per pixel in the source: eligible for CCITT G4.
+    pub bitonal: bool,
+    /// The original JPEG stream, when it can go into the PDF untouched (grey or RGB JPEG).
+    pub jpeg: Option<Vec<u8>>,
+    pub format: Format,
+    pub warnings: Vec<String>,
+}
+
+/// Limits applied while decoding.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadLimits {
+    /// Largest accepted image, in pixels.
+    pub max_pixels: u64,
+}
+
+/// Number of pages in a file: frames of a TIFF, 1 for everything else (also for files that
+/// will fail to load: the error is reported when the page is loaded).
+pub fn count_frames(bytes: &[u8]) -> usize {
+    if sniff(bytes) != Ok(Format::Tiff) {
+        return 1;
+    }
+    let Ok(mut dec) = tiff::decoder::Decoder::new(Cursor::new(bytes)) else {
+        return 1;
+    };
+    let mut n = 1;
+    // A corrupt IFD chain could loop or be huge; 10 000 frames is far beyond any scanned volume.
+    while dec.more_images() && n < 10_000 {
+        if dec.next_image().is_err() {
+            break;
+        }
+        n += 1;
+    }
+    n
+}
+
+/// Decodes frame `frame` (0-based) of an image file already read into memory.
+pub fn load(bytes: &[u8], frame: usize, limits: LoadLimits) -> Result<LoadedPage, String> {
+    let format = sniff(bytes)?;
+    match format {
+        Format::Png => load_png(bytes, limits),
+        Format::Jpeg => load_jpeg(bytes, limits),
+        Format::Tiff => load_tiff(bytes, frame, limits),
+    }
+}
+
+fn check_dimensions(w: u32, h: u32, limits: LoadLimits) -> Result<(), String> {
+    if w < MIN_SIDE || h < MIN_SIDE {
+        return Err(format!(
+            "image is {w}×{h} pixels: too small to be a page (each side must be at least {MIN_SIDE})"
+        ));
+    }
+    let pixels = w as u64 * h as u64;
+    if pixels > limits.max_pixels {
+        return Err(format!(
+            "image claims {w}×{h} pixels ({:.0} megapixels), over the limit of {:.0}; refused before decoding (raise max_megapixels in the pipeline if it is real)",
+            pixels as f64 / 1e6,
+            limits.max_pixels as f64 / 1e6
+        ));
+    }
+    Ok(())
+}
+
+fn image_limits(limits: LoadLimits) -> image::Limits {
+    let mut l = image::Limits::default();
+    // Room for the decoded image at 16-bit RGBA plus decoder scratch.
+    l.max_alloc = Some(limits.max_pixels.saturating_mul(8).saturating_add(64 << 20));
+    l
+}
+
+fn plausible(dpi: (f64, f64)) -> Option<(f64, f64)> {
+    (PLAUSIBLE_DPI.contains(&dpi.0) && PLAUSIBLE_DPI.contains(&dpi.1)).then_some(dpi)
+}
+
+fn load_png(bytes: &[u8], limits: LoadLimits) -> Result<LoadedPage, String> {
+    let mut warnings = Vec::new();
+    let mut png = png::Decoder::new(Cursor::new(bytes));
+    png.set_ignore_text_chunk(true);
+    let reader = png.read_info().map_err(|e| format!("broken PNG: {e}"))?;
+    let info = reader.info();
+    check_dimensions(info.width, info.height, limits)?;
+    let file_dpi = match info.pixel_dims {
+        Some(png::PixelDimensions {
+            xppu,
+            yppu,
+            unit: png::Unit::Meter,
+        }) => {
+            let dpi = (xppu as f64 * 0.0254, yppu as f64 * 0.0254);
+            let p = plausible(dpi);
+            if p.is_none() {
+                warnings.push(format!(
+                    "resolution tag {:.0}×{:.0} dpi is implausible for a scan; ignored",
+                    dpi.0, dpi.1
+                ));
+            }
+            p
+        }
+        _ => None,
+    };
+    drop(reader);
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), ImageFormat::Png);
+    reader.limits(image_limits(limits));
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|e| format!("broken PNG: {e}"))?;
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let bitonal = decoder.original_color_type() == image::ExtendedColorType::L1;
+    let image = DynamicImage::from_decoder(decoder).map_err(|e| format!("broken PNG: {e}"))?;
+    Ok(LoadedPage {
+        image,
+        orientation,
+        file_dpi,
+        bitonal,
+        jpeg: None,
+        format: Format::Png,
+        warnings,
+    })
+}
+
+/// What the marker walk learned about a JPEG stream.
+struct JpegFacts {
+    components: u8,
+    density: Option<(f64, f64)>,
+}
+
+/// Walks the JPEG markers: finds the frame header and JFIF density, and proves that the
+/// entropy-coded data is followed by an end-of-image marker. Decoders happily return a grey
+/// half-page for a truncated file; kitap refuses it instead of putting it into an archive.
+fn jpeg_facts(bytes: &[u8]) -> Result<JpegFacts, String> {
+    let mut facts = JpegFacts {
+        components: 0,
+        density: None,
+    };
+    let mut i = 2;
+    let mut seen_scan = false;
+    while i + 4 <= bytes.len() {
+        if bytes[i] != 0xff {
+            return Err(format!("broken JPEG: expected a marker at byte {i}"));
+        }
+        let marker = bytes[i + 1];
+        if marker == 0xff {
+            i += 1;
+            continue;
+        }
+        let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
+        let seg_end = i + 2 + len;
+        if len < 2 || seg_end > bytes.len() {
+            return Err("truncated JPEG: a header segment runs past the end of the file".into());
+        }
+        let seg = &bytes[i + 4..seg_end];
+        match marker {
+            0xc0..=0xcf if !matches!(marker, 0xc4 | 0xc8 | 0xcc) && seg.len() >= 6 => {
+                facts.components = seg[5];
+            }
+            0xe0 if seg.starts_with(b"JFIF\0") && seg.len() >= 12 => {
+                let unit = seg[7];
+                let x = u16::from_be_bytes([seg[8], seg[9]]) as f64;
+                let y = u16::from_be_bytes([seg[10], seg[11]]) as f64;
+                facts.density = match unit {
+                    1 => Some((x, y)),
+                    2 => Some((x * 2.54, y * 2.54)),
+                    _ => None,
+                };
+            }
+            0xda => {
+                seen_scan = true;
+                break;
+            }
+            _ => {}
+        }
+        i = seg_end;
+    }
+    if !seen_scan {
+        return Err("truncated JPEG: no image data (file ends inside the header)".into());
+    }
+    // The last two bytes of a complete file are the EOI marker; tolerate trailing padding.
+    let tail = bytes
+        .iter()
+        .rposition(|&b| b != 0 && b != b'\n' && b != b'\r')
+        .map_or(&bytes[..0], |p| &bytes[..=p]);
+    if !tail.ends_with(&[0xff, 0xd9]) {
+        return Err(format!(
+            "truncated JPEG: the image data stops without an end marker ({} bytes read); the scan is incomplete",
+            bytes.len()
+        ));
+    }
+    Ok(facts)
+}
+
+fn load_jpeg(bytes: &[u8], limits: LoadLimits) -> Result<LoadedPage, String> {
+    let facts = jpeg_facts(bytes)?;
+    let mut warnings = Vec::new();
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), ImageFormat::Jpeg);
+    reader.limits(image_limits(limits));
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|e| format!("broken JPEG: {e}"))?;
+    let (w, h) = decoder.dimensions();
+    check_dimensions(w, h, limits)?;
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let image = DynamicImage::from_decoder(decoder).map_err(|e| format!("broken JPEG: {e}"))?;
+    let file_dpi = facts.density.and_then(|d| {
+        let p = plausible(d);
+        if p.is_none() && d.0 > 1.0 {
+            warnings.push(format!(
+                "resolution tag {:.0}×{:.0} dpi is implausible for a scan; ignored",
+                d.0, d.1
+            ));
+        }
+        p
+    });
+    // CMYK JPEGs (often Adobe-inverted) are converted, never passed through: PDF readers
+    // disagree on their colours.
+    let passthrough = matches!(facts.components, 1 | 3);
+    Ok(LoadedPage {
+        image,
+        orientation,
+        file_dpi,
+        bitonal: false,
+        jpeg: passthrough.then(|| bytes.to_vec()),
+        format: Format::Jpeg,
+        warnings,
+    })
+}
+
+fn load_tiff(bytes: &[u8], frame: usize, limits: LoadLimits) -> Result<LoadedPage, String> {
+    use tiff::ColorType;
+    use tiff::decoder::{Decoder, DecodingResult};
+    use tiff::tags::Tag;
+
+    let broken = |e: tiff::TiffError| match e {
+        tiff::TiffError::IoError(ref io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "truncated TIFF: image data runs past the end of the file".to_string()
+        }
+        e => format!("broken TIFF: {e}"),
+    };
+    let mut dec = Decoder::new(Cursor::new(bytes)).map_err(broken)?;
+    if frame > 0 {
+        dec.seek_to_image(frame).map_err(broken)?;
+    }
+    let (w, h) = dec.dimensions().map_err(broken)?;
+    check_dimensions(w, h, limits)?;
+    let mut tl = tiff::decoder::Limits::default();
+    tl.decoding_buffer_size = (limits.max_pixels as usize).saturating_mul(8);
+    tl.intermediate_buffer_size = tl.decoding_buffer_size;
+    dec = dec.with_limits(tl);
+    let mut warnings = Vec::new();
+
+    let rational = |v: Option<tiff::decoder::ifd::Value>| -> Option<f64> {
+        match v? {
+            tiff::decoder::ifd::Value::Rational(n, d) if d != 0 => Some(n as f64 / d as f64),
+            v => v.into_f64().ok(),
+        }
+    };
+    let xres = rational(dec.find_tag(Tag::XResolution).ok().flatten());
+    let yres = rational(dec.find_tag(Tag::YResolution).ok().flatten());
+    let unit = dec
+        .find_tag_unsigned::<u16>(Tag::ResolutionUnit)
+        .ok()
+        .flatten()
+        .unwrap_or(2);
+    let file_dpi = match (xres, yres, unit) {
+        (Some(x), Some(y), 2) => Some((x, y)),
+        (Some(x), Some(y), 3) => Some((x * 2.54, y * 2.54)),
+        _ => None,
+    }
+    .and_then(|d| {
+        let p = plausible(d);
+        if p.is_none() {
+            warnings.push(format!(
+                "resolution tag {:.0}×{:.0} dpi is implausible for a scan; ignored",
+                d.0, d.1
+            ));
+        }
+        p
+    });
+    let photometric = dec
+        .find_tag_unsigned::<u16>(Tag::PhotometricInterpretation)
+        .ok()
+        .flatten();
+    let color = dec.colortype().map_err(broken)?;
+    let data = dec.read_image().map_err(broken)?;
+    let (wu, hu) = (w as usize, h as usize);
+    let too_short = || "truncated TIFF: fewer pixels decoded than the header promises".to_string();
+
+    let mut bitonal = false;
+    let image = match (color, data) {
+        (ColorType::Gray(1), DecodingResult::U8(buf)) => {
+            bitonal = true;
+            let stride = wu.div_ceil(8);
+            if buf.len() < stride * hu {
+                return Err(too_short());
+            }
+            let white_is_zero = photometric == Some(0);
+            let mut img = GrayImage::new(w, h);
+            for (y, row) in img.rows_mut().enumerate() {
+                let src = &buf[y * stride..(y + 1) * stride];
+                for (x, px) in row.enumerate() {
+                    let bit = (src[x / 8] >> (7 - (x % 8))) & 1 == 1;
+                    // BlackIsZero: a set bit is white.
+                    px.0[0] = if bit != white_is_zero { 255 } else { 0 };
+                }
+            }
+            DynamicImage::ImageLuma8(img)
+        }
+        (ColorType::Gray(8), DecodingResult::U8(mut buf)) => {
+            if photometric == Some(0) {
+                buf.iter_mut().for_each(|v| *v = 255 - *v);
+            }
+            DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, buf).ok_or_else(too_short)?)
+        }
+        (ColorType::Gray(16), DecodingResult::U16(buf)) => {
+            let mut v: Vec<u8> = buf.iter().map(|&s| (s >> 8) as u8).collect();
+            if photometric == Some(0) {
+                v.iter_mut().for_each(|p| *p = 255 - *p);
+            }
+            DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, v).ok_or_else(too_short)?)
+        }
+        (ColorType::RGB(8) | ColorType::YCbCr(8), DecodingResult::U8(buf)) => {
+            DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, buf).ok_or_else(too_short)?)
+        }
+        (ColorType::RGB(16), DecodingResult::U16(buf)) => {
+            let v = buf.iter().map(|&s| (s >> 8) as u8).collect();
+            DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, v).ok_or_else(too_short)?)
+        }
+        (ColorType::RGBA(8), DecodingResult::U8(buf)) => {
+            DynamicImage::ImageRgba8(image::RgbaImage::from_raw(w, h, buf).ok_or_else(too_short)?)
+        }
+        (ColorType::GrayA(8), DecodingResult::U8(buf)) => DynamicImage::ImageLumaA8(
+            image::GrayAlphaImage::from_raw(w, h, buf).ok_or_else(too_short)?,
+        ),
+        (ColorType::CMYK(8), DecodingResult::U8(buf)) => {
+            if buf.len() < wu * hu * 4 {
+                return Err(too_short());
+            }
+            let rgb = buf
+                .chunks_exact(4)
+                .flat_map(|p| {
+                    let k = 255 - p[3] as u32;
+                    [0, 1, 2].map(|i| ((255 - p[i] as u32) * k / 255) as u8)
+                })
+                .collect();
+            DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, rgb).ok_or_else(too_short)?)
+        }
+        (ColorType::Palette(8), DecodingResult::U8(buf)) => {
+            let map = dec
+                .get_tag_u16_vec(Tag::ColorMap)
+                .map_err(|_| "broken TIFF: palette image without a colour map".to_string())?;
+            let n = map.len() / 3;
+            if n == 0 || buf.len() < wu * hu {
+                return Err(too_short());
+            }
+            let rgb = buf[..wu * hu]
+                .iter()
+                .flat_map(|&i| {
+                    let i = (i as usize).min(n - 1);
+                    [map[i], map[n + i], map[2 * n + i]].map(|c| (c >> 8) as u8)
+                })
+                .collect();
+            DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, rgb).ok_or_else(too_short)?)
+        }
+        (c, _) => return Err(format!("unsupported TIFF pixel format {c:?}")),
+    };
+    Ok(LoadedPage {
+        image,
+        orientation: Orientation::NoTransforms,
+        file_dpi,
+        bitonal,
+        jpeg: None,
+        format: Format::Tiff,
+        warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniff_names_what_a_file_really_is() {
+        assert_eq!(sniff(b"").unwrap_err(), "empty file (0 bytes)");
+        assert!(sniff(b"%PDF-1.4\n").unwrap_err().contains("PDF"));
+        assert!(sniff(b"hello world\n").unwrap_err().contains("text file"));
+        assert_eq!(sniff(&[0xff, 0xd8, 0xff, 0xe0]).unwrap(), Format::Jpeg);
+        assert_eq!(sniff(b"II*\0....").unwrap(), Format::Tiff);
+    }
+
+    #[test]
+    fn extension_mismatch_is_a_warning() {
+        assert!(
+            extension_warning(Format::Jpeg, "tif")
+                .unwrap()
+                .contains("JPEG named .tif")
+        );
+        assert!(extension_warning(Format::Jpeg, "JPG").is_none());
+    }
+
+    fn encode_jpeg() -> Vec<u8> {
+        let img = GrayImage::from_fn(64, 64, |x, y| image::Luma([((x * y) % 256) as u8]));
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new(&mut out)
+            .encode_image(&img)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn truncated_jpeg_is_refused() {
+        let full = encode_jpeg();
+        let limits = LoadLimits {
+            max_pixels: 1 << 30,
+        };
+        let page = load(&full, 0, limits).unwrap();
+        assert_eq!(page.jpeg.as_deref(), Some(&full[..]));
+        let cut = &full[..full.len() - 40];
+        assert!(
+            load(cut, 0, limits)
+                .unwrap_err()
+                .starts_with("truncated JPEG")
+        );
+    }
+
+    #[test]
+    fn tiny_and_huge_images_are_refused_before_decoding() {
+        let limits = LoadLimits {
+            max_pixels: 1000 * 1000,
+        };
+        let mut png = Vec::new();
+        image::DynamicImage::ImageLuma8(GrayImage::new(8, 8))
+            .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+            .unwrap();
+        assert!(load(&png, 0, limits).unwrap_err().contains("too small"));
+        let mut big = Vec::new();
+        image::DynamicImage::ImageLuma8(GrayImage::new(2000, 600))
+            .write_to(&mut Cursor::new(&mut big), ImageFormat::Png)
+            .unwrap();
+        assert!(
+            load(&big, 0, limits)
+                .unwrap_err()
+                .contains("over the limit")
+        );
+    }
+}

@@ -1,0 +1,510 @@
+//! OCR with libtesseract in-process: one engine per worker thread, words with boxes and confidences.
+//!
+//! The safe `tesseract` API gives text, hOCR and TSV; hOCR carries everything kitap needs (blocks,
+//! paragraphs, lines with baselines, words with boxes and confidences), so it is parsed into
+//! [`OcrPage`] rather than walking Tesseract's iterator through raw FFI.
+
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+
+use image::GrayImage;
+use tesseract::plumbing::TessBaseApi;
+
+/// An axis-aligned box in pixels: left, top, right, bottom (exclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct BBox {
+    pub x0: f64,
+    pub y0: f64,
+    pub x1: f64,
+    pub y1: f64,
+}
+
+impl BBox {
+    pub fn width(&self) -> f64 {
+        self.x1 - self.x0
+    }
+    pub fn height(&self) -> f64 {
+        self.y1 - self.y0
+    }
+    fn scaled(&self, sx: f64, sy: f64) -> BBox {
+        BBox {
+            x0: self.x0 * sx,
+            y0: self.y0 * sy,
+            x1: self.x1 * sx,
+            y1: self.y1 * sy,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Word {
+    pub bbox: BBox,
+    pub text: String,
+    /// Tesseract's word confidence, 0–100.
+    pub conf: f32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    pub bbox: BBox,
+    /// Baseline as Tesseract gives it: y = bbox.y1 + offset + slope * (x - bbox.x0).
+    pub baseline_slope: f64,
+    pub baseline_offset: f64,
+    pub words: Vec<Word>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Paragraph {
+    pub bbox: BBox,
+    pub lines: Vec<Line>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Block {
+    pub bbox: BBox,
+    pub paragraphs: Vec<Paragraph>,
+}
+
+/// What Tesseract read on one page, in reading order, in the page image's pixel coordinates.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OcrPage {
+    pub width: u32,
+    pub height: u32,
+    pub blocks: Vec<Block>,
+}
+
+impl OcrPage {
+    pub fn words(&self) -> impl Iterator<Item = &Word> {
+        self.lines().flat_map(|l| l.words.iter())
+    }
+
+    pub fn lines(&self) -> impl Iterator<Item = &Line> {
+        self.blocks
+            .iter()
+            .flat_map(|b| b.paragraphs.iter())
+            .flat_map(|p| p.lines.iter())
+    }
+
+    pub fn word_count(&self) -> usize {
+        self.words().count()
+    }
+
+    /// Mean word confidence, `None` for a page without words.
+    pub fn mean_confidence(&self) -> Option<f64> {
+        let (n, sum) = self
+            .words()
+            .fold((0usize, 0f64), |(n, s), w| (n + 1, s + w.conf as f64));
+        (n > 0).then(|| sum / n as f64)
+    }
+
+    /// Plain text like Tesseract's: a line per line, a blank line after each paragraph.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for p in self.blocks.iter().flat_map(|b| &b.paragraphs) {
+            for l in &p.lines {
+                let words: Vec<&str> = l.words.iter().map(|w| w.text.as_str()).collect();
+                out.push_str(&words.join(" "));
+                out.push('\n');
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Maps every box from OCR-image pixels to page-image pixels.
+    pub fn scale(&mut self, sx: f64, sy: f64, width: u32, height: u32) {
+        self.width = width;
+        self.height = height;
+        if sx == 1.0 && sy == 1.0 {
+            return;
+        }
+        for b in &mut self.blocks {
+            b.bbox = b.bbox.scaled(sx, sy);
+            for p in &mut b.paragraphs {
+                p.bbox = p.bbox.scaled(sx, sy);
+                for l in &mut p.lines {
+                    l.bbox = l.bbox.scaled(sx, sy);
+                    l.baseline_offset *= sy;
+                    l.baseline_slope *= sy / sx;
+                    for w in &mut l.words {
+                        w.bbox = w.bbox.scaled(sx, sy);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Typical height of a text line's x-size in pixels (median over lines), for dpi estimation.
+    pub fn median_line_height(&self) -> Option<f64> {
+        let mut h: Vec<f64> = self
+            .lines()
+            .filter(|l| {
+                l.words
+                    .iter()
+                    .any(|w| w.conf > 60.0 && w.text.chars().count() > 2)
+            })
+            .map(|l| l.bbox.height())
+            .collect();
+        if h.len() < 3 {
+            return None;
+        }
+        h.sort_by(|a, b| a.total_cmp(b));
+        Some(h[h.len() / 2])
+    }
+}
+
+/// Where the Tesseract models live: `$TESSDATA_PREFIX`, else the usual install locations.
+pub fn find_tessdata() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("TESSDATA_PREFIX") {
+        let p = PathBuf::from(p);
+        for c in [p.clone(), p.join("tessdata")] {
+            if has_traineddata(&c) {
+                return Some(c);
+            }
+        }
+    }
+    [
+        "/usr/share/tesseract-ocr/5/tessdata",
+        "/usr/share/tesseract-ocr/4.00/tessdata",
+        "/usr/share/tessdata",
+        "/usr/local/share/tessdata",
+        "/opt/homebrew/share/tessdata",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| has_traineddata(p))
+}
+
+fn has_traineddata(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|mut it| {
+        it.any(|e| e.is_ok_and(|e| e.path().extension().is_some_and(|x| x == "traineddata")))
+    })
+}
+
+/// The models installed in `tessdata`, sorted (`eng`, `rus`, `Latin`, …).
+pub fn installed_models(tessdata: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(tessdata)
+        .map(|it| {
+            it.filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    let p = e.path();
+                    (p.extension()? == "traineddata")
+                        .then(|| p.file_stem().map(|s| s.to_string_lossy().into_owned()))?
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// One Tesseract engine, loaded with a set of models, reused page after page by one thread.
+pub struct OcrEngine {
+    api: TessBaseApi,
+    models: String,
+}
+
+impl OcrEngine {
+    /// Loads `models` (e.g. `rus+eng`) from `tessdata`. Takes ~0.1 s; reuse the engine.
+    pub fn new(tessdata: &Path, models: &str) -> Result<OcrEngine, String> {
+        let mut api = TessBaseApi::create();
+        let path =
+            CString::new(tessdata.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
+        let lang = CString::new(models).map_err(|e| e.to_string())?;
+        api.init_2(Some(&path), Some(&lang)).map_err(|_| {
+            format!(
+                "Tesseract could not load models '{models}' from {}",
+                tessdata.display()
+            )
+        })?;
+        let mut engine = OcrEngine {
+            api,
+            models: models.to_string(),
+        };
+        // Tesseract prints diagnostics ("Estimating resolution as …") on stderr; kitap reports
+        // what matters itself, so they go nowhere. PSM 3 is what the tesseract CLI uses; the
+        // library's default is a single block, which reads multi-column pages badly.
+        engine.set("debug_file", "/dev/null")?;
+        engine.set("tessedit_pageseg_mode", "3")?;
+        Ok(engine)
+    }
+
+    fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let (n, v) = (CString::new(name).unwrap(), CString::new(value).unwrap());
+        self.api
+            .set_variable(&n, &v)
+            .map_err(|_| format!("Tesseract rejected variable {name}={value}"))
+    }
+
+    pub fn models(&self) -> &str {
+        &self.models
+    }
+
+    /// Recognises a greyscale page. `dpi` is the image's resolution when known; without it
+    /// Tesseract estimates one from the text itself.
+    pub fn recognize(&mut self, image: &GrayImage, dpi: Option<u32>) -> Result<OcrPage, String> {
+        let (w, h) = image.dimensions();
+        self.api
+            .set_image(image.as_raw(), w as i32, h as i32, 1, w as i32)
+            .map_err(|e| format!("Tesseract refused the image: {e:?}"))?;
+        if let Some(dpi) = dpi {
+            self.api.set_source_resolution(dpi as i32);
+        }
+        self.api
+            .recognize()
+            .map_err(|_| "Tesseract failed to recognise the page".to_string())?;
+        let hocr = self
+            .api
+            .get_hocr_text(0)
+            .map_err(|_| "Tesseract returned no hOCR".to_string())?;
+        let hocr = hocr.as_ref().to_string_lossy();
+        let mut page = parse_hocr(&hocr);
+        page.width = w;
+        page.height = h;
+        Ok(page)
+    }
+}
+
+/// Parses the hOCR Tesseract writes for one page. Tolerant: anything unexpected is skipped.
+pub fn parse_hocr(hocr: &str) -> OcrPage {
+    let mut page = OcrPage::default();
+    let mut rest = hocr;
+    while let Some(start) = rest.find('<') {
+        rest = &rest[start..];
+        let Some(end) = rest.find('>') else { break };
+        let tag = &rest[1..end];
+        rest = &rest[end + 1..];
+        if tag.starts_with('/') || tag.starts_with('!') || tag.starts_with('?') {
+            continue;
+        }
+        let Some(class) = attr(tag, "class") else {
+            continue;
+        };
+        let title = attr(tag, "title").unwrap_or("");
+        let bbox = title_bbox(title);
+        match class {
+            "ocr_carea" => page.blocks.push(Block {
+                bbox,
+                paragraphs: Vec::new(),
+            }),
+            "ocr_par" => current_block(&mut page).paragraphs.push(Paragraph {
+                bbox,
+                lines: Vec::new(),
+            }),
+            "ocr_line" | "ocr_header" | "ocr_caption" | "ocr_textfloat" => {
+                let (slope, offset) = title_field(title, "baseline")
+                    .and_then(|v| Some((v.first().copied()?, v.get(1).copied()?)))
+                    .unwrap_or((0.0, 0.0));
+                current_paragraph(&mut page).lines.push(Line {
+                    bbox,
+                    baseline_slope: slope,
+                    baseline_offset: offset,
+                    words: Vec::new(),
+                });
+            }
+            "ocrx_word" => {
+                let close = rest.find("</span>").unwrap_or(rest.len());
+                let text = unescape(&strip_tags(&rest[..close]));
+                rest = &rest[close..];
+                let text = text.trim();
+                if text.is_empty() {
+                    continue;
+                }
+                let conf = title_field(title, "x_wconf")
+                    .and_then(|v| v.first().copied())
+                    .unwrap_or(0.0) as f32;
+                current_line(&mut page).words.push(Word {
+                    bbox,
+                    text: text.to_string(),
+                    conf,
+                });
+            }
+            _ => {}
+        }
+    }
+    // Drop structure that holds no words: it has nothing to show, search or read.
+    for b in &mut page.blocks {
+        for p in &mut b.paragraphs {
+            p.lines.retain(|l| !l.words.is_empty());
+        }
+        b.paragraphs.retain(|p| !p.lines.is_empty());
+    }
+    page.blocks.retain(|b| !b.paragraphs.is_empty());
+    page
+}
+
+fn current_block(page: &mut OcrPage) -> &mut Block {
+    if page.blocks.is_empty() {
+        page.blocks.push(Block {
+            bbox: BBox::default(),
+            paragraphs: Vec::new(),
+        });
+    }
+    page.blocks.last_mut().unwrap()
+}
+
+fn current_paragraph(page: &mut OcrPage) -> &mut Paragraph {
+    let b = current_block(page);
+    if b.paragraphs.is_empty() {
+        b.paragraphs.push(Paragraph {
+            bbox: b.bbox,
+            lines: Vec::new(),
+        });
+    }
+    b.paragraphs.last_mut().unwrap()
+}
+
+fn current_line(page: &mut OcrPage) -> &mut Line {
+    let p = current_paragraph(page);
+    if p.lines.is_empty() {
+        p.lines.push(Line {
+            bbox: p.bbox,
+            baseline_slope: 0.0,
+            baseline_offset: 0.0,
+            words: Vec::new(),
+        });
+    }
+    p.lines.last_mut().unwrap()
+}
+
+/// The value of `name='…'` or `name="…"` in a tag.
+fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let mut search = tag;
+    loop {
+        let i = search.find(name)?;
+        let before_ok = i == 0 || search.as_bytes()[i - 1].is_ascii_whitespace();
+        let after = &search[i + name.len()..];
+        if before_ok && let Some(after) = after.strip_prefix('=') {
+            let quote = after.chars().next()?;
+            if quote == '\'' || quote == '"' {
+                let body = &after[1..];
+                return body.find(quote).map(|e| &body[..e]);
+            }
+        }
+        search = &search[i + name.len()..];
+    }
+}
+
+/// Numbers of a `title` property: `bbox 1 2 3 4; x_wconf 96` → field("x_wconf") = [96].
+fn title_field(title: &str, name: &str) -> Option<Vec<f64>> {
+    title.split(';').find_map(|part| {
+        let mut it = part.split_whitespace();
+        (it.next()? == name).then(|| it.filter_map(|n| n.parse().ok()).collect())
+    })
+}
+
+fn title_bbox(title: &str) -> BBox {
+    match title_field(title, "bbox").as_deref() {
+        Some(&[x0, y0, x1, y1]) => BBox { x0, y0, x1, y1 },
+        _ => BBox::default(),
+    }
+}
+
+fn strip_tags(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn unescape(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let Some(semi) = rest.find(';').filter(|&p| p < 10) else {
+            out.push('&');
+            rest = &rest[1..];
+            continue;
+        };
+        let entity = &rest[1..semi];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            e if e.starts_with("#x") || e.starts_with("#X") => u32::from_str_radix(&e[2..], 16)
+                .ok()
+                .and_then(char::from_u32),
+            e if e.starts_with('#') => e[1..].parse().ok().and_then(char::from_u32),
+            _ => None,
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[semi + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"  <div class='ocr_page' id='page_1' title='image ""; bbox 0 0 640 480; ppageno 0; scan_res 70 70'>
+   <div class='ocr_carea' id='block_1_1' title="bbox 36 92 618 184">
+    <p class='ocr_par' id='par_1_1' lang='rus' title="bbox 36 92 618 184">
+     <span class='ocr_line' id='line_1_1' title="bbox 36 92 580 122; baseline 0.002 -6; x_size 30; x_descenders 6; x_ascenders 7">
+      <span class='ocrx_word' id='word_1_1' title='bbox 36 92 96 116; x_wconf 94'>Абай</span>
+      <span class='ocrx_word' id='word_1_2' title='bbox 109 92 136 116; x_wconf 90'>&amp;</span>
+      <span class='ocrx_word' id='word_1_3' title='bbox 140 92 200 116; x_wconf 0'> </span>
+     </span>
+     <span class='ocr_header' id='line_1_2' title="bbox 36 130 300 160; baseline 0 -5; x_size 28">
+      <span class='ocrx_word' id='word_1_4' title='bbox 36 130 300 160; x_wconf 80'><strong>Türkmen&#39;s</strong></span>
+     </span>
+    </p>
+   </div>
+   <div class='ocr_carea' id='block_1_2' title="bbox 0 0 10 10"><p class='ocr_par' title="bbox 0 0 1 1"></p></div>
+  </div>
+"#;
+
+    #[test]
+    fn hocr_parses_into_structure() {
+        let page = parse_hocr(SAMPLE);
+        assert_eq!(page.blocks.len(), 1, "empty block dropped");
+        let lines: Vec<_> = page.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].baseline_offset, -6.0);
+        assert_eq!(lines[0].words.len(), 2, "blank word dropped");
+        assert_eq!(lines[0].words[1].text, "&");
+        assert_eq!(lines[1].words[0].text, "Türkmen's");
+        assert_eq!(
+            lines[0].words[0].bbox,
+            BBox {
+                x0: 36.0,
+                y0: 92.0,
+                x1: 96.0,
+                y1: 116.0
+            }
+        );
+        assert_eq!(page.mean_confidence(), Some((94.0 + 90.0 + 80.0) / 3.0));
+        assert_eq!(page.text(), "Абай &\nTürkmen's\n\n");
+    }
+
+    #[test]
+    fn scaling_maps_boxes() {
+        let mut page = parse_hocr(SAMPLE);
+        page.scale(2.0, 1.0, 1280, 480);
+        assert_eq!(page.words().next().unwrap().bbox.x1, 192.0);
+        assert_eq!(page.width, 1280);
+    }
+}

@@ -1,0 +1,614 @@
+//! Writes the searchable PDF, streaming: each page's objects go to the file as soon as the page
+//! is done, and only their offsets stay in memory, so a 500-page book costs no more memory than
+//! a 5-page one.
+//!
+//! The text layer follows Tesseract's own renderer: a Type0 font over a glyphless TrueType
+//! (CIDFontType2, Identity-H, every CID drawn with glyph 1), text render mode 3 (invisible), one
+//! word per text matrix, horizontally scaled (`Tz`) to the width of the word's box. A ToUnicode
+//! CMap maps each CID (a UTF-16 code unit) back to itself, so any script extracts as Unicode.
+
+pub mod glyphless;
+pub mod image;
+
+use std::io::{self, Write};
+
+use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, TextRenderingMode};
+use pdf_writer::{Chunk, Content, Date, Filter, Finish, Name, Rect, Ref, Str, TextStr};
+use sha2::{Digest, Sha256};
+
+use crate::ocr::OcrPage;
+use image::{Encoding, PageImage};
+
+/// Width of a glyph of the text-layer font, in text space units per unit of font size.
+const GLYPH_WIDTH: f64 = glyphless::GLYPH_ADVANCE as f64 / glyphless::UNITS_PER_EM as f64;
+/// A4 in points, for placeholder pages that have no image to size them.
+const A4: (f64, f64) = (595.276, 841.89);
+
+const CATALOG: Ref = Ref::new(1);
+const PAGES: Ref = Ref::new(2);
+const FONT: Ref = Ref::new(3);
+const CID_FONT: Ref = Ref::new(4);
+const FONT_DESCRIPTOR: Ref = Ref::new(5);
+const FONT_FILE: Ref = Ref::new(6);
+const TO_UNICODE: Ref = Ref::new(7);
+const CID_TO_GID: Ref = Ref::new(8);
+const NOTICE_FONT: Ref = Ref::new(9);
+const FIRST_FREE: i32 = 10;
+
+/// Document metadata for the Info dictionary and XMP.
+#[derive(Debug, Clone, Default)]
+pub struct DocInfo {
+    pub title: String,
+    pub authors: Vec<String>,
+    pub subjects: Vec<String>,
+    /// BCP 47 tags, main language first.
+    pub languages: Vec<String>,
+    pub publisher: Option<String>,
+    pub rights: Option<String>,
+    pub identifier: String,
+    /// Creation date as (year, month, day, hour, minute, second) UTC.
+    pub date: (i32, u8, u8, u8, u8, u8),
+    pub creator_tool: String,
+}
+
+/// One page to write: the image as it is stored, its physical size, and the OCR words in the
+/// page image's pixel coordinates.
+pub struct PageContent<'a> {
+    pub image: &'a PageImage,
+    /// Pixels per point of the upright page image, x and y (dpi / 72).
+    pub px_per_pt: (f64, f64),
+    /// Upright page image size in pixels.
+    pub page_px: (u32, u32),
+    pub ocr: &'a OcrPage,
+}
+
+/// Counts the bytes written and fingerprints them for the document ID.
+struct Sink<W: Write> {
+    inner: W,
+    pos: u64,
+    hash: Sha256,
+}
+
+impl<W: Write> Sink<W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.inner.write_all(bytes)?;
+        self.hash.update(bytes);
+        self.pos += bytes.len() as u64;
+        Ok(())
+    }
+}
+
+/// A PDF being written page by page.
+pub struct PdfWriter<W: Write> {
+    sink: Sink<W>,
+    /// offsets[id] = byte offset of object `id` (index 0 unused).
+    offsets: Vec<u64>,
+    pages: Vec<Ref>,
+}
+
+impl<W: Write> PdfWriter<W> {
+    /// Starts the file: header and the shared font objects.
+    pub fn new(out: W) -> io::Result<Self> {
+        let mut w = PdfWriter {
+            sink: Sink {
+                inner: out,
+                pos: 0,
+                hash: Sha256::new(),
+            },
+            offsets: vec![0; FIRST_FREE as usize],
+            pages: Vec::new(),
+        };
+        // A comment with bytes ≥ 128 tells transfer tools the file is binary.
+        w.sink.write(b"%PDF-1.7\n%\x80\x81\x82\x83\n")?;
+        w.write_fonts()?;
+        Ok(w)
+    }
+
+    fn alloc(&mut self) -> Ref {
+        self.offsets.push(0);
+        Ref::new(self.offsets.len() as i32 - 1)
+    }
+
+    /// Writes a chunk holding exactly one indirect object `id`.
+    fn emit(&mut self, id: Ref, chunk: Chunk) -> io::Result<()> {
+        self.offsets[id.get() as usize] = self.sink.pos;
+        self.sink.write(chunk.as_bytes())
+    }
+
+    fn write_fonts(&mut self) -> io::Result<()> {
+        let mut c = Chunk::new();
+        c.type0_font(FONT)
+            .base_font(Name(b"GlyphLessFont"))
+            .encoding_predefined(Name(b"Identity-H"))
+            .descendant_font(CID_FONT)
+            .to_unicode(TO_UNICODE);
+        self.emit(FONT, c)?;
+
+        let mut c = Chunk::new();
+        c.cid_font(CID_FONT)
+            .subtype(CidFontType::Type2)
+            .base_font(Name(b"GlyphLessFont"))
+            .system_info(SystemInfo {
+                registry: Str(b"Adobe"),
+                ordering: Str(b"Identity"),
+                supplement: 0,
+            })
+            .font_descriptor(FONT_DESCRIPTOR)
+            .default_width(glyphless::GLYPH_ADVANCE as f32)
+            .cid_to_gid_map_stream(CID_TO_GID);
+        self.emit(CID_FONT, c)?;
+
+        let mut c = Chunk::new();
+        c.font_descriptor(FONT_DESCRIPTOR)
+            .name(Name(b"GlyphLessFont"))
+            .flags(FontFlags::SYMBOLIC)
+            .bbox(Rect::new(
+                0.0,
+                0.0,
+                glyphless::GLYPH_ADVANCE as f32,
+                glyphless::ASCENT as f32,
+            ))
+            .italic_angle(0.0)
+            .ascent(glyphless::ASCENT as f32)
+            // Poppler treats a zero descent as "missing" and substitutes -0.35 em, which would
+            // push every selection box below its word; -1 is as good as zero and is believed.
+            .descent(glyphless::DESCENT.min(-1) as f32)
+            .cap_height(glyphless::ASCENT as f32)
+            .stem_v(80.0)
+            .font_file2(FONT_FILE);
+        self.emit(FONT_DESCRIPTOR, c)?;
+
+        let program = glyphless::font_program();
+        let packed = deflate(&program);
+        let mut c = Chunk::new();
+        c.stream(FONT_FILE, &packed)
+            .filter(Filter::FlateDecode)
+            .pair(Name(b"Length1"), program.len() as i32);
+        self.emit(FONT_FILE, c)?;
+
+        let cmap = to_unicode_cmap();
+        let packed = deflate(cmap.as_bytes());
+        let mut c = Chunk::new();
+        c.stream(TO_UNICODE, &packed).filter(Filter::FlateDecode);
+        self.emit(TO_UNICODE, c)?;
+
+        // Every CID (UTF-16 code unit) is drawn with glyph 1.
+        let map: Vec<u8> = (0..=u16::MAX).flat_map(|_| [0u8, 1u8]).collect();
+        let packed = deflate(&map);
+        let mut c = Chunk::new();
+        c.stream(CID_TO_GID, &packed).filter(Filter::FlateDecode);
+        self.emit(CID_TO_GID, c)?;
+
+        let mut c = Chunk::new();
+        c.type1_font(NOTICE_FONT)
+            .base_font(Name(b"Helvetica"))
+            .encoding_predefined(Name(b"WinAnsiEncoding"));
+        self.emit(NOTICE_FONT, c)
+    }
+
+    /// Appends a page: the image filling the page, the invisible words on top.
+    pub fn add_page(&mut self, page: &PageContent) -> io::Result<()> {
+        let (w_pt, h_pt) = (
+            page.page_px.0 as f64 / page.px_per_pt.0,
+            page.page_px.1 as f64 / page.px_per_pt.1,
+        );
+        let image_ref = self.alloc();
+        let img = page.image;
+        let mut c = Chunk::new();
+        {
+            let mut x = c.image_xobject(image_ref, &img.data);
+            x.width(img.width as i32).height(img.height as i32);
+            match img.encoding {
+                Encoding::Jpeg => {
+                    x.filter(Filter::DctDecode);
+                    x.bits_per_component(8);
+                }
+                Encoding::G4 => {
+                    x.filter(Filter::CcittFaxDecode);
+                    x.bits_per_component(1);
+                    x.decode_parms()
+                        .k(-1)
+                        .columns(img.width as i32)
+                        .rows(img.height as i32)
+                        .black_is_1(false);
+                }
+                Encoding::Flate => {
+                    x.filter(Filter::FlateDecode);
+                    x.bits_per_component(8);
+                    x.decode_parms()
+                        .predictor(pdf_writer::types::Predictor::PngOptimum)
+                        .colors(img.components as i32)
+                        .bits_per_component(8)
+                        .columns(img.width as i32);
+                }
+            }
+            x.color_space_name(if img.components == 1 {
+                Name(b"DeviceGray")
+            } else {
+                Name(b"DeviceRGB")
+            });
+        }
+        self.emit(image_ref, c)?;
+
+        let mut content = Content::new();
+        content.save_state();
+        content.transform(placement(img.quarter_turns, w_pt as f32, h_pt as f32));
+        content.x_object(Name(b"Im0"));
+        content.restore_state();
+        text_layer(&mut content, page.ocr, page.px_per_pt, h_pt);
+        self.finish_page(content, (w_pt, h_pt), Some(image_ref))
+    }
+
+    /// Appends a page that stands in for a page that failed, so printed page numbers stay
+    /// aligned: it names the file and what went wrong, visibly and as searchable text.
+    pub fn add_placeholder(&mut self, index: u32, file: &str, message: &str) -> io::Result<()> {
+        let lines = [
+            format!("kitap: page {index} could not be converted"),
+            file.to_string(),
+            message.to_string(),
+        ];
+        let mut content = Content::new();
+        content.set_fill_gray(0.4);
+        content.begin_text();
+        let mut y = A4.1 - 120.0;
+        for (i, line) in lines.iter().enumerate() {
+            content.set_font(Name(b"F0"), if i == 0 { 16.0 } else { 10.0 });
+            content.set_text_matrix([1.0, 0.0, 0.0, 1.0, 60.0, y as f32]);
+            content.show(Str(&win_ansi(line)));
+            y -= 24.0;
+        }
+        content.end_text();
+        // Non-Latin file names do not survive the standard font: repeat the lines invisibly.
+        content.begin_text();
+        content.set_text_rendering_mode(TextRenderingMode::Invisible);
+        let mut y = A4.1 - 120.0;
+        for line in &lines {
+            show_word(&mut content, line, 60.0, y, 10.0, 475.0);
+            y -= 24.0;
+        }
+        content.end_text();
+        self.finish_page(content, A4, None)
+    }
+
+    fn finish_page(
+        &mut self,
+        content: Content,
+        (w_pt, h_pt): (f64, f64),
+        image: Option<Ref>,
+    ) -> io::Result<()> {
+        let content_ref = self.alloc();
+        let packed = deflate(&content.finish());
+        let mut c = Chunk::new();
+        c.stream(content_ref, &packed).filter(Filter::FlateDecode);
+        self.emit(content_ref, c)?;
+
+        let page_ref = self.alloc();
+        let mut c = Chunk::new();
+        {
+            let mut p = c.page(page_ref);
+            p.parent(PAGES)
+                .media_box(Rect::new(0.0, 0.0, w_pt as f32, h_pt as f32))
+                .contents(content_ref);
+            let mut res = p.resources();
+            let mut fonts = res.fonts();
+            fonts.pair(Name(b"F1"), FONT);
+            if image.is_none() {
+                fonts.pair(Name(b"F0"), NOTICE_FONT);
+            }
+            fonts.finish();
+            if let Some(image) = image {
+                res.x_objects().pair(Name(b"Im0"), image);
+            }
+        }
+        self.emit(page_ref, c)?;
+        self.pages.push(page_ref);
+        Ok(())
+    }
+
+    pub fn page_count(&self) -> usize {
+        self.pages.len()
+    }
+
+    /// Writes the page tree, catalog, metadata, cross-reference table and trailer.
+    pub fn finish(mut self, info: &DocInfo) -> io::Result<W> {
+        let mut c = Chunk::new();
+        c.pages(PAGES)
+            .kids(self.pages.iter().copied())
+            .count(self.pages.len() as i32);
+        self.emit(PAGES, c)?;
+
+        let xmp_ref = self.alloc();
+        let xmp = xmp_packet(info);
+        let mut c = Chunk::new();
+        c.metadata(xmp_ref, xmp.as_bytes());
+        self.emit(xmp_ref, c)?;
+
+        let mut c = Chunk::new();
+        {
+            let mut cat = c.indirect(CATALOG).start::<pdf_writer::writers::Catalog>();
+            cat.pages(PAGES).metadata(xmp_ref);
+            if let Some(lang) = info.languages.first() {
+                cat.lang(TextStr(lang));
+            }
+        }
+        self.emit(CATALOG, c)?;
+
+        let info_ref = self.alloc();
+        let (y, mo, d, h, mi, s) = info.date;
+        let date = Date::new(y.clamp(0, 9999) as u16)
+            .month(mo)
+            .day(d)
+            .hour(h)
+            .minute(mi)
+            .second(s)
+            .utc_offset_hour(0)
+            .utc_offset_minute(0);
+        let mut c = Chunk::new();
+        {
+            let mut di = c
+                .indirect(info_ref)
+                .start::<pdf_writer::writers::DocumentInfo>();
+            di.title(TextStr(&info.title));
+            if !info.authors.is_empty() {
+                di.author(TextStr(&info.authors.join("; ")));
+            }
+            if !info.subjects.is_empty() {
+                di.subject(TextStr(&info.subjects.join("; ")));
+                di.keywords(TextStr(&info.subjects.join(", ")));
+            }
+            di.creator(TextStr(&info.creator_tool));
+            di.producer(TextStr(&info.creator_tool));
+            di.creation_date(date);
+            di.modified_date(date);
+        }
+        self.emit(info_ref, c)?;
+
+        // The ID is a fingerprint of everything written: same input, same ID.
+        let digest = self.sink.hash.clone().finalize();
+        let id = digest[..16].to_vec();
+        let xref_at = self.sink.pos;
+        let mut xref = format!("xref\n0 {}\n0000000000 65535 f\r\n", self.offsets.len());
+        for off in &self.offsets[1..] {
+            xref.push_str(&format!("{off:010} 00000 n\r\n"));
+        }
+        let hex: String = id.iter().map(|b| format!("{b:02X}")).collect();
+        xref.push_str(&format!(
+            "trailer\n<< /Size {} /Root {} 0 R /Info {} 0 R /ID [<{hex}> <{hex}>] >>\nstartxref\n{xref_at}\n%%EOF\n",
+            self.offsets.len(),
+            CATALOG.get(),
+            info_ref.get()
+        ));
+        self.sink.write(xref.as_bytes())?;
+        self.sink.inner.flush()?;
+        Ok(self.sink.inner)
+    }
+}
+
+/// The matrix that draws the stored image (unit square) upright over a w×h page after
+/// `quarter_turns` clockwise turns.
+fn placement(quarter_turns: u8, w: f32, h: f32) -> [f32; 6] {
+    match quarter_turns % 4 {
+        0 => [w, 0.0, 0.0, h, 0.0, 0.0],
+        1 => [0.0, -h, w, 0.0, 0.0, h],
+        2 => [-w, 0.0, 0.0, -h, w, h],
+        _ => [0.0, h, -w, 0.0, w, 0.0],
+    }
+}
+
+/// Invisible words in reading order, each stretched over its box.
+fn text_layer(content: &mut Content, ocr: &OcrPage, px_per_pt: (f64, f64), page_h_pt: f64) {
+    if ocr.word_count() == 0 {
+        return;
+    }
+    content.begin_text();
+    content.set_text_rendering_mode(TextRenderingMode::Invisible);
+    for line in ocr.lines() {
+        for word in &line.words {
+            let b = word.bbox;
+            let x = b.x0 / px_per_pt.0;
+            let w = b.width() / px_per_pt.0;
+            let size = b.height() / px_per_pt.1;
+            let baseline = page_h_pt - b.y1 / px_per_pt.1;
+            show_word(content, &word.text, x, baseline, size, w);
+        }
+    }
+    content.end_text();
+}
+
+/// One word at (x, baseline), `size` points high, stretched to `width` points.
+fn show_word(content: &mut Content, text: &str, x: f64, baseline: f64, size: f64, width: f64) {
+    let units = utf16_cids(text);
+    let n = units.len() / 2;
+    if n == 0 || size < 0.5 || width < 0.1 {
+        return;
+    }
+    let scale = 100.0 * width / (n as f64 * GLYPH_WIDTH * size);
+    content.set_font(Name(b"F1"), round2(size));
+    content.set_horizontal_scaling(round2(scale));
+    content.set_text_matrix([1.0, 0.0, 0.0, 1.0, round2(x), round2(baseline)]);
+    content.show(Str(&units));
+}
+
+fn round2(v: f64) -> f32 {
+    ((v * 100.0).round() / 100.0) as f32
+}
+
+/// UTF-16BE code units: the CIDs of the Identity-H encoded text. Characters outside the BMP
+/// become U+FFFD: a lone surrogate CID could not map back to Unicode.
+fn utf16_cids(text: &str) -> Vec<u8> {
+    text.chars()
+        .map(|c| if (c as u32) > 0xffff { '\u{fffd}' } else { c })
+        .flat_map(|c| (c as u16).to_be_bytes())
+        .collect()
+}
+
+/// Latin-1 subset for the standard notice font; anything else shows as '?'.
+fn win_ansi(s: &str) -> Vec<u8> {
+    s.chars()
+        .map(|c| {
+            if (c as u32) < 0x100 && !c.is_control() {
+                c as u8
+            } else {
+                b'?'
+            }
+        })
+        .collect()
+}
+
+/// The ToUnicode CMap: every 2-byte CID maps to the same UTF-16 code unit. A bfrange may only
+/// vary its last byte, so the BMP is written as 256-code ranges (surrogates excluded).
+fn to_unicode_cmap() -> String {
+    let mut ranges: Vec<String> = (0u16..=0xff)
+        .filter(|hi| !(0xd8..=0xdf).contains(hi))
+        .map(|hi| format!("<{hi:02X}00> <{hi:02X}FF> <{hi:02X}00>"))
+        .collect();
+    let mut body = String::new();
+    while !ranges.is_empty() {
+        let n = ranges.len().min(100);
+        body.push_str(&format!("{n} beginbfrange\n"));
+        for r in ranges.drain(..n) {
+            body.push_str(&r);
+            body.push('\n');
+        }
+        body.push_str("endbfrange\n");
+    }
+    format!(
+        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n\
+/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n\
+/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n\
+1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n{body}\
+endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n"
+    )
+}
+
+fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c if (c as u32) < 0x20 && c != '\t' && c != '\n' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// XMP metadata consistent with the Info dictionary (Dublin Core, XMP basic, PDF schema).
+fn xmp_packet(info: &DocInfo) -> String {
+    let (y, mo, d, h, mi, s) = info.date;
+    let date = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z");
+    let li = |items: &[String]| -> String {
+        items
+            .iter()
+            .map(|i| format!("<rdf:li>{}</rdf:li>", xml_escape(i)))
+            .collect()
+    };
+    let mut dc = format!(
+        "<dc:format>application/pdf</dc:format>\n<dc:title><rdf:Alt><rdf:li xml:lang=\"x-default\">{}</rdf:li></rdf:Alt></dc:title>\n<dc:identifier>{}</dc:identifier>\n",
+        xml_escape(&info.title),
+        xml_escape(&info.identifier)
+    );
+    if !info.authors.is_empty() {
+        dc.push_str(&format!(
+            "<dc:creator><rdf:Seq>{}</rdf:Seq></dc:creator>\n",
+            li(&info.authors)
+        ));
+    }
+    if !info.languages.is_empty() {
+        dc.push_str(&format!(
+            "<dc:language><rdf:Bag>{}</rdf:Bag></dc:language>\n",
+            li(&info.languages)
+        ));
+    }
+    if !info.subjects.is_empty() {
+        dc.push_str(&format!(
+            "<dc:description><rdf:Alt><rdf:li xml:lang=\"x-default\">{}</rdf:li></rdf:Alt></dc:description>\n<dc:subject><rdf:Bag>{}</rdf:Bag></dc:subject>\n",
+            xml_escape(&info.subjects.join("; ")),
+            li(&info.subjects)
+        ));
+    }
+    if let Some(p) = &info.publisher {
+        dc.push_str(&format!(
+            "<dc:publisher><rdf:Bag><rdf:li>{}</rdf:li></rdf:Bag></dc:publisher>\n",
+            xml_escape(p)
+        ));
+    }
+    if let Some(r) = &info.rights {
+        dc.push_str(&format!(
+            "<dc:rights><rdf:Alt><rdf:li xml:lang=\"x-default\">{}</rdf:li></rdf:Alt></dc:rights>\n",
+            xml_escape(r)
+        ));
+    }
+    let keywords = if info.subjects.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<pdf:Keywords>{}</pdf:Keywords>\n",
+            xml_escape(&info.subjects.join(", "))
+        )
+    };
+    format!(
+        "<?xpacket begin=\"\u{feff}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n\
+<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n\
+<rdf:Description rdf:about=\"\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\" xmlns:pdf=\"http://ns.adobe.com/pdf/1.3/\">\n\
+{dc}<xmp:CreatorTool>{tool}</xmp:CreatorTool>\n<xmp:CreateDate>{date}</xmp:CreateDate>\n<xmp:ModifyDate>{date}</xmp:ModifyDate>\n<xmp:MetadataDate>{date}</xmp:MetadataDate>\n\
+<pdf:Producer>{tool}</pdf:Producer>\n{keywords}</rdf:Description>\n</rdf:RDF>\n</x:xmpmeta>\n<?xpacket end=\"w\"?>",
+        tool = xml_escape(&info.creator_tool),
+    )
+}
+
+fn deflate(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
+    let _ = enc.write_all(data);
+    enc.finish().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placement_maps_corners_upright() {
+        // Apply a matrix to a point of the unit square.
+        let at =
+            |m: [f32; 6], u: f32, v: f32| (m[0] * u + m[2] * v + m[4], m[1] * u + m[3] * v + m[5]);
+        let (w, h) = (100.0, 200.0);
+        // Stored top-left (0,1) lands on the upright corner it belongs to after the turns.
+        assert_eq!(at(placement(0, w, h), 0.0, 1.0), (0.0, h));
+        assert_eq!(at(placement(1, w, h), 0.0, 1.0), (w, h));
+        assert_eq!(at(placement(2, w, h), 0.0, 1.0), (w, 0.0));
+        assert_eq!(at(placement(3, w, h), 0.0, 1.0), (0.0, 0.0));
+    }
+
+    #[test]
+    fn cids_are_utf16_code_units() {
+        assert_eq!(utf16_cids("Aж"), vec![0x00, 0x41, 0x04, 0x36]);
+        assert_eq!(utf16_cids("𝄞"), vec![0xff, 0xfd]);
+    }
+
+    #[test]
+    fn cmap_covers_the_bmp_in_legal_ranges() {
+        let cmap = to_unicode_cmap();
+        assert_eq!(cmap.matches("beginbfrange").count(), 3);
+        assert!(cmap.contains("<0400> <04FF> <0400>"));
+        assert!(!cmap.contains("<D800>"));
+    }
+
+    #[test]
+    fn xmp_escapes_and_lists_authors() {
+        let info = DocInfo {
+            title: "A & B <c>".into(),
+            authors: vec!["Абай".into(), "X".into()],
+            languages: vec!["kk".into()],
+            date: (2026, 1, 2, 3, 4, 5),
+            ..Default::default()
+        };
+        let x = xmp_packet(&info);
+        assert!(x.contains("A &amp; B &lt;c&gt;"));
+        assert!(x.contains("<rdf:Seq><rdf:li>Абай</rdf:li><rdf:li>X</rdf:li></rdf:Seq>"));
+        assert!(x.contains("2026-01-02T03:04:05Z"));
+    }
+}
