@@ -31,7 +31,7 @@ use crate::prepare::{self, PrepareOptions};
 const ASSUMED_DPI: f64 = 300.0;
 /// Typical height of a printed body-text line box (ascender to descender), in points, used to
 /// estimate a page's resolution from its text when the file does not state it.
-const TYPICAL_LINE_PT: f64 = 10.0;
+const TYPICAL_LINE_PT: f64 = 11.0;
 
 /// What the user asked for, before checking.
 #[derive(Debug, Clone)]
