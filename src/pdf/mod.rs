@@ -249,24 +249,24 @@ impl<W: Write> PdfWriter<W> {
         ];
         let mut content = Content::new();
         content.set_fill_gray(0.4);
-        content.begin_text();
         let mut y = A4.1 - 120.0;
         for (i, line) in lines.iter().enumerate() {
-            content.set_font(Name(b"F0"), if i == 0 { 16.0 } else { 10.0 });
+            let size = if i == 0 { 16.0 } else { 10.0 };
+            content.begin_text();
+            content.set_font(Name(b"F0"), size);
             content.set_text_matrix([1.0, 0.0, 0.0, 1.0, 60.0, y as f32]);
             content.show(Str(&win_ansi(line)));
-            y -= 24.0;
+            content.end_text();
+            // The standard font has no Cyrillic: such a line is shown with '?' and carried as
+            // invisible Unicode text just below it, so it can still be searched and copied.
+            if !is_win_ansi(line) {
+                content.begin_text();
+                content.set_text_rendering_mode(TextRenderingMode::Invisible);
+                show_word(&mut content, line, 60.0, y - 12.0, 10.0, 475.0);
+                content.end_text();
+            }
+            y -= 28.0;
         }
-        content.end_text();
-        // Non-Latin file names do not survive the standard font: repeat the lines invisibly.
-        content.begin_text();
-        content.set_text_rendering_mode(TextRenderingMode::Invisible);
-        let mut y = A4.1 - 120.0;
-        for line in &lines {
-            show_word(&mut content, line, 60.0, y, 10.0, 475.0);
-            y -= 24.0;
-        }
-        content.end_text();
         self.finish_page(content, A4, None)
     }
 
@@ -440,6 +440,10 @@ fn utf16_cids(text: &str) -> Vec<u8> {
         .map(|c| if (c as u32) > 0xffff { '\u{fffd}' } else { c })
         .flat_map(|c| (c as u16).to_be_bytes())
         .collect()
+}
+
+fn is_win_ansi(s: &str) -> bool {
+    s.chars().all(|c| (c as u32) < 0x100 && !c.is_control())
 }
 
 /// Latin-1 subset for the standard notice font; anything else shows as '?'.

@@ -1,0 +1,309 @@
+//! Shared helpers for the integration tests: the shared scan corpus, running the real binary,
+//! and checking outputs with real tools (qpdf, pdftotext, epubcheck, jsonschema, tesseract).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// `$KITAP_SHARED`, else `../shared` beside the checkout. Absent: a failure under CI, a visible
+/// skip notice elsewhere (a user's fresh clone has no shared corpus).
+pub fn shared() -> Option<PathBuf> {
+    let dir = std::env::var_os("KITAP_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    if dir.join("sample-scans").is_dir() {
+        return Some(dir);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!(
+            "shared test corpus not found at {} (set KITAP_SHARED)",
+            dir.display()
+        );
+    }
+    eprintln!(
+        "SKIPPED: shared test corpus not found at {} (set KITAP_SHARED to run this test)",
+        dir.display()
+    );
+    None
+}
+
+/// Languages of the shared books, as a librarian would write them in book.toml.
+pub fn shared_languages(book: &str) -> &'static str {
+    match book {
+        b if b.starts_with("kpv-") => r#"["kpv"]"#,
+        b if b.starts_with("rus-") => r#"["rus", "eng"]"#,
+        b if b.starts_with("ukr-") => r#"["ukr", "eng"]"#,
+        b if b.starts_with("tuk-") => r#"["tuk"]"#,
+        "multi-latin-eurotext" => r#"["eng", "deu", "fra", "ita", "spa", "por"]"#,
+        _ => r#"["eng"]"#,
+    }
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Copies shared books into `scans/` with a book.toml naming their languages.
+pub fn stage_shared_books(shared: &Path, scans: &Path, books: &[&str]) {
+    for b in books {
+        let dest = scans.join(b);
+        copy_dir(&shared.join("sample-scans").join(b), &dest);
+        std::fs::write(
+            dest.join("book.toml"),
+            format!("languages = {}\n", shared_languages(b)),
+        )
+        .unwrap();
+    }
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stderr: String,
+    pub out: PathBuf,
+}
+
+impl Run {
+    pub fn manifest(&self) -> Value {
+        let text =
+            std::fs::read_to_string(self.out.join("manifest.json")).expect("manifest.json written");
+        serde_json::from_str(&text).expect("manifest is JSON")
+    }
+}
+
+pub fn kitap() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_kitap"))
+}
+
+/// Runs `kitap convert SCANS -o OUT ARGS…`.
+pub fn convert(scans: &Path, out: &Path, args: &[&str]) -> Run {
+    let output = kitap()
+        .arg("convert")
+        .arg(scans)
+        .arg("-o")
+        .arg(out)
+        .args(args)
+        .output()
+        .expect("kitap runs");
+    finish(output, out)
+}
+
+fn finish(output: Output, out: &Path) -> Run {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "kitap panicked:\n{stderr}");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stderr,
+        out: out.to_path_buf(),
+    }
+}
+
+pub fn tool(cmd: &str, args: &[&str]) -> Output {
+    Command::new(cmd).args(args).output().unwrap_or_else(|e| {
+        panic!("{cmd} is required for the tests ({e}); see .ci/run for the packages")
+    })
+}
+
+pub fn tool_ok(cmd: &str, args: &[&str]) -> String {
+    let o = tool(cmd, args);
+    assert!(
+        o.status.success(),
+        "{cmd} {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn qpdf_check(pdf: &Path) {
+    tool_ok("qpdf", &["--check", pdf.to_str().unwrap()]);
+}
+
+pub fn pdftotext(pdf: &Path) -> String {
+    tool_ok("pdftotext", &["-enc", "UTF-8", pdf.to_str().unwrap(), "-"])
+}
+
+pub fn pdf_pages(pdf: &Path) -> usize {
+    let info = tool_ok("pdfinfo", &[pdf.to_str().unwrap()]);
+    info.lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("pdfinfo prints Pages")
+}
+
+/// The text-layer font is embedded and maps to Unicode.
+pub fn fonts_embedded_with_unicode(pdf: &Path) {
+    let out = tool_ok("pdffonts", &[pdf.to_str().unwrap()]);
+    let rows: Vec<&str> = out.lines().skip(2).collect();
+    assert!(!rows.is_empty(), "no fonts in {}", pdf.display());
+    for row in rows.iter().filter(|r| r.starts_with("GlyphLessFont")) {
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        let n = cols.len();
+        assert_eq!(
+            (cols[n - 5], cols[n - 3]),
+            ("yes", "yes"),
+            "emb/uni in: {row}"
+        );
+    }
+}
+
+/// epubcheck must report no errors and no warnings.
+pub fn epubcheck(epub: &Path) {
+    let o = tool(
+        "java",
+        &[
+            "-jar",
+            "/usr/share/java/epubcheck.jar",
+            epub.to_str().unwrap(),
+        ],
+    );
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        o.status.success() && all.contains("No errors or warnings detected"),
+        "epubcheck {}:\n{all}",
+        epub.display()
+    );
+}
+
+/// Validates the manifest against the JSON Schema in the repo with the reference Python
+/// implementation (Debian's python3-jsonschema).
+pub fn validate_manifest(out: &Path) {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/manifest.schema.json");
+    let script = "import json,sys,jsonschema\n\
+s=json.load(open(sys.argv[1]))\n\
+jsonschema.Draft202012Validator.check_schema(s)\n\
+errs=list(jsonschema.Draft202012Validator(s).iter_errors(json.load(open(sys.argv[2]))))\n\
+[print(list(e.absolute_path), e.message) for e in errs]\n\
+sys.exit(1 if errs else 0)";
+    tool_ok(
+        "/usr/bin/python3",
+        &[
+            "-c",
+            script,
+            schema.to_str().unwrap(),
+            out.join("manifest.json").to_str().unwrap(),
+        ],
+    );
+}
+
+/// Every file the manifest lists exists with that size and SHA-256.
+pub fn check_file_hashes(run: &Run) {
+    let m = run.manifest();
+    let mut n = 0;
+    for b in m["books"].as_array().unwrap() {
+        for f in b["files"].as_array().unwrap() {
+            let path = run.out.join(f["path"].as_str().unwrap());
+            let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert_eq!(
+                bytes.len() as u64,
+                f["bytes"].as_u64().unwrap(),
+                "{}",
+                path.display()
+            );
+            let sum = tool_ok("sha256sum", &[path.to_str().unwrap()]);
+            assert_eq!(
+                sum.split_whitespace().next().unwrap(),
+                f["sha256"].as_str().unwrap()
+            );
+            n += 1;
+        }
+    }
+    assert!(n > 0, "manifest lists no files");
+}
+
+/// No temporary file is left behind anywhere under `dir`.
+pub fn no_temp_files(dir: &Path) {
+    for e in walk(dir) {
+        let name = e.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            !name.contains(".kitap-tmp"),
+            "temporary file left: {}",
+            e.display()
+        );
+    }
+}
+
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Character error rate as DESIGN.md defines it: NFC (OCR output and ground truth here are
+/// already composed), whitespace runs collapsed to one space, trimmed; Levenshtein ÷ GT length.
+pub fn normalize(s: &str) -> Vec<char> {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .collect()
+}
+
+pub fn levenshtein(a: &[char], b: &[char]) -> usize {
+    let (a, b) = if a.len() < b.len() { (b, a) } else { (a, b) };
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0usize; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+/// (distance, ground-truth length) of `text` against `gt`.
+pub fn distance(text: &str, gt: &str) -> (usize, usize) {
+    let (t, g) = (normalize(text), normalize(gt));
+    (levenshtein(&t, &g), g.len())
+}
+
+/// What the tesseract CLI reads on a page with the given models (`eng`, `rus+eng`).
+pub fn tesseract_cli(page: &Path, models: &str) -> String {
+    let o = Command::new("tesseract")
+        .arg(page)
+        .args(["-", "-l", models])
+        .env("OMP_THREAD_LIMIT", "1")
+        .output()
+        .expect("tesseract CLI installed");
+    assert!(
+        o.status.success(),
+        "tesseract {}: {}",
+        page.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The .txt output split into pages (form feeds).
+pub fn txt_pages(out: &Path, id: &str) -> Vec<String> {
+    std::fs::read_to_string(out.join(id).join(format!("{id}.txt")))
+        .unwrap()
+        .split('\x0c')
+        .map(str::to_string)
+        .collect()
+}

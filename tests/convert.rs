@@ -1,0 +1,372 @@
+//! End-to-end: the real binary on real scans, outputs checked with real tools.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+/// Books from the shared corpus that this test converts in one batch.
+const BOOKS: &[&str] = &[
+    "eng-clean",
+    "eng-bitonal-g4",
+    "format-zoo",
+    "kpv-cyrl-vyl-tujod-1939-columns",
+    "rus-seed-newsprint",
+    "ukr-seed",
+    "tuk-seed",
+    "eng-seed",
+];
+
+fn hash_tree(dir: &Path) -> BTreeMap<PathBuf, String> {
+    walk(dir)
+        .into_iter()
+        .map(|p| {
+            let sum = tool_ok("sha256sum", &[p.to_str().unwrap()]);
+            (p, sum.split_whitespace().next().unwrap().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn shared_books_convert_as_well_as_tesseract_alone() {
+    let Some(shared) = shared() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let scans = tmp.path().join("scans");
+    stage_shared_books(&shared, &scans, BOOKS);
+    let before = hash_tree(&scans);
+
+    let run = convert(&scans, &tmp.path().join("out"), &["--jobs", "2"]);
+    assert_eq!(run.code, 0, "stderr:\n{}", run.stderr);
+    assert_eq!(before, hash_tree(&scans), "inputs must never be modified");
+    validate_manifest(&run.out);
+    check_file_hashes(&run);
+    no_temp_files(&run.out);
+
+    let m = run.manifest();
+    let books = m["books"].as_array().unwrap();
+    let ids: Vec<&str> = books.iter().map(|b| b["id"].as_str().unwrap()).collect();
+    let mut sorted = BOOKS.to_vec();
+    sorted.sort();
+    assert_eq!(ids, sorted, "books in the order of their source");
+
+    // Character error rate per book against gt/, compared with the tesseract CLI on the same
+    // pages with the same models: at most 1 percentage point worse.
+    let mut jobs = Vec::new();
+    for b in books {
+        let id = b["id"].as_str().unwrap();
+        assert_eq!(b["status"], "ok", "{id}");
+        let models = b["ocr_models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_str().unwrap())
+            .collect::<Vec<_>>()
+            .join("+");
+        let pages = txt_pages(&run.out, id);
+        assert_eq!(
+            pages.len(),
+            b["pages"].as_array().unwrap().len(),
+            "{id}: one text chunk per page"
+        );
+        for p in b["pages"].as_array().unwrap() {
+            let src = scans.join(p["source"].as_str().unwrap());
+            let gt = src
+                .parent()
+                .unwrap()
+                .join("gt")
+                .join(src.file_stem().unwrap())
+                .with_extension("txt");
+            if gt.exists() && p["frame"] == 0 {
+                let index = p["index"].as_u64().unwrap() as usize;
+                jobs.push((
+                    id.to_string(),
+                    src,
+                    models.clone(),
+                    gt,
+                    pages[index - 1].clone(),
+                ));
+            }
+        }
+    }
+    let results: Vec<(String, usize, usize, usize)> = std::thread::scope(|s| {
+        let chunks: Vec<_> = jobs.chunks(jobs.len().div_ceil(2)).collect();
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|(id, src, models, gt, mine)| {
+                            let gt = std::fs::read_to_string(gt).unwrap();
+                            let (dk, n) = distance(mine, &gt);
+                            let (dc, _) = distance(&tesseract_cli(src, models), &gt);
+                            (id.clone(), n, dk, dc)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let mut per_book: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+    for (id, n, dk, dc) in results {
+        let e = per_book.entry(id).or_default();
+        e.0 += n;
+        e.1 += dk;
+        e.2 += dc;
+    }
+    assert!(per_book.len() >= 7, "ground truth found for {per_book:?}");
+    for (id, (n, dk, dc)) in &per_book {
+        let (k, c) = (*dk as f64 / *n as f64, *dc as f64 / *n as f64);
+        eprintln!(
+            "{id}: CER kitap {:.2} % vs tesseract CLI {:.2} %",
+            k * 100.0,
+            c * 100.0
+        );
+        assert!(k <= c + 0.01, "{id}: kitap CER {k:.4} vs CLI {c:.4}");
+    }
+
+    for b in books {
+        let id = b["id"].as_str().unwrap();
+        let pdf = run.out.join(id).join(format!("{id}.pdf"));
+        qpdf_check(&pdf);
+        fonts_embedded_with_unicode(&pdf);
+        assert_eq!(
+            pdf_pages(&pdf),
+            b["pages"].as_array().unwrap().len(),
+            "{id}: PDF pages"
+        );
+        epubcheck(&run.out.join(id).join(format!("{id}.epub")));
+
+        // pdftotext finds the words kitap recognised, in any script.
+        let extracted = pdftotext(&pdf);
+        let words: Vec<String> = txt_pages(&run.out, id)
+            .join(" ")
+            .split_whitespace()
+            .filter(|w| w.chars().count() >= 4 && w.chars().all(char::is_alphabetic))
+            .map(str::to_string)
+            .collect();
+        let found = words
+            .iter()
+            .filter(|w| extracted.contains(w.as_str()))
+            .count();
+        assert!(
+            found as f64 >= 0.95 * words.len() as f64,
+            "{id}: pdftotext finds {found} of {} words",
+            words.len()
+        );
+    }
+    let text = |id: &str| pdftotext(&run.out.join(id).join(format!("{id}.pdf")));
+    let tuk = text("tuk-seed");
+    for letter in ['ä', 'ç', 'ň', 'ö', 'ş', 'ü', 'ý'] {
+        assert!(
+            tuk.contains(letter),
+            "Turkmen letter {letter} lost in the PDF text layer"
+        );
+    }
+    let ukr = text("ukr-seed");
+    for letter in ['і', 'ї', 'є'] {
+        assert!(
+            ukr.contains(letter),
+            "Ukrainian letter {letter} lost in the PDF text layer"
+        );
+    }
+    assert!(
+        text("kpv-cyrl-vyl-tujod-1939-columns").contains('ӧ'),
+        "Komi ӧ lost"
+    );
+
+    // Format zoo: every TIFF frame is a page; EXIF orientation honoured; odd resolutions.
+    let zoo = books.iter().find(|b| b["id"] == "format-zoo").unwrap();
+    let pages = zoo["pages"].as_array().unwrap();
+    assert_eq!(pages.len(), 12, "10 files, one of them a 3-frame TIFF");
+    let frames: Vec<u64> = pages
+        .iter()
+        .filter(|p| p["source"].as_str().unwrap().ends_with("0006.tif"))
+        .map(|p| p["frame"].as_u64().unwrap())
+        .collect();
+    assert_eq!(frames, [0, 1, 2]);
+    let indexes: Vec<u64> = pages.iter().map(|p| p["index"].as_u64().unwrap()).collect();
+    assert_eq!(indexes, (1..=12).collect::<Vec<_>>());
+    let by_file = |f: &str| {
+        pages
+            .iter()
+            .find(|p| p["source"].as_str().unwrap().ends_with(f))
+            .unwrap()
+    };
+    let (plain, exif) = (by_file("0007.jpg"), by_file("0008.jpg"));
+    assert_eq!(
+        (exif["width"].clone(), exif["height"].clone()),
+        (plain["width"].clone(), plain["height"].clone()),
+        "EXIF-rotated page stands upright"
+    );
+    assert!(
+        exif["confidence"].as_f64().unwrap() > 70.0,
+        "EXIF-rotated page is read upright"
+    );
+    assert_eq!(exif["image_encoding"], "jpeg-passthrough");
+    assert_eq!(
+        by_file("0001.jpg")["image_encoding"],
+        "flate",
+        "CMYK JPEG is converted"
+    );
+    let aspect = by_file("0005.tif");
+    assert_eq!(
+        (aspect["dpi_x"].as_f64(), aspect["dpi"].as_f64()),
+        (Some(508.0), Some(254.0))
+    );
+    for f in ["0009.tif", "0010.png"] {
+        let p = by_file(f);
+        assert_eq!(p["dpi_source"], "estimated", "{f}");
+        assert!(
+            !p["warnings"].as_array().unwrap().is_empty(),
+            "{f}: the estimate is reported"
+        );
+    }
+    let g4 = books.iter().find(|b| b["id"] == "eng-bitonal-g4").unwrap();
+    assert!(
+        g4["pages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["image_encoding"] == "ccitt-g4")
+    );
+}
+
+#[test]
+fn broken_files_fail_alone_and_the_book_goes_on() {
+    let Some(shared) = shared() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let book = tmp.path().join("scans/mixed");
+    copy_dir(&shared.join("sample-scans-bad"), &book);
+    std::fs::copy(
+        shared.join("sample-scans/eng-clean/0004.tif"),
+        book.join("0000-good.tif"),
+    )
+    .unwrap();
+    std::fs::copy(
+        shared.join("sample-scans/eng-seed/0003.jpg"),
+        book.join("zzzz-good.jpg"),
+    )
+    .unwrap();
+    let run = convert(
+        &tmp.path().join("scans"),
+        &tmp.path().join("out"),
+        &["--jobs", "2"],
+    );
+    assert_eq!(run.code, 1, "some pages failed: exit 1\n{}", run.stderr);
+    validate_manifest(&run.out);
+    check_file_hashes(&run);
+    no_temp_files(&run.out);
+
+    let m = run.manifest();
+    let b = &m["books"][0];
+    assert_eq!(b["status"], "partial");
+    let pages = b["pages"].as_array().unwrap();
+    assert_eq!(pages.len(), 10);
+    let expect_failed = [
+        ("huge-dimensions.png", "megapixels"),
+        ("one-pixel.png", "too small"),
+        ("pdf-renamed.tif", "PDF"),
+        ("text-renamed.png", "text file"),
+        ("truncated.jpg", "truncated JPEG"),
+        ("truncated.tif", "truncated TIFF"),
+        ("zero-bytes.tif", "empty file"),
+    ];
+    for (file, what) in expect_failed {
+        let p = pages
+            .iter()
+            .find(|p| p["source"].as_str().unwrap().ends_with(file))
+            .unwrap();
+        assert_eq!(p["status"], "failed", "{file}");
+        assert!(
+            p["error"].as_str().unwrap().contains(what),
+            "{file}: {}",
+            p["error"]
+        );
+        let index = p["index"].as_u64().unwrap();
+        let lines: Vec<&str> = run.stderr.lines().filter(|l| l.contains(file)).collect();
+        assert_eq!(lines.len(), 1, "one line for {file}:\n{}", run.stderr);
+        assert!(
+            lines[0].contains(&format!("{file}: page {index}: ")),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[0].contains(what), "{}", lines[0]);
+    }
+    let jpeg_named = pages
+        .iter()
+        .find(|p| p["source"].as_str().unwrap().ends_with("jpeg-named.tif"))
+        .unwrap();
+    assert_eq!(jpeg_named["status"], "ok");
+    assert!(
+        jpeg_named["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("JPEG named .tif")
+    );
+    assert!(
+        run.stderr.contains("jpeg-named.tif: page"),
+        "the warning is shown"
+    );
+
+    // Failed pages keep their place: placeholders in the PDF, empty chunks in the text.
+    let pdf = run.out.join("mixed/mixed.pdf");
+    qpdf_check(&pdf);
+    assert_eq!(pdf_pages(&pdf), 10);
+    assert_eq!(txt_pages(&run.out, "mixed").len(), 10);
+    let truncated = pages
+        .iter()
+        .find(|p| p["source"].as_str().unwrap().ends_with("truncated.jpg"))
+        .unwrap();
+    let i = truncated["index"].as_u64().unwrap().to_string();
+    let placeholder = tool_ok(
+        "pdftotext",
+        &["-f", &i, "-l", &i, pdf.to_str().unwrap(), "-"],
+    );
+    assert!(
+        placeholder.contains("truncated.jpg") && placeholder.contains("could not be converted"),
+        "{placeholder}"
+    );
+    let images = tool_ok(
+        "pdfimages",
+        &["-list", "-f", &i, "-l", &i, pdf.to_str().unwrap()],
+    );
+    assert_eq!(
+        images.lines().count(),
+        2,
+        "no image on the placeholder page:\n{images}"
+    );
+    epubcheck(&run.out.join("mixed/mixed.epub"));
+}
+
+#[test]
+fn a_book_without_any_good_page_fails_without_files() {
+    let Some(shared) = shared() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let scans = tmp.path().join("scans");
+    std::fs::create_dir_all(scans.join("broken")).unwrap();
+    std::fs::copy(
+        shared.join("sample-scans-bad/zero-bytes.tif"),
+        scans.join("broken/1.tif"),
+    )
+    .unwrap();
+    std::fs::copy(
+        shared.join("sample-scans-bad/truncated.jpg"),
+        scans.join("broken/2.jpg"),
+    )
+    .unwrap();
+    let run = convert(&scans, &tmp.path().join("out"), &["--quiet"]);
+    assert_eq!(run.code, 1);
+    validate_manifest(&run.out);
+    let m = run.manifest();
+    assert_eq!(m["books"][0]["status"], "failed");
+    assert_eq!(m["books"][0]["files"].as_array().unwrap().len(), 0);
+    assert!(!run.out.join("broken/broken.pdf").exists());
+    no_temp_files(&run.out);
+}
