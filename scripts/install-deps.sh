@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages kitap needs to build, run and test. Idempotent.
+#   build: pkg-config, libclang (bindgen), libtesseract and libleptonica headers
+#   run:   Tesseract models for the languages kitap maps (see src/lang.rs) and the OSD model
+#   test:  qpdf, poppler-utils (pdftotext, pdffonts, pdfimages), epubcheck, python3-jsonschema
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+packages=(
+  pkg-config libclang-dev libtesseract-dev libleptonica-dev
+  tesseract-ocr tesseract-ocr-osd tesseract-ocr-eng tesseract-ocr-rus tesseract-ocr-ukr
+  tesseract-ocr-kaz tesseract-ocr-aze tesseract-ocr-uzb tesseract-ocr-uzb-cyrl tesseract-ocr-tur
+  tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-ita tesseract-ocr-spa tesseract-ocr-por
+  tesseract-ocr-script-latn tesseract-ocr-script-cyrl
+  qpdf poppler-utils epubcheck python3-jsonschema icc-profiles-free time
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  $SUDO apt-get update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+fi
