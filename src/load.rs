@@ -369,10 +369,6 @@ fn load_tiff(bytes: &[u8], frame: usize, limits: LoadLimits) -> Result<LoadedPag
         }
         p
     });
-    let photometric = dec
-        .find_tag_unsigned::<u16>(Tag::PhotometricInterpretation)
-        .ok()
-        .flatten();
     let color = dec.colortype().map_err(broken)?;
     let data = dec.read_image().map_err(broken)?;
     let (wu, hu) = (w as usize, h as usize);
@@ -386,29 +382,22 @@ fn load_tiff(bytes: &[u8], frame: usize, limits: LoadLimits) -> Result<LoadedPag
             if buf.len() < stride * hu {
                 return Err(too_short());
             }
-            let white_is_zero = photometric == Some(0);
             let mut img = GrayImage::new(w, h);
             for (y, row) in img.rows_mut().enumerate() {
                 let src = &buf[y * stride..(y + 1) * stride];
                 for (x, px) in row.enumerate() {
                     let bit = (src[x / 8] >> (7 - (x % 8))) & 1 == 1;
-                    // BlackIsZero: a set bit is white.
-                    px.0[0] = if bit != white_is_zero { 255 } else { 0 };
+                    // The tiff crate hands out BlackIsZero whatever the file says: a set bit is white.
+                    px.0[0] = if bit { 255 } else { 0 };
                 }
             }
             DynamicImage::ImageLuma8(img)
         }
-        (ColorType::Gray(8), DecodingResult::U8(mut buf)) => {
-            if photometric == Some(0) {
-                buf.iter_mut().for_each(|v| *v = 255 - *v);
-            }
+        (ColorType::Gray(8), DecodingResult::U8(buf)) => {
             DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, buf).ok_or_else(too_short)?)
         }
         (ColorType::Gray(16), DecodingResult::U16(buf)) => {
-            let mut v: Vec<u8> = buf.iter().map(|&s| (s >> 8) as u8).collect();
-            if photometric == Some(0) {
-                v.iter_mut().for_each(|p| *p = 255 - *p);
-            }
+            let v: Vec<u8> = buf.iter().map(|&s| (s >> 8) as u8).collect();
             DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, v).ok_or_else(too_short)?)
         }
         (ColorType::RGB(8) | ColorType::YCbCr(8), DecodingResult::U8(buf)) => {

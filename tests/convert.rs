@@ -142,6 +142,13 @@ fn shared_books_convert_as_well_as_tesseract_alone() {
             "{id}: PDF pages"
         );
         epubcheck(&run.out.join(id).join(format!("{id}.epub")));
+        for (i, mean) in rendered_brightness(&pdf).iter().enumerate() {
+            assert!(
+                *mean > 150.0,
+                "{id} page {}: renders dark (mean grey {mean:.0}): inverted image?",
+                i + 1
+            );
+        }
 
         // pdftotext finds the words kitap recognised, in any script.
         let extracted = pdftotext(&pdf);

@@ -307,3 +307,40 @@ pub fn txt_pages(out: &Path, id: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// Mean grey (0–255) of each page as poppler renders it at 10 dpi: scanned pages are mostly
+/// paper, so a dark page means an inverted or missing image.
+pub fn rendered_brightness(pdf: &Path) -> Vec<f64> {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("p");
+    tool_ok(
+        "pdftoppm",
+        &[
+            "-r",
+            "10",
+            "-gray",
+            pdf.to_str().unwrap(),
+            prefix.to_str().unwrap(),
+        ],
+    );
+    walk(dir.path())
+        .iter()
+        .map(|p| {
+            let bytes = std::fs::read(p).unwrap();
+            // Binary PGM: "P5\n<w> <h>\n255\n" then the pixels.
+            let mut fields = 0;
+            let mut i = 0;
+            while fields < 4 {
+                while bytes[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                while !bytes[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                fields += 1;
+            }
+            let px = &bytes[i + 1..];
+            px.iter().map(|&v| v as f64).sum::<f64>() / px.len() as f64
+        })
+        .collect()
+}
