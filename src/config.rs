@@ -140,6 +140,19 @@ pub struct Pipeline {
     pub max_megapixels: f64,
     /// Pages per EPUB content document. Default: 10.
     pub epub_pages_per_section: u32,
+    /// Detect pages turned by 90, 180 or 270 degrees and show them upright. Default: true.
+    pub orientation: bool,
+    /// Detect and straighten skewed pages. Default: true.
+    pub deskew: bool,
+    /// Largest skew searched for, in degrees. Default: 15.
+    pub max_skew_deg: f64,
+    /// Skew smaller than this is reported but left alone: straightening it would only blur the
+    /// page. Default: 0.1.
+    pub min_skew_deg: f64,
+    /// Never alter an original image: turns and skew are applied by the PDF placement matrix
+    /// only, and every source is embedded as it was decoded. Default: false (JPEG and bitonal
+    /// pages use the matrix anyway; other pages are resampled upright).
+    pub keep_originals: bool,
 }
 
 impl Default for Pipeline {
@@ -151,6 +164,11 @@ impl Default for Pipeline {
             hocr: false,
             max_megapixels: 250.0,
             epub_pages_per_section: 10,
+            orientation: true,
+            deskew: true,
+            max_skew_deg: 15.0,
+            min_skew_deg: 0.1,
+            keep_originals: false,
         }
     }
 }
@@ -159,6 +177,7 @@ impl Default for Pipeline {
 pub const BUILTIN_PIPELINES: &[(&str, &str)] = &[
     ("default", include_str!("../pipelines/default.toml")),
     ("hocr", include_str!("../pipelines/hocr.toml")),
+    ("archive", include_str!("../pipelines/archive.toml")),
 ];
 
 impl Pipeline {
@@ -203,6 +222,12 @@ impl Pipeline {
             return Err(ConfigError::Invalid {
                 path: path.to_path_buf(),
                 message: "max_megapixels must be positive".into(),
+            });
+        }
+        if !(0.0..=45.0).contains(&p.max_skew_deg) || !(0.0..=5.0).contains(&p.min_skew_deg) {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: "max_skew_deg must be within 0-45 and min_skew_deg within 0-5".into(),
             });
         }
         if p.epub_pages_per_section == 0 {

@@ -20,9 +20,10 @@ use crate::lang::{self, Language};
 use crate::load::{self, LoadLimits};
 use crate::manifest::{
     self, BookRecord, DpiSource, FileRecord, LanguageRecord, Manifest, PageRecord, PageStatus,
-    PipelineInfo, Status, Summary,
+    PipelineInfo, StageSeconds, Status, Summary,
 };
 use crate::ocr::{self, OcrEngine, OcrPage};
+use crate::osd::OsdEngine;
 use crate::pdf::image::PageImage;
 use crate::pdf::{self, DocInfo, PdfWriter};
 use crate::prepare::{self, PrepareOptions};
@@ -280,23 +281,59 @@ struct DonePage {
     dpi_source: DpiSource,
     cover: Option<Vec<u8>>,
     warnings: Vec<String>,
+    rotation_cw_deg: u32,
+    skew_cw_deg: f64,
+    correction: prepare::Correction,
+    orientation_by: prepare::OrientationSource,
 }
 
 struct Outcome {
     result: Result<DonePage, (PageError, Vec<String>)>,
+    times: StageSeconds,
 }
 
-/// Keeps an engine per worker thread; swaps it only when a book needs other models.
-fn engine_for<'a>(
-    slot: &'a mut Option<OcrEngine>,
-    tessdata: &Path,
-    models: &str,
-) -> Result<&'a mut OcrEngine, String> {
-    if slot.as_ref().is_none_or(|e| e.models() != models) {
-        *slot = None;
-        *slot = Some(OcrEngine::new(tessdata, models)?);
+/// The engines one worker thread owns: OCR for the current book's models, and OSD.
+#[derive(Default)]
+struct Engines {
+    ocr: Option<OcrEngine>,
+    /// `None` until first needed; `Some(None)` when the osd model could not be loaded.
+    osd: Option<Option<OsdEngine>>,
+}
+
+impl Engines {
+    /// The OCR engine for `models` (swapped only when a book needs other models) and, when
+    /// `with_osd`, the OSD engine (`None` if the osd model cannot be loaded).
+    fn get(
+        &mut self,
+        tessdata: &Path,
+        models: &str,
+        with_osd: bool,
+    ) -> (Result<&mut OcrEngine, String>, Option<&mut OsdEngine>) {
+        if with_osd && self.osd.is_none() {
+            self.osd = Some(OsdEngine::new(tessdata).ok());
+        }
+        let osd = if with_osd {
+            self.osd.as_mut().and_then(Option::as_mut)
+        } else {
+            None
+        };
+        if self.ocr.as_ref().is_none_or(|e| e.models() != models) {
+            self.ocr = None;
+            match OcrEngine::new(tessdata, models) {
+                Ok(e) => self.ocr = Some(e),
+                Err(e) => return (Err(e), osd),
+            }
+        }
+        (Ok(self.ocr.as_mut().expect("engine just set")), osd)
     }
-    Ok(slot.as_mut().expect("engine just set"))
+}
+
+/// Orientation trials read a band of the page with the book's own engine.
+impl prepare::ReadingTrial for OcrEngine {
+    fn read(&mut self, image: &image::GrayImage, dpi: u32) -> Option<(f64, usize)> {
+        let page = self.recognize(image, Some(dpi)).ok()?;
+        Some((page.mean_confidence().unwrap_or(0.0), page.word_count()))
+    }
 }
 
 fn round_dpi(d: f64) -> f64 {
@@ -312,11 +349,32 @@ fn process_page(
     job: &Job,
     book: &PlannedBook,
     page: &PlannedPage,
-    engine: &mut Option<OcrEngine>,
+    engines: &mut Engines,
+) -> Outcome {
+    let mut times = StageSeconds::default();
+    let mut clock = Instant::now();
+    let mut lap = || {
+        let t = clock.elapsed().as_secs_f64();
+        clock = Instant::now();
+        t
+    };
+    let mut outcome = process_timed(job, book, page, engines, &mut lap, &mut times);
+    outcome.times = times;
+    outcome
+}
+
+fn process_timed(
+    job: &Job,
+    book: &PlannedBook,
+    page: &PlannedPage,
+    engines: &mut Engines,
+    lap: &mut dyn FnMut() -> f64,
+    times: &mut StageSeconds,
 ) -> Outcome {
     let mut warnings = Vec::new();
     let fail = |msg: String, warnings: Vec<String>| Outcome {
         result: Err((PageError::new(&page.file, page.index, msg), warnings)),
+        times: StageSeconds::default(),
     };
     let bytes = match std::fs::read(&page.file) {
         Ok(b) => b,
@@ -333,33 +391,67 @@ fn process_page(
     let limits = LoadLimits {
         max_pixels: (job.pipeline.max_megapixels * 1e6) as u64,
     };
-    let loaded = match load::load(&bytes, page.frame as usize, limits) {
+    let mut loaded = match load::load(&bytes, page.frame as usize, limits) {
         Ok(l) => l,
         Err(e) => return fail(e, warnings),
     };
     drop(bytes);
-    warnings.extend(loaded.warnings.iter().cloned());
-    let file_dpi = loaded.file_dpi.map(|(x, y)| (round_dpi(x), round_dpi(y)));
-    let jpeg = loaded.jpeg.clone();
+    warnings.append(&mut loaded.warnings);
+    loaded.file_dpi = loaded.file_dpi.map(|(x, y)| (round_dpi(x), round_dpi(y)));
+    let file_dpi = loaded.file_dpi;
     let bitonal = loaded.bitonal;
-    let mut loaded = loaded;
-    loaded.jpeg = None;
-    loaded.file_dpi = file_dpi;
-    let prepared = prepare::prepare(loaded, &PrepareOptions::default());
-    let image = pdf::image::encode(&prepared, jpeg, bitonal);
 
     let models = book.models.join("+");
-    let engine = match engine_for(engine, &job.tessdata, &models) {
+    let p = &job.pipeline;
+    let opts = PrepareOptions {
+        orientation: p.orientation,
+        deskew: p.deskew,
+        max_skew_deg: p.max_skew_deg,
+        min_skew_deg: p.min_skew_deg,
+        keep_originals: p.keep_originals,
+        want_upright: page.index == 1,
+    };
+    times.load = lap();
+    let (ocr_engine, mut osd) = engines.get(&job.tessdata, &models, p.orientation);
+    let engine = match ocr_engine {
         Ok(e) => e,
         Err(e) => return fail(e, warnings),
     };
-    let ocr_dpi = prepare::ocr_dpi(file_dpi).map(|d| d.round() as u32);
+    lap(); // engine start-up is neither stage
+    let (analysis, mut prepared) = prepare::prepare(loaded, &opts, osd.as_deref_mut(), engine);
+    times.prepare = lap();
+    let ocr_dpi = prepared.dpi.map(|d| d.round() as u32);
     let mut ocr = match engine.recognize(&prepared.ocr_image, ocr_dpi) {
         Ok(o) => o,
         Err(e) => return fail(e, warnings),
     };
-    let (pw, ph) = (prepared.upright.width(), prepared.upright.height());
-    ocr.scale(prepared.ocr_to_page.0, prepared.ocr_to_page.1, pw, ph);
+    times.ocr = lap();
+    // A page that reads badly may be upside down (or OSD knows better): try the alternative
+    // and keep whichever reads better. The reading thrown away counts as preparation.
+    let doubtful = ocr
+        .mean_confidence()
+        .is_none_or(|c| c < prepare::DOUBTFUL_CONFIDENCE);
+    if p.orientation
+        && analysis.has_text
+        && doubtful
+        && let Some((rotation, source)) = analysis.alternative(osd, prepared.rotation_cw_deg)
+    {
+        let alt = analysis.orient(rotation, source, &opts);
+        let alt_ocr = engine.recognize(&alt.ocr_image, ocr_dpi);
+        let spent = lap();
+        let score = |o: &OcrPage| o.mean_confidence().unwrap_or(-1.0);
+        match alt_ocr {
+            Ok(o) if score(&o) > score(&ocr) => {
+                times.prepare += times.ocr;
+                times.ocr = spent;
+                prepared = alt;
+                ocr = o;
+            }
+            _ => times.prepare += spent,
+        }
+    }
+    let image = pdf::image::encode(&prepared.display, analysis.into_jpeg(), bitonal);
+    times.encode = lap();
 
     let (dpi, dpi_source) = match file_dpi {
         Some(d) => (d, DpiSource::File),
@@ -382,9 +474,7 @@ fn process_page(
             }
         }
     };
-    let cover = (page.index == 1)
-        .then(|| cover_jpeg(&prepared.upright))
-        .flatten();
+    let cover = prepared.upright.as_ref().and_then(cover_jpeg);
     Outcome {
         result: Ok(DonePage {
             image,
@@ -393,7 +483,12 @@ fn process_page(
             dpi_source,
             cover,
             warnings,
+            rotation_cw_deg: prepared.rotation_cw_deg,
+            skew_cw_deg: prepared.skew_cw_deg,
+            correction: prepared.correction,
+            orientation_by: prepared.orientation_source,
         }),
+        times: StageSeconds::default(),
     }
 }
 
@@ -488,14 +583,14 @@ pub fn run(job: Job) -> std::io::Result<RunSummary> {
     let (tx, rx) = mpsc::channel::<(usize, Outcome)>();
 
     let mut records: Vec<Option<BookRecord>> = vec![None; job.books.len()];
-    std::thread::scope(|s| {
+    let stage_seconds = std::thread::scope(|s| {
         let job = &job;
         let items = &items;
         let next = &next;
         let written = &written;
         s.spawn(move || {
             pool.broadcast(|_| {
-                let mut engine: Option<OcrEngine> = None;
+                let mut engines = Engines::default();
                 let tx = tx.clone();
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
@@ -511,7 +606,7 @@ pub fn run(job: Job) -> std::io::Result<RunSummary> {
                     }
                     let (b, p) = items[i];
                     let book = &job.books[b];
-                    let outcome = process_page(job, book, &book.pages[p], &mut engine);
+                    let outcome = process_page(job, book, &book.pages[p], &mut engines);
                     if tx.send((i, outcome)).is_err() {
                         break;
                     }
@@ -525,6 +620,7 @@ pub fn run(job: Job) -> std::io::Result<RunSummary> {
         let mut next_item = 0usize;
         let mut current: Option<(usize, Assembler)> = None;
         let mut next_book = 0usize;
+        let mut stage_seconds = StageSeconds::default();
         let mut finish_books_before =
             |upto: usize,
              current: &mut Option<(usize, Assembler)>,
@@ -542,6 +638,7 @@ pub fn run(job: Job) -> std::io::Result<RunSummary> {
                 }
             };
         for (i, outcome) in rx.iter() {
+            stage_seconds += outcome.times;
             pending.insert(i, outcome);
             while let Some(outcome) = pending.remove(&next_item) {
                 let (b, p) = items[next_item];
@@ -566,6 +663,7 @@ pub fn run(job: Job) -> std::io::Result<RunSummary> {
             }
         }
         finish_books_before(job.books.len(), &mut current, &mut records);
+        stage_seconds
     });
     reporter.bar.finish_and_clear();
 
@@ -573,8 +671,15 @@ pub fn run(job: Job) -> std::io::Result<RunSummary> {
         .into_iter()
         .map(|r| r.expect("every book recorded"))
         .collect();
+    let round = |v: f64| (v * 1000.0).round() / 1000.0;
     let mut summary = Summary {
         books: books.len(),
+        stage_seconds: StageSeconds {
+            load: round(stage_seconds.load),
+            prepare: round(stage_seconds.prepare),
+            encode: round(stage_seconds.encode),
+            ocr: round(stage_seconds.ocr),
+        },
         ..Default::default()
     };
     for b in &books {
@@ -738,6 +843,10 @@ impl Assembler {
             dpi_x: None,
             dpi_source: None,
             image_encoding: None,
+            rotation_cw_deg: None,
+            skew_cw_deg: None,
+            correction: None,
+            orientation_by: None,
             confidence: None,
             words: 0,
         };
@@ -753,6 +862,17 @@ impl Assembler {
                 record.dpi_x = (done.dpi.0 != done.dpi.1).then_some(done.dpi.0);
                 record.dpi_source = Some(done.dpi_source);
                 record.image_encoding = Some(done.image.encoding.name().into());
+                record.rotation_cw_deg = Some(done.rotation_cw_deg);
+                record.skew_cw_deg = Some(done.skew_cw_deg);
+                record.correction = Some(done.correction.name().into());
+                record.orientation_by = Some(
+                    match done.orientation_by {
+                        prepare::OrientationSource::Osd(_) => "osd",
+                        prepare::OrientationSource::Trial => "trial",
+                        prepare::OrientationSource::None => "none",
+                    }
+                    .into(),
+                );
                 record.confidence = done
                     .ocr
                     .mean_confidence()
@@ -761,7 +881,7 @@ impl Assembler {
                 if done.cover.is_some() {
                     self.cover = done.cover;
                 }
-                self.write_page(page, Some((&done.ocr, &done.image, done.dpi)))
+                self.write_page(page, Some((&done.ocr, &done.image, done.dpi.1)))
             }
             Err((err, warnings)) => {
                 reporter.error(&err.to_string());
@@ -782,7 +902,7 @@ impl Assembler {
     fn write_page(
         &mut self,
         page: &PlannedPage,
-        done: Option<(&OcrPage, &PageImage, (f64, f64))>,
+        done: Option<(&OcrPage, &PageImage, f64)>,
     ) -> std::io::Result<()> {
         let Some((ocr, image, dpi)) = done else {
             return Ok(());
@@ -790,7 +910,7 @@ impl Assembler {
         if let Some(pdf) = &mut self.pdf {
             pdf.add_page(&pdf::PageContent {
                 image,
-                px_per_pt: (dpi.0 / 72.0, dpi.1 / 72.0),
+                px_per_pt: dpi / 72.0,
                 page_px: (ocr.width, ocr.height),
                 ocr,
             })?;
@@ -802,7 +922,7 @@ impl Assembler {
             txt.write_all(ocr.text().as_bytes())?;
         }
         if let Some(h) = &mut self.hocr {
-            crate::hocr::page(h, page.index, &page.source, Some(dpi.1), Some(ocr))?;
+            crate::hocr::page(h, page.index, &page.source, Some(dpi), Some(ocr))?;
         }
         self.epub_pages.push(EpubPage::from_ocr(page.index, ocr));
         Ok(())

@@ -40,6 +40,32 @@ pub struct Summary {
     pub books_failed: usize,
     pub pages: usize,
     pub pages_failed: usize,
+    /// Worker time spent in each stage, summed over pages, in seconds.
+    pub stage_seconds: StageSeconds,
+}
+
+/// Time per stage, summed over pages (worker threads run in parallel, so this exceeds the wall
+/// time). Tells where a batch spends its time; preparation should stay a small share of OCR.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageSeconds {
+    /// Reading and decoding the image files.
+    pub load: f64,
+    /// Orientation, deskew and the OCR image (orientation trials included).
+    pub prepare: f64,
+    /// Encoding the page image for the PDF.
+    pub encode: f64,
+    /// Tesseract recognition of the prepared page.
+    pub ocr: f64,
+}
+
+impl std::ops::AddAssign for StageSeconds {
+    fn add_assign(&mut self, o: StageSeconds) {
+        self.load += o.load;
+        self.prepare += o.prepare;
+        self.encode += o.encode;
+        self.ocr += o.ocr;
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -114,6 +140,14 @@ pub struct PageRecord {
     pub dpi_source: Option<DpiSource>,
     /// How the image is stored in the PDF.
     pub image_encoding: Option<String>,
+    /// How far the scanned content was found turned clockwise (after EXIF): 0, 90, 180, 270.
+    pub rotation_cw_deg: Option<u32>,
+    /// How far the scanned content was found skewed clockwise, degrees.
+    pub skew_cw_deg: Option<f64>,
+    /// How the page was straightened for display: `resampled`, `matrix` or `none`.
+    pub correction: Option<String>,
+    /// What decided the orientation: `osd`, `trial` or `none`.
+    pub orientation_by: Option<String>,
     /// Mean word confidence 0–100; null when the page has no words.
     pub confidence: Option<f64>,
     pub words: usize,

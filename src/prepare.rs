@@ -1,70 +1,381 @@
-//! Prepares a decoded page for OCR and display: upright pixels, a square-pixel grey image for
-//! Tesseract, and the scale that maps OCR coordinates back onto the page image shown in the PDF.
+//! Prepares a decoded page so it reads like a straight one: upright (EXIF, then 0/90/180/270
+//! detection), deskewed, square pixels for Tesseract; and says how the PDF should show it.
+//!
+//! Everything downstream works in the *page frame*: the upright, deskewed page at the
+//! resolution of the OCR image. The displayed image is either resampled into that frame or
+//! placed onto it by the PDF's placement matrix, so the text layer needs no transform.
 
 use image::metadata::Orientation;
 use image::{DynamicImage, GrayImage, Rgb, RgbImage};
 
+use crate::geometry;
 use crate::load::LoadedPage;
+use crate::osd::OsdEngine;
 
-/// Options of the prepare stage. Later stages (orientation detection, deskew) add theirs here.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PrepareOptions {}
+/// Options of the prepare stage (from the pipeline).
+#[derive(Debug, Clone, Copy)]
+pub struct PrepareOptions {
+    /// Detect 90/180/270-degree turns. Default: true.
+    pub orientation: bool,
+    /// Straighten skew. Default: true.
+    pub deskew: bool,
+    /// Largest skew searched, degrees. Default: 15.
+    pub max_skew_deg: f64,
+    /// Smaller skew is reported but not corrected. Default: 0.1.
+    pub min_skew_deg: f64,
+    /// Corrections by placement matrix only; originals untouched. Default: false.
+    pub keep_originals: bool,
+    /// Also return the upright page in colour (for a cover). Default: false.
+    pub want_upright: bool,
+}
+
+impl Default for PrepareOptions {
+    fn default() -> Self {
+        PrepareOptions {
+            orientation: true,
+            deskew: true,
+            max_skew_deg: 15.0,
+            min_skew_deg: 0.1,
+            keep_originals: false,
+            want_upright: false,
+        }
+    }
+}
+
+/// How a page's geometry was corrected for display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Correction {
+    /// Pixels were turned and/or rotated into the page frame.
+    Resampled,
+    /// The original pixels are placed by the PDF matrix.
+    Matrix,
+    /// Nothing to correct.
+    None,
+}
+
+impl Correction {
+    pub fn name(self) -> &'static str {
+        match self {
+            Correction::Resampled => "resampled",
+            Correction::Matrix => "matrix",
+            Correction::None => "none",
+        }
+    }
+}
+
+/// The image the PDF shows and how it is placed on the page frame.
+#[derive(Debug)]
+pub struct Display {
+    pub image: DynamicImage,
+    /// Quarter turns clockwise applied by the matrix (0 when the pixels are already upright).
+    pub quarter_turns: u8,
+    /// Counter-clockwise rotation applied by the matrix about the page centre, degrees.
+    pub ccw_deg: f64,
+    /// The pixels shown are the decoded source, unaltered: a source JPEG may go in untouched.
+    pub original: bool,
+}
+
+/// How orientation was decided.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OrientationSource {
+    /// Not looked for (disabled, or no text to go by).
+    None,
+    /// Tesseract's OSD, with its confidence.
+    Osd(f32),
+    /// Recognition trials of the candidates (OSD unsure).
+    Trial,
+}
 
 /// A page ready for OCR.
 #[derive(Debug)]
 pub struct PreparedPage {
-    /// The page as it is shown: EXIF orientation applied, alpha flattened onto white paper.
-    pub upright: DynamicImage,
-    /// What Tesseract reads: 8-bit grey with square pixels.
+    /// The page frame as Tesseract reads it: 8-bit grey, upright, deskewed, square pixels.
     pub ocr_image: GrayImage,
-    /// Multiply OCR-image coordinates by this (x, y) to get page-image coordinates.
-    pub ocr_to_page: (f64, f64),
-    /// Quarter turns clockwise that bring the stored pixels upright (from EXIF), for images
-    /// that go into the PDF untouched.
-    pub stored_quarter_turns: u8,
-    /// The stored pixels are mirrored (EXIF): they cannot be shown untouched.
-    pub mirrored: bool,
+    pub display: Display,
+    /// How far the content was found turned clockwise (after EXIF): 0, 90, 180, 270.
+    pub rotation_cw_deg: u32,
+    /// How far the content was found skewed clockwise, degrees.
+    pub skew_cw_deg: f64,
+    pub correction: Correction,
+    pub orientation_source: OrientationSource,
+    /// Resolution of the page frame (vertical dpi of the source), when known.
+    pub dpi: Option<f64>,
+    /// The page upright in its own colours (turned, not deskewed), when asked for.
+    pub upright: Option<DynamicImage>,
 }
 
-/// Resolution of the OCR image that Tesseract should be told: the page's vertical dpi, since
-/// non-square pixels are resampled horizontally to match it.
-pub fn ocr_dpi(file_dpi: Option<(f64, f64)>) -> Option<f64> {
-    file_dpi.map(|d| d.1)
+/// Something that can tell how well text reads in an image: mean word confidence (0–100) and
+/// the number of words. Used to decide orientation by trying when OSD is unsure.
+pub trait ReadingTrial {
+    fn read(&mut self, image: &GrayImage, dpi: u32) -> Option<(f64, usize)>;
 }
 
-pub fn prepare(page: LoadedPage, _opts: &PrepareOptions) -> PreparedPage {
-    let (quarter_turns, mirrored) = match page.orientation {
+/// OSD's answer is believed from this confidence on.
+const OSD_MIN_CONFIDENCE: f32 = 2.0;
+
+/// Mean word confidence below which a page's reading is in doubt and another orientation is
+/// tried. In the shared corpus, upright text pages read at 72 or more and upside-down pages
+/// at 21–40; OSD alone (200 ms a page) would cost more than the whole preparation budget.
+pub const DOUBTFUL_CONFIDENCE: f64 = 65.0;
+
+fn quarter_turns_of(o: Orientation) -> (u8, bool) {
+    match o {
         Orientation::NoTransforms => (0, false),
         Orientation::Rotate90 => (1, false),
         Orientation::Rotate180 => (2, false),
         Orientation::Rotate270 => (3, false),
         _ => (0, true),
-    };
-    let mut upright = flatten_alpha(page.image);
+    }
+}
+
+/// A decoded page measured once; [`Analysis::orient`] then prepares it for any orientation.
+pub struct Analysis {
+    /// Decoded pixels, alpha flattened, as stored (before EXIF).
+    source: DynamicImage,
+    /// Upright by EXIF.
+    upright: DynamicImage,
+    /// Upright by EXIF, grey, square pixels.
+    grey: GrayImage,
+    exif_turns: u8,
+    mirrored: bool,
+    square: bool,
+    /// The source JPEG, for embedding untouched.
+    jpeg: Option<Vec<u8>>,
+    bitonal: bool,
+    dpi: Option<f64>,
+    analysis_dpi: f64,
+    /// Skew of the lines as they run in `grey` (rows, or columns when `vertical`).
+    skew: Option<geometry::Skew>,
+    /// Text lines run down the page: it is turned by 90 or 270 degrees.
+    pub vertical: bool,
+    /// Enough ink to judge orientation and skew by.
+    pub has_text: bool,
+}
+
+/// Decodes-side facts and one skew search: everything orientation and deskew need.
+pub fn analyze(mut page: LoadedPage, opts: &PrepareOptions) -> Analysis {
+    let (exif_turns, mirrored) = quarter_turns_of(page.orientation);
+    let source = flatten_alpha(page.image);
+    let mut upright = source.clone();
     upright.apply_orientation(page.orientation);
     let grey = upright.to_luma8();
-    let (ocr_image, ocr_to_page) = match page.file_dpi {
+    let grey = match page.file_dpi {
         Some((dx, dy)) if (dx / dy - 1.0).abs() > 0.01 => {
-            // Tesseract assumes square pixels; stretch horizontally to the vertical resolution.
+            // Tesseract and the skew search assume square pixels: stretch to the vertical dpi.
             let w = ((grey.width() as f64) * dy / dx).round().max(1.0) as u32;
-            let img = image::imageops::resize(
+            image::imageops::resize(
                 &grey,
                 w,
                 grey.height(),
                 image::imageops::FilterType::Triangle,
-            );
-            let sx = grey.width() as f64 / w as f64;
-            (img, (sx, 1.0))
+            )
         }
-        _ => (grey, (1.0, 1.0)),
+        _ => grey,
     };
-    PreparedPage {
+    let square = grey.width() == upright.width();
+    let analysis_dpi = page.file_dpi.map_or(300.0, |d| d.1);
+    let skew = (opts.orientation || opts.deskew)
+        .then(|| geometry::find_skew(&grey, analysis_dpi, opts.max_skew_deg));
+    let has_text = skew.is_some_and(|s| s.points >= 200);
+    let vertical =
+        opts.orientation && skew.is_some_and(|s| has_text && s.col_score > 1.2 * s.row_score);
+    Analysis {
+        source,
         upright,
-        ocr_image,
-        ocr_to_page,
-        stored_quarter_turns: quarter_turns,
+        grey,
+        exif_turns,
         mirrored,
+        square,
+        jpeg: page.jpeg.take(),
+        bitonal: page.bitonal,
+        dpi: page.file_dpi.map(|d| d.1),
+        analysis_dpi,
+        skew,
+        vertical,
+        has_text,
     }
+}
+
+impl Analysis {
+    /// The source JPEG stream, when the page came as one (it can go into the PDF untouched).
+    pub fn into_jpeg(self) -> Option<Vec<u8>> {
+        self.jpeg
+    }
+
+    /// Which way a vertical page is turned (90 or 270): OSD when it is sure, else reading.
+    pub fn vertical_orientation(
+        &self,
+        osd: Option<&mut OsdEngine>,
+        trial: &mut dyn ReadingTrial,
+    ) -> (u32, OrientationSource) {
+        let (small, small_dpi) = self.small();
+        if let Some(o) = osd.and_then(|osd| osd.detect(&small, small_dpi))
+            && o.rotation_cw_deg % 180 == 90
+            && o.confidence >= OSD_MIN_CONFIDENCE
+        {
+            return (o.rotation_cw_deg, OrientationSource::Osd(o.confidence));
+        }
+        let mut best = (90, f64::MIN);
+        for c in [90, 270] {
+            let band = middle_band(&geometry::turn_grey(&small, (4 - c / 90) % 4));
+            if let Some((conf, words)) = trial.read(&band, small_dpi) {
+                let score = if words == 0 { 0.0 } else { conf };
+                if score > best.1 {
+                    best = (c, score);
+                }
+            }
+        }
+        (best.0, OrientationSource::Trial)
+    }
+
+    /// For a page that read badly as `current` was turned: the orientation worth trying
+    /// instead, or `None`. OSD is asked first; when it agrees with `current` there is nothing
+    /// to try, when it cannot tell, the page may be upside down and the half turn is tried.
+    pub fn alternative(
+        &self,
+        osd: Option<&mut OsdEngine>,
+        current: u32,
+    ) -> Option<(u32, OrientationSource)> {
+        let (small, small_dpi) = self.small();
+        match osd.and_then(|osd| osd.detect(&small, small_dpi)) {
+            Some(o) if o.confidence >= OSD_MIN_CONFIDENCE => (o.rotation_cw_deg != current)
+                .then_some((o.rotation_cw_deg, OrientationSource::Osd(o.confidence))),
+            _ => Some(((current + 180) % 360, OrientationSource::Trial)),
+        }
+    }
+
+    /// The page at ~150 dpi: plenty for OSD, which reads connected components.
+    fn small(&self) -> (GrayImage, u32) {
+        let factor = ((self.analysis_dpi / 150.0).round() as u32).max(1);
+        (
+            geometry::reduce(&self.grey, factor),
+            (self.analysis_dpi / factor as f64).round() as u32,
+        )
+    }
+
+    /// Prepares the page as turned `rotation` degrees clockwise (0, 90, 180, 270).
+    pub fn orient(
+        &self,
+        rotation: u32,
+        source: OrientationSource,
+        opts: &PrepareOptions,
+    ) -> PreparedPage {
+        let back = (4 - rotation / 90) % 4; // cw quarter turns that make the content upright
+        let turned = geometry::turn_grey(&self.grey, back);
+        let skew = match self.skew {
+            Some(s) if opts.deskew && self.has_text => {
+                if rotation % 180 == 0 && !self.vertical {
+                    // A half turn keeps the angle.
+                    s.cw_deg
+                } else {
+                    geometry::find_skew(&turned, self.analysis_dpi, opts.max_skew_deg).cw_deg
+                }
+            }
+            _ => 0.0,
+        };
+        let skew = (skew * 1000.0).round() / 1000.0;
+        let straighten = skew.abs() >= opts.min_skew_deg;
+        let ocr_image = if straighten {
+            geometry::rotate_grey(&turned, skew)
+        } else {
+            turned
+        };
+
+        // Display: originals stay untouched where the pipeline asks for it, where they are
+        // JPEG (re-encoding loses quality) or bitonal (resampling turns crisp black and white
+        // grey), and where pixels are not square. Everything else is turned and straightened.
+        let use_matrix = opts.keep_originals || self.jpeg.is_some() || self.bitonal || !self.square;
+        let total_turns = (self.exif_turns as u32 + back) % 4;
+        let ccw_deg = if straighten { skew } else { 0.0 };
+        let untouched = back == 0 && !straighten && self.exif_turns == 0;
+        let (display, correction) = if untouched && !self.mirrored {
+            (self.display_source(0, 0.0), Correction::None)
+        } else if use_matrix && !self.mirrored {
+            (
+                self.display_source(total_turns as u8, ccw_deg),
+                Correction::Matrix,
+            )
+        } else {
+            let d = Display {
+                image: resample(&self.upright, back, ccw_deg),
+                quarter_turns: 0,
+                ccw_deg: 0.0,
+                original: false,
+            };
+            (d, Correction::Resampled)
+        };
+        let upright = opts.want_upright.then(|| match back {
+            0 => self.upright.clone(),
+            1 => self.upright.rotate90(),
+            2 => self.upright.rotate180(),
+            _ => self.upright.rotate270(),
+        });
+        PreparedPage {
+            ocr_image,
+            display,
+            rotation_cw_deg: rotation,
+            skew_cw_deg: skew,
+            correction,
+            orientation_source: source,
+            dpi: self.dpi,
+            upright,
+        }
+    }
+
+    fn display_source(&self, quarter_turns: u8, ccw_deg: f64) -> Display {
+        Display {
+            image: self.source.clone(),
+            quarter_turns,
+            ccw_deg,
+            original: true,
+        }
+    }
+}
+
+/// The first reading of a page: upright unless its lines run down the page.
+pub fn prepare(
+    page: LoadedPage,
+    opts: &PrepareOptions,
+    osd: Option<&mut OsdEngine>,
+    trial: &mut dyn ReadingTrial,
+) -> (Analysis, PreparedPage) {
+    let a = analyze(page, opts);
+    let (rotation, source) = if a.vertical {
+        a.vertical_orientation(osd, trial)
+    } else {
+        (0, OrientationSource::None)
+    };
+    let p = a.orient(rotation, source, opts);
+    (a, p)
+}
+
+/// Turns (lossless) and rotates (bilinear, white outside) an upright-by-EXIF image.
+fn resample(img: &DynamicImage, back: u32, ccw_deg: f64) -> DynamicImage {
+    if img.color().has_color() {
+        let rgb = geometry::turn_rgb(&img.to_rgb8(), back);
+        let rgb = if ccw_deg != 0.0 {
+            geometry::rotate_rgb(&rgb, ccw_deg)
+        } else {
+            rgb
+        };
+        DynamicImage::ImageRgb8(rgb)
+    } else {
+        let g = geometry::turn_grey(&img.to_luma8(), back);
+        let g = if ccw_deg != 0.0 {
+            geometry::rotate_grey(&g, ccw_deg)
+        } else {
+            g
+        };
+        DynamicImage::ImageLuma8(g)
+    }
+}
+
+/// The middle ~40 % of a page's height: enough lines to judge by, a fraction of the cost.
+fn middle_band(img: &GrayImage) -> GrayImage {
+    let h = img.height();
+    let top = h * 3 / 10;
+    let height = (h * 4 / 10).max(1);
+    image::imageops::crop_imm(img, 0, top, img.width(), height).to_image()
 }
 
 /// Transparent areas of a scan are paper: composite onto white rather than dropping alpha
@@ -96,7 +407,38 @@ fn blend(v: u8, alpha: u8) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::geometry::tests::text_page;
     use crate::load::Format;
+
+    /// Reads "upright" pages well: a stand-in that prefers the orientation it was told.
+    struct Oracle(GrayImage);
+    impl ReadingTrial for Oracle {
+        fn read(&mut self, image: &GrayImage, _dpi: u32) -> Option<(f64, usize)> {
+            // Upright synthetic pages have their ascender strokes above the x-height band.
+            let _ = &self.0;
+            Some((ascender_score(image), 10))
+        }
+    }
+
+    fn ascender_score(img: &GrayImage) -> f64 {
+        // In the synthetic page every stroke ends on the baseline, while tops are split between
+        // ascender and x-height: upright, the sharpest bottom-edge row beats the sharpest
+        // top-edge row.
+        let (w, h) = img.dimensions();
+        let (mut best_down, mut best_up) = (0u32, 0u32);
+        for y in 1..h - 1 {
+            let (mut down, mut up) = (0u32, 0u32);
+            for x in 0..w {
+                if img.get_pixel(x, y).0[0] < 128 {
+                    up += u32::from(img.get_pixel(x, y - 1).0[0] >= 128);
+                    down += u32::from(img.get_pixel(x, y + 1).0[0] >= 128);
+                }
+            }
+            best_down = best_down.max(down);
+            best_up = best_up.max(up);
+        }
+        best_down as f64 - best_up as f64
+    }
 
     fn loaded(
         image: DynamicImage,
@@ -114,36 +456,123 @@ mod tests {
         }
     }
 
+    fn opts() -> PrepareOptions {
+        PrepareOptions::default()
+    }
+
+    fn run(
+        img: DynamicImage,
+        orientation: Orientation,
+        dpi: Option<(f64, f64)>,
+        truth: &GrayImage,
+    ) -> (Analysis, PreparedPage) {
+        prepare(
+            loaded(img, orientation, dpi),
+            &opts(),
+            None,
+            &mut Oracle(truth.clone()),
+        )
+    }
+
     #[test]
     fn exif_rotation_makes_the_page_upright() {
         let img = DynamicImage::ImageLuma8(GrayImage::new(30, 20));
-        let p = prepare(
-            loaded(img, Orientation::Rotate90, None),
-            &PrepareOptions::default(),
-        );
-        assert_eq!(p.upright.width(), 20);
+        let (_, p) = run(img, Orientation::Rotate90, None, &GrayImage::new(1, 1));
         assert_eq!(p.ocr_image.dimensions(), (20, 30));
-        assert_eq!(p.stored_quarter_turns, 1);
+        assert_eq!(p.correction, Correction::Resampled);
     }
 
     #[test]
     fn transparent_pixels_become_white_paper() {
         let img = DynamicImage::ImageRgba8(image::RgbaImage::new(20, 20));
-        let p = prepare(
-            loaded(img, Orientation::NoTransforms, None),
-            &PrepareOptions::default(),
-        );
+        let (_, p) = run(img, Orientation::NoTransforms, None, &GrayImage::new(1, 1));
         assert_eq!(p.ocr_image.get_pixel(3, 3).0[0], 255);
     }
 
     #[test]
-    fn non_square_pixels_are_resampled_for_ocr() {
+    fn non_square_pixels_are_resampled_for_ocr_and_placed_by_matrix() {
         let img = DynamicImage::ImageLuma8(GrayImage::new(100, 100));
-        let p = prepare(
-            loaded(img, Orientation::NoTransforms, Some((200.0, 100.0))),
-            &PrepareOptions::default(),
+        let (_, p) = run(
+            img,
+            Orientation::NoTransforms,
+            Some((200.0, 100.0)),
+            &GrayImage::new(1, 1),
         );
         assert_eq!(p.ocr_image.dimensions(), (50, 100));
-        assert_eq!(p.ocr_to_page, (2.0, 1.0));
+        assert!(p.display.original);
+    }
+
+    #[test]
+    fn skewed_page_is_straightened_and_reported() {
+        let page = text_page(1000, 1400, 5);
+        let skewed = geometry::rotate_grey(&page, -4.0); // content 4° clockwise
+        let (_, p) = run(
+            DynamicImage::ImageLuma8(skewed),
+            Orientation::NoTransforms,
+            Some((150.0, 150.0)),
+            &page,
+        );
+        assert!((p.skew_cw_deg - 4.0).abs() < 0.1, "{}", p.skew_cw_deg);
+        assert_eq!(p.rotation_cw_deg, 0);
+        assert_eq!(p.correction, Correction::Resampled);
+        let again = geometry::find_skew(&p.ocr_image, 150.0, 15.0);
+        assert!(
+            again.cw_deg.abs() < 0.1,
+            "OCR image is straight: {}",
+            again.cw_deg
+        );
+    }
+
+    #[test]
+    fn quarter_turned_pages_are_detected_by_trial_without_osd() {
+        let page = text_page(1000, 1400, 9);
+        for rot in [90u32, 270] {
+            let turned = geometry::turn_grey(&page, rot / 90);
+            let (a, p) = run(
+                DynamicImage::ImageLuma8(turned),
+                Orientation::NoTransforms,
+                Some((150.0, 150.0)),
+                &page,
+            );
+            assert!(a.vertical);
+            assert_eq!(p.rotation_cw_deg, rot);
+            assert_eq!(p.orientation_source, OrientationSource::Trial);
+            assert_eq!(
+                p.ocr_image.dimensions(),
+                page.dimensions(),
+                "turned back upright"
+            );
+        }
+    }
+
+    #[test]
+    fn a_doubtful_reading_offers_the_half_turn() {
+        let page = text_page(1000, 1400, 4);
+        let upside_down = geometry::turn_grey(&page, 2);
+        let (a, p) = run(
+            DynamicImage::ImageLuma8(upside_down),
+            Orientation::NoTransforms,
+            Some((150.0, 150.0)),
+            &page,
+        );
+        assert_eq!(p.rotation_cw_deg, 0, "first reading as found");
+        let (rotation, source) = a
+            .alternative(None, p.rotation_cw_deg)
+            .expect("an alternative");
+        assert_eq!((rotation, source), (180, OrientationSource::Trial));
+        assert_eq!(a.orient(rotation, source, &opts()).ocr_image, page);
+    }
+
+    #[test]
+    fn straight_page_is_left_alone() {
+        let page = text_page(1000, 1400, 2);
+        let (_, p) = run(
+            DynamicImage::ImageLuma8(page.clone()),
+            Orientation::NoTransforms,
+            Some((150.0, 150.0)),
+            &page,
+        );
+        assert_eq!(p.correction, Correction::None);
+        assert_eq!(p.ocr_image, page, "not resampled");
     }
 }

@@ -7,7 +7,7 @@ use flate2::Compression;
 use flate2::write::ZlibEncoder;
 use image::{DynamicImage, GrayImage};
 
-use crate::prepare::PreparedPage;
+use crate::prepare::Display;
 
 /// How the image data in [`PageImage::data`] is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +31,7 @@ impl Encoding {
     }
 }
 
-/// An encoded image, as stored (not necessarily upright: see `quarter_turns`).
+/// An encoded image, as stored (not necessarily upright: see `quarter_turns` and `ccw_deg`).
 #[derive(Debug, Clone)]
 pub struct PageImage {
     pub width: u32,
@@ -42,37 +42,42 @@ pub struct PageImage {
     pub data: Vec<u8>,
     /// Quarter turns clockwise that the placement matrix applies to show the image upright.
     pub quarter_turns: u8,
+    /// Then a counter-clockwise rotation about the page centre, degrees (deskew).
+    pub ccw_deg: f64,
 }
 
-/// Encodes the page for the PDF. The original JPEG goes in untouched when it can; a bitonal
-/// source becomes CCITT G4 (2–2.5× smaller than 1-bit Flate, DESIGN.md).
-pub fn encode(prepared: &PreparedPage, jpeg: Option<Vec<u8>>, bitonal: bool) -> PageImage {
-    if let Some(data) = jpeg.filter(|_| !prepared.mirrored) {
-        let (mut w, mut h) = (prepared.upright.width(), prepared.upright.height());
-        if prepared.stored_quarter_turns % 2 == 1 {
-            std::mem::swap(&mut w, &mut h);
-        }
+/// Encodes the page for the PDF. The original JPEG goes in untouched when the displayed image
+/// is the original; a bitonal source becomes CCITT G4 (2–2.5× smaller than 1-bit Flate).
+pub fn encode(display: &Display, jpeg: Option<Vec<u8>>, bitonal: bool) -> PageImage {
+    let img = &display.image;
+    let placed = |mut p: PageImage| {
+        p.quarter_turns = display.quarter_turns;
+        p.ccw_deg = display.ccw_deg;
+        p
+    };
+    if let Some(data) = jpeg.filter(|_| display.original) {
         let components = if jpeg_is_grey(&data) { 1 } else { 3 };
-        return PageImage {
-            width: w,
-            height: h,
+        return placed(PageImage {
+            width: img.width(),
+            height: img.height(),
             components,
             encoding: Encoding::Jpeg,
             data,
-            quarter_turns: prepared.stored_quarter_turns,
-        };
+            quarter_turns: 0,
+            ccw_deg: 0.0,
+        });
     }
-    let img = &prepared.upright;
     if bitonal {
         let grey = img.to_luma8();
-        return PageImage {
+        return placed(PageImage {
             width: grey.width(),
             height: grey.height(),
             components: 1,
             encoding: Encoding::G4,
             data: encode_g4(&grey),
             quarter_turns: 0,
-        };
+            ccw_deg: 0.0,
+        });
     }
     let (components, raw): (u8, Vec<u8>) = match img {
         DynamicImage::ImageLuma8(g) => (1, g.as_raw().clone()),
@@ -81,7 +86,7 @@ pub fn encode(prepared: &PreparedPage, jpeg: Option<Vec<u8>>, bitonal: bool) -> 
         | DynamicImage::ImageLumaA16(_) => (1, img.to_luma8().into_raw()),
         _ => (3, img.to_rgb8().into_raw()),
     };
-    PageImage {
+    placed(PageImage {
         width: img.width(),
         height: img.height(),
         components,
@@ -92,7 +97,8 @@ pub fn encode(prepared: &PreparedPage, jpeg: Option<Vec<u8>>, bitonal: bool) -> 
             components as usize,
         ),
         quarter_turns: 0,
-    }
+        ccw_deg: 0.0,
+    })
 }
 
 fn jpeg_is_grey(data: &[u8]) -> bool {

@@ -51,13 +51,13 @@ pub struct DocInfo {
     pub creator_tool: String,
 }
 
-/// One page to write: the image as it is stored, its physical size, and the OCR words in the
-/// page image's pixel coordinates.
+/// One page to write: the image as it is stored, and the OCR words in page-frame pixels (the
+/// upright, deskewed page that the image's placement shows).
 pub struct PageContent<'a> {
     pub image: &'a PageImage,
-    /// Pixels per point of the upright page image, x and y (dpi / 72).
-    pub px_per_pt: (f64, f64),
-    /// Upright page image size in pixels.
+    /// Page-frame pixels per point (dpi / 72).
+    pub px_per_pt: f64,
+    /// Page-frame size in pixels.
     pub page_px: (u32, u32),
     pub ocr: &'a OcrPage,
 }
@@ -189,8 +189,8 @@ impl<W: Write> PdfWriter<W> {
     /// Appends a page: the image filling the page, the invisible words on top.
     pub fn add_page(&mut self, page: &PageContent) -> io::Result<()> {
         let (w_pt, h_pt) = (
-            page.page_px.0 as f64 / page.px_per_pt.0,
-            page.page_px.1 as f64 / page.px_per_pt.1,
+            page.page_px.0 as f64 / page.px_per_pt,
+            page.page_px.1 as f64 / page.px_per_pt,
         );
         let image_ref = self.alloc();
         let img = page.image;
@@ -232,7 +232,13 @@ impl<W: Write> PdfWriter<W> {
 
         let mut content = Content::new();
         content.save_state();
-        content.transform(placement(img.quarter_turns, w_pt as f32, h_pt as f32));
+        if img.ccw_deg != 0.0 {
+            // A straightened image overhangs the page at its corners: clip to the page.
+            content.rect(0.0, 0.0, w_pt as f32, h_pt as f32);
+            content.clip_nonzero();
+            content.end_path();
+        }
+        content.transform(placement(img.quarter_turns, img.ccw_deg, w_pt, h_pt));
         content.x_object(Name(b"Im0"));
         content.restore_state();
         text_layer(&mut content, page.ocr, page.px_per_pt, h_pt);
@@ -384,19 +390,43 @@ impl<W: Write> PdfWriter<W> {
     }
 }
 
-/// The matrix that draws the stored image (unit square) upright over a w×h page after
-/// `quarter_turns` clockwise turns.
-fn placement(quarter_turns: u8, w: f32, h: f32) -> [f32; 6] {
-    match quarter_turns % 4 {
+/// The matrix that draws the stored image (unit square) over a w×h page: `quarter_turns`
+/// clockwise turns, then a counter-clockwise rotation by `ccw_deg` about the page centre.
+fn placement(quarter_turns: u8, ccw_deg: f64, w: f64, h: f64) -> [f32; 6] {
+    let turn = match quarter_turns % 4 {
         0 => [w, 0.0, 0.0, h, 0.0, 0.0],
         1 => [0.0, -h, w, 0.0, 0.0, h],
         2 => [-w, 0.0, 0.0, -h, w, h],
         _ => [0.0, h, -w, 0.0, w, 0.0],
-    }
+    };
+    let m = if ccw_deg == 0.0 {
+        turn
+    } else {
+        // In PDF space (y up) a counter-clockwise turn is the standard rotation.
+        let (s, c) = ccw_deg.to_radians().sin_cos();
+        let (cx, cy) = (w / 2.0, h / 2.0);
+        let rot = [c, s, -s, c, cx - c * cx + s * cy, cy - s * cx - c * cy];
+        concat(turn, rot)
+    };
+    m.map(|v| v as f32)
+}
+
+/// The matrix that applies `first`, then `then` (PDF row-vector convention).
+fn concat(first: [f64; 6], then: [f64; 6]) -> [f64; 6] {
+    let [a, b, c, d, e, f] = first;
+    let [a2, b2, c2, d2, e2, f2] = then;
+    [
+        a * a2 + b * c2,
+        a * b2 + b * d2,
+        c * a2 + d * c2,
+        c * b2 + d * d2,
+        e * a2 + f * c2 + e2,
+        e * b2 + f * d2 + f2,
+    ]
 }
 
 /// Invisible words in reading order, each stretched over its box.
-fn text_layer(content: &mut Content, ocr: &OcrPage, px_per_pt: (f64, f64), page_h_pt: f64) {
+fn text_layer(content: &mut Content, ocr: &OcrPage, px_per_pt: f64, page_h_pt: f64) {
     if ocr.word_count() == 0 {
         return;
     }
@@ -405,10 +435,10 @@ fn text_layer(content: &mut Content, ocr: &OcrPage, px_per_pt: (f64, f64), page_
     for line in ocr.lines() {
         for word in &line.words {
             let b = word.bbox;
-            let x = b.x0 / px_per_pt.0;
-            let w = b.width() / px_per_pt.0;
-            let size = b.height() / px_per_pt.1;
-            let baseline = page_h_pt - b.y1 / px_per_pt.1;
+            let x = b.x0 / px_per_pt;
+            let w = b.width() / px_per_pt;
+            let size = b.height() / px_per_pt;
+            let baseline = page_h_pt - b.y1 / px_per_pt;
             show_word(content, &word.text, x, baseline, size, w);
         }
     }
@@ -579,12 +609,25 @@ mod tests {
         // Apply a matrix to a point of the unit square.
         let at =
             |m: [f32; 6], u: f32, v: f32| (m[0] * u + m[2] * v + m[4], m[1] * u + m[3] * v + m[5]);
-        let (w, h) = (100.0, 200.0);
+        let (w, h) = (100.0f32, 200.0f32);
+        let m = |turns: u8, ccw: f64| placement(turns, ccw, w as f64, h as f64);
         // Stored top-left (0,1) lands on the upright corner it belongs to after the turns.
-        assert_eq!(at(placement(0, w, h), 0.0, 1.0), (0.0, h));
-        assert_eq!(at(placement(1, w, h), 0.0, 1.0), (w, h));
-        assert_eq!(at(placement(2, w, h), 0.0, 1.0), (w, 0.0));
-        assert_eq!(at(placement(3, w, h), 0.0, 1.0), (0.0, 0.0));
+        assert_eq!(at(m(0, 0.0), 0.0, 1.0), (0.0, h));
+        assert_eq!(at(m(1, 0.0), 0.0, 1.0), (w, h));
+        assert_eq!(at(m(2, 0.0), 0.0, 1.0), (w, 0.0));
+        assert_eq!(at(m(3, 0.0), 0.0, 1.0), (0.0, 0.0));
+        // A 90° ccw turn about the centre (50, 100) takes the top-left corner (0, 200) to
+        // (-50, 50); the centre stays put under any turn.
+        let (x, y) = at(m(0, 90.0), 0.0, 1.0);
+        assert!(
+            (x + 50.0).abs() < 1e-3 && (y - 50.0).abs() < 1e-3,
+            "{x} {y}"
+        );
+        let (x, y) = at(m(1, 3.0), 0.5, 0.5);
+        assert!(
+            (x - 50.0).abs() < 1e-3 && (y - 100.0).abs() < 1e-3,
+            "{x} {y}"
+        );
     }
 
     #[test]
