@@ -296,8 +296,14 @@ impl Analysis {
                 Correction::Matrix,
             )
         } else {
+            // A grey page shows exactly what Tesseract reads: no second rotation.
+            let image = if self.upright.color() == image::ColorType::L8 && self.square {
+                DynamicImage::ImageLuma8(ocr_image.clone())
+            } else {
+                resample(&self.upright, back, ccw_deg)
+            };
             let d = Display {
-                image: resample(&self.upright, back, ccw_deg),
+                image,
                 quarter_turns: 0,
                 ccw_deg: 0.0,
                 original: false,
