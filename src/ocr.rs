@@ -26,14 +26,6 @@ impl BBox {
     pub fn height(&self) -> f64 {
         self.y1 - self.y0
     }
-    fn scaled(&self, sx: f64, sy: f64) -> BBox {
-        BBox {
-            x0: self.x0 * sx,
-            y0: self.y0 * sy,
-            x1: self.x1 * sx,
-            y1: self.y1 * sy,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -109,29 +101,6 @@ impl OcrPage {
             out.push('\n');
         }
         out
-    }
-
-    /// Maps every box from OCR-image pixels to page-image pixels.
-    pub fn scale(&mut self, sx: f64, sy: f64, width: u32, height: u32) {
-        self.width = width;
-        self.height = height;
-        if sx == 1.0 && sy == 1.0 {
-            return;
-        }
-        for b in &mut self.blocks {
-            b.bbox = b.bbox.scaled(sx, sy);
-            for p in &mut b.paragraphs {
-                p.bbox = p.bbox.scaled(sx, sy);
-                for l in &mut p.lines {
-                    l.bbox = l.bbox.scaled(sx, sy);
-                    l.baseline_offset *= sy;
-                    l.baseline_slope *= sy / sx;
-                    for w in &mut l.words {
-                        w.bbox = w.bbox.scaled(sx, sy);
-                    }
-                }
-            }
-        }
     }
 
     /// Typical height of a text line's x-size in pixels (median over lines), for dpi estimation.
@@ -498,13 +467,5 @@ mod tests {
         );
         assert_eq!(page.mean_confidence(), Some((94.0 + 90.0 + 80.0) / 3.0));
         assert_eq!(page.text(), "Абай &\nTürkmen's\n\n");
-    }
-
-    #[test]
-    fn scaling_maps_boxes() {
-        let mut page = parse_hocr(SAMPLE);
-        page.scale(2.0, 1.0, 1280, 480);
-        assert_eq!(page.words().next().unwrap().bbox.x1, 192.0);
-        assert_eq!(page.width, 1280);
     }
 }
