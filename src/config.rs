@@ -153,6 +153,19 @@ pub struct Pipeline {
     /// only, and every source is embedded as it was decoded. Default: false (JPEG and bitonal
     /// pages use the matrix anyway; other pages are resampled upright).
     pub keep_originals: bool,
+    /// Cut away dark scanner borders around the page. Default: false.
+    pub crop_borders: bool,
+    /// `auto`: split two-page spreads at the gutter into two pages (the manifest gives each a
+    /// `part`, left or right); `never`. Default: never.
+    pub split: Split,
+}
+
+/// Whether two-page spreads are split.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Split {
+    Auto,
+    Never,
 }
 
 impl Default for Pipeline {
@@ -169,6 +182,8 @@ impl Default for Pipeline {
             max_skew_deg: 15.0,
             min_skew_deg: 0.1,
             keep_originals: false,
+            crop_borders: false,
+            split: Split::Never,
         }
     }
 }
@@ -178,6 +193,7 @@ pub const BUILTIN_PIPELINES: &[(&str, &str)] = &[
     ("default", include_str!("../pipelines/default.toml")),
     ("hocr", include_str!("../pipelines/hocr.toml")),
     ("archive", include_str!("../pipelines/archive.toml")),
+    ("spreads", include_str!("../pipelines/spreads.toml")),
 ];
 
 impl Pipeline {

@@ -276,7 +276,10 @@ fn frame_count(file: &Path) -> usize {
 /// A page that went through every stage.
 struct DonePage {
     image: PageImage,
-    ocr: OcrPage,
+    /// Page-frame size in pixels: what the image's placement covers.
+    frame_px: (u32, u32),
+    /// The pages this scan became: one, or the two halves of a spread.
+    parts: Vec<Reading>,
     dpi: (f64, f64),
     dpi_source: DpiSource,
     cover: Option<Vec<u8>>,
@@ -285,6 +288,59 @@ struct DonePage {
     skew_cw_deg: f64,
     correction: prepare::Correction,
     orientation_by: prepare::OrientationSource,
+}
+
+/// One page cut from the page frame and what Tesseract read on it.
+struct Reading {
+    rect: prepare::Rect,
+    part: Option<prepare::Part>,
+    ocr: OcrPage,
+}
+
+impl Reading {
+    /// Mean confidence over all words of the readings (None without words).
+    fn confidence(readings: &[Reading]) -> Option<f64> {
+        let (n, sum) = readings
+            .iter()
+            .flat_map(|r| r.ocr.words())
+            .fold((0usize, 0f64), |(n, s), w| (n + 1, s + w.conf as f64));
+        (n > 0).then(|| sum / n as f64)
+    }
+}
+
+/// Cuts the prepared page into its parts (borders, spread halves) and reads each.
+fn read_parts(
+    prepared: &prepare::PreparedPage,
+    opts: &PrepareOptions,
+    engine: &mut OcrEngine,
+    lap: &mut dyn FnMut() -> f64,
+    times: &mut StageSeconds,
+) -> Result<Vec<Reading>, String> {
+    let dpi = prepared.dpi.map(|d| d.round() as u32);
+    let parts = prepare::parts(&prepared.ocr_image, prepared.dpi.unwrap_or(300.0), opts);
+    times.prepare += lap();
+    let full = (prepared.ocr_image.width(), prepared.ocr_image.height());
+    let readings = parts
+        .into_iter()
+        .map(|(rect, part)| {
+            let ocr = if (rect.width(), rect.height()) == full {
+                engine.recognize(&prepared.ocr_image, dpi)?
+            } else {
+                let cut = image::imageops::crop_imm(
+                    &prepared.ocr_image,
+                    rect.x0,
+                    rect.y0,
+                    rect.width(),
+                    rect.height(),
+                )
+                .to_image();
+                engine.recognize(&cut, dpi)?
+            };
+            Ok(Reading { rect, part, ocr })
+        })
+        .collect();
+    times.ocr += lap();
+    readings
 }
 
 struct Outcome {
@@ -410,6 +466,8 @@ fn process_timed(
         min_skew_deg: p.min_skew_deg,
         keep_originals: p.keep_originals,
         want_upright: page.index == 1,
+        crop_borders: p.crop_borders,
+        split: p.split == crate::config::Split::Auto,
     };
     times.load = lap();
     let (ocr_engine, mut osd) = engines.get(&job.tessdata, &models, p.orientation);
@@ -420,34 +478,32 @@ fn process_timed(
     lap(); // engine start-up is neither stage
     let (analysis, mut prepared) = prepare::prepare(loaded, &opts, osd.as_deref_mut(), engine);
     times.prepare = lap();
-    let ocr_dpi = prepared.dpi.map(|d| d.round() as u32);
-    let mut ocr = match engine.recognize(&prepared.ocr_image, ocr_dpi) {
-        Ok(o) => o,
+    let mut readings = match read_parts(&prepared, &opts, engine, lap, times) {
+        Ok(r) => r,
         Err(e) => return fail(e, warnings),
     };
-    times.ocr = lap();
     // A page that reads badly may be upside down (or OSD knows better): try the alternative
     // and keep whichever reads better. The reading thrown away counts as preparation.
-    let doubtful = ocr
-        .mean_confidence()
-        .is_none_or(|c| c < prepare::DOUBTFUL_CONFIDENCE);
+    let confidence = Reading::confidence(&readings);
+    let doubtful = confidence.is_none_or(|c| c < prepare::DOUBTFUL_CONFIDENCE);
     if p.orientation
         && analysis.has_text
         && doubtful
         && let Some((rotation, source)) = analysis.alternative(osd, prepared.rotation_cw_deg)
     {
         let alt = analysis.orient(rotation, source, &opts);
-        let alt_ocr = engine.recognize(&alt.ocr_image, ocr_dpi);
-        let spent = lap();
-        let score = |o: &OcrPage| o.mean_confidence().unwrap_or(-1.0);
-        match alt_ocr {
-            Ok(o) if score(&o) > score(&ocr) => {
-                times.prepare += times.ocr;
-                times.ocr = spent;
-                prepared = alt;
-                ocr = o;
-            }
-            _ => times.prepare += spent,
+        let first = *times;
+        if let Ok(alt_readings) = read_parts(&alt, &opts, engine, lap, times)
+            && Reading::confidence(&alt_readings).unwrap_or(-1.0) > confidence.unwrap_or(-1.0)
+        {
+            // The first reading was the trial.
+            times.prepare += first.ocr;
+            times.ocr -= first.ocr;
+            prepared = alt;
+            readings = alt_readings;
+        } else {
+            times.prepare += times.ocr - first.ocr;
+            times.ocr = first.ocr;
         }
     }
     let image = pdf::image::encode(&prepared.display, analysis.into_jpeg(), bitonal);
@@ -456,8 +512,11 @@ fn process_timed(
     let (dpi, dpi_source) = match file_dpi {
         Some(d) => (d, DpiSource::File),
         None => {
-            match ocr
-                .median_line_height()
+            let line = readings
+                .iter()
+                .max_by_key(|r| r.ocr.word_count())
+                .and_then(|r| r.ocr.median_line_height());
+            match line
                 .map(|h| round_dpi((h * 72.0 / TYPICAL_LINE_PT / 10.0).round() * 10.0))
                 .filter(|d| load::PLAUSIBLE_DPI.contains(d))
             {
@@ -478,7 +537,8 @@ fn process_timed(
     Outcome {
         result: Ok(DonePage {
             image,
-            ocr,
+            frame_px: prepared.ocr_image.dimensions(),
+            parts: readings,
             dpi,
             dpi_source,
             cover,
@@ -828,12 +888,20 @@ impl Assembler {
         asm
     }
 
+    /// Index of the next page written: scans are planned one page each, but a split spread
+    /// becomes two, so the writer numbers the pages it actually writes.
+    fn next_index(&self) -> u32 {
+        self.pages.len() as u32 + 1
+    }
+
     fn add(&mut self, page: &PlannedPage, outcome: Outcome, reporter: &Reporter) {
         let shown = page.file.display().to_string();
-        let mut record = PageRecord {
-            index: page.index,
+        let blank = |index: u32| PageRecord {
+            index,
             source: page.source.clone(),
             frame: page.frame,
+            part: None,
+            crop: None,
             status: PageStatus::Ok,
             error: None,
             warnings: Vec::new(),
@@ -850,98 +918,133 @@ impl Assembler {
             confidence: None,
             words: 0,
         };
-        let io = match outcome.result {
-            Ok(done) => {
+        match outcome.result {
+            Ok(mut done) => {
                 for w in &done.warnings {
-                    reporter.warn(&format!("{shown}: page {}: {w}", page.index));
+                    reporter.warn(&format!("{shown}: page {}: {w}", self.next_index()));
                 }
-                record.warnings = done.warnings;
-                record.width = Some(done.ocr.width);
-                record.height = Some(done.ocr.height);
-                record.dpi = Some(done.dpi.1);
-                record.dpi_x = (done.dpi.0 != done.dpi.1).then_some(done.dpi.0);
-                record.dpi_source = Some(done.dpi_source);
-                record.image_encoding = Some(done.image.encoding.name().into());
-                record.rotation_cw_deg = Some(done.rotation_cw_deg);
-                record.skew_cw_deg = Some(done.skew_cw_deg);
-                record.correction = Some(done.correction.name().into());
-                record.orientation_by = Some(
-                    match done.orientation_by {
-                        prepare::OrientationSource::Osd(_) => "osd",
-                        prepare::OrientationSource::Trial => "trial",
-                        prepare::OrientationSource::None => "none",
-                    }
-                    .into(),
-                );
-                record.confidence = done
-                    .ocr
-                    .mean_confidence()
-                    .map(|c| (c * 10.0).round() / 10.0);
-                record.words = done.ocr.word_count();
                 if done.cover.is_some() {
-                    self.cover = done.cover;
+                    self.cover = done.cover.take();
                 }
-                self.write_page(page, Some((&done.ocr, &done.image, done.dpi.1)))
+                let image_ref = match self.pdf.as_mut().map(|pdf| pdf.add_image(&done.image)) {
+                    Some(Ok(r)) => Some(r),
+                    Some(Err(e)) => {
+                        self.note_io_error(e);
+                        None
+                    }
+                    None => None,
+                };
+                let (fw, fh) = done.frame_px;
+                for reading in &done.parts {
+                    let mut record = blank(self.next_index());
+                    let r = reading.rect;
+                    record.part = reading.part.map(|p| p.name().to_string());
+                    record.crop = ([r.x0, r.y0, r.x1, r.y1] != [0, 0, fw, fh])
+                        .then_some([r.x0, r.y0, r.x1, r.y1]);
+                    record.warnings = done.warnings.clone();
+                    record.width = Some(r.width());
+                    record.height = Some(r.height());
+                    record.dpi = Some(done.dpi.1);
+                    record.dpi_x = (done.dpi.0 != done.dpi.1).then_some(done.dpi.0);
+                    record.dpi_source = Some(done.dpi_source);
+                    record.image_encoding = Some(done.image.encoding.name().into());
+                    record.rotation_cw_deg = Some(done.rotation_cw_deg);
+                    record.skew_cw_deg = Some(done.skew_cw_deg);
+                    record.correction = Some(done.correction.name().into());
+                    record.orientation_by = Some(
+                        match done.orientation_by {
+                            prepare::OrientationSource::Osd(_) => "osd",
+                            prepare::OrientationSource::Trial => "trial",
+                            prepare::OrientationSource::None => "none",
+                        }
+                        .into(),
+                    );
+                    record.confidence = reading
+                        .ocr
+                        .mean_confidence()
+                        .map(|c| (c * 10.0).round() / 10.0);
+                    record.words = reading.ocr.word_count();
+                    let written = self.write_page(page, record.index, &done, reading, image_ref);
+                    if let Err(e) = written {
+                        self.note_io_error(e);
+                    }
+                    self.pages.push(record);
+                }
             }
-            Err((err, warnings)) => {
+            Err((mut err, warnings)) => {
+                let mut record = blank(self.next_index());
+                err.page = record.index;
                 reporter.error(&err.to_string());
                 record.status = PageStatus::Failed;
                 record.error = Some(err.message.clone());
                 record.warnings = warnings;
-                self.write_failed(page, &err)
+                if let Err(e) = self.write_failed(page, record.index, &err) {
+                    self.note_io_error(e);
+                }
+                self.pages.push(record);
             }
-        };
-        if let Err(e) = io
-            && self.io_error.is_none()
-        {
+        }
+    }
+
+    fn note_io_error(&mut self, e: std::io::Error) {
+        if self.io_error.is_none() {
             self.io_error = Some(format!("{}: cannot write: {e}", self.dir.display()));
         }
-        self.pages.push(record);
     }
 
     fn write_page(
         &mut self,
         page: &PlannedPage,
-        done: Option<(&OcrPage, &PageImage, f64)>,
+        index: u32,
+        done: &DonePage,
+        reading: &Reading,
+        image_ref: Option<pdf_writer::Ref>,
     ) -> std::io::Result<()> {
-        let Some((ocr, image, dpi)) = done else {
-            return Ok(());
-        };
-        if let Some(pdf) = &mut self.pdf {
+        let dpi = done.dpi.1;
+        let ocr = &reading.ocr;
+        let r = reading.rect;
+        if let (Some(pdf), Some(image_ref)) = (&mut self.pdf, image_ref) {
             pdf.add_page(&pdf::PageContent {
-                image,
+                image: &done.image,
+                image_ref,
                 px_per_pt: dpi / 72.0,
-                page_px: (ocr.width, ocr.height),
+                frame_px: done.frame_px,
+                crop: [r.x0, r.y0, r.x1, r.y1],
                 ocr,
             })?;
         }
         if let Some(txt) = &mut self.txt {
-            if page.index > 1 {
+            if index > 1 {
                 txt.write_all(b"\x0c")?;
             }
             txt.write_all(ocr.text().as_bytes())?;
         }
         if let Some(h) = &mut self.hocr {
-            crate::hocr::page(h, page.index, &page.source, Some(dpi), Some(ocr))?;
+            crate::hocr::page(h, index, &page.source, Some(dpi), Some(ocr))?;
         }
-        self.epub_pages.push(EpubPage::from_ocr(page.index, ocr));
+        self.epub_pages.push(EpubPage::from_ocr(index, ocr));
         Ok(())
     }
 
-    fn write_failed(&mut self, page: &PlannedPage, err: &PageError) -> std::io::Result<()> {
+    fn write_failed(
+        &mut self,
+        page: &PlannedPage,
+        index: u32,
+        err: &PageError,
+    ) -> std::io::Result<()> {
         if let Some(pdf) = &mut self.pdf {
-            pdf.add_placeholder(page.index, &page.source, &err.message)?;
+            pdf.add_placeholder(index, &page.source, &err.message)?;
         }
         if let Some(txt) = &mut self.txt
-            && page.index > 1
+            && index > 1
         {
             txt.write_all(b"\x0c")?;
         }
         if let Some(h) = &mut self.hocr {
-            crate::hocr::page(h, page.index, &page.source, None, None)?;
+            crate::hocr::page(h, index, &page.source, None, None)?;
         }
         self.epub_pages.push(EpubPage {
-            index: page.index,
+            index,
             paragraphs: Vec::new(),
         });
         Ok(())

@@ -125,6 +125,13 @@ pub struct PageRecord {
     pub source: String,
     /// 0-based frame within a multi-page TIFF (0 for single images).
     pub frame: u32,
+    /// `left` or `right` for the two pages split from one spread.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part: Option<String>,
+    /// The part of the prepared scan this page shows, `[left, top, right, bottom]` in pixels,
+    /// when borders were cut or a spread split.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crop: Option<[u32; 4]>,
     pub status: PageStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

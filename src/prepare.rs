@@ -27,6 +27,10 @@ pub struct PrepareOptions {
     pub keep_originals: bool,
     /// Also return the upright page in colour (for a cover). Default: false.
     pub want_upright: bool,
+    /// Cut away dark scanner borders. Default: false.
+    pub crop_borders: bool,
+    /// Split two-page spreads at the gutter into two pages. Default: false.
+    pub split: bool,
 }
 
 impl Default for PrepareOptions {
@@ -38,6 +42,8 @@ impl Default for PrepareOptions {
             min_skew_deg: 0.1,
             keep_originals: false,
             want_upright: false,
+            crop_borders: false,
+            split: false,
         }
     }
 }
@@ -376,6 +382,154 @@ fn resample(img: &DynamicImage, back: u32, ccw_deg: f64) -> DynamicImage {
     }
 }
 
+/// A rectangle of the page frame in pixels: left, top, right, bottom (exclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rect {
+    pub x0: u32,
+    pub y0: u32,
+    pub x1: u32,
+    pub y1: u32,
+}
+
+impl Rect {
+    pub fn width(&self) -> u32 {
+        self.x1 - self.x0
+    }
+    pub fn height(&self) -> u32 {
+        self.y1 - self.y0
+    }
+}
+
+/// Which half of a split spread a page is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Left,
+    Right,
+}
+
+impl Part {
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Left => "left",
+            Part::Right => "right",
+        }
+    }
+}
+
+/// The pages one prepared scan becomes: the whole page frame, or what is left after cutting
+/// dark borders, or the two halves of a spread.
+pub fn parts(page: &GrayImage, dpi: f64, opts: &PrepareOptions) -> Vec<(Rect, Option<Part>)> {
+    let full = Rect {
+        x0: 0,
+        y0: 0,
+        x1: page.width(),
+        y1: page.height(),
+    };
+    let area = if opts.crop_borders {
+        content_area(page)
+    } else {
+        full
+    };
+    match opts.split.then(|| gutter(page, area, dpi)).flatten() {
+        Some(g) => vec![
+            (Rect { x1: g, ..area }, Some(Part::Left)),
+            (Rect { x0: g, ..area }, Some(Part::Right)),
+        ],
+        None => vec![(area, None)],
+    }
+}
+
+/// The page without dark scanner borders: rows and columns at the edges whose mean is far
+/// darker than the paper are cut (with a small margin for the shadow they cast).
+pub fn content_area(page: &GrayImage) -> Rect {
+    let (w, h) = (page.width() as usize, page.height() as usize);
+    let px = page.as_raw();
+    let mut hist = [0u32; 256];
+    px.iter().for_each(|&v| hist[v as usize] += 1);
+    // Paper: the level 90 % of the pixels are darker than or equal to.
+    let mut acc = 0u64;
+    let paper = (0..256)
+        .find(|&i| {
+            acc += hist[i] as u64;
+            acc * 10 >= px.len() as u64 * 9
+        })
+        .unwrap_or(255) as f64;
+    let dark = paper * 0.45;
+    let col_mean = |x: usize| {
+        (0..h).step_by(2).map(|y| px[y * w + x] as f64).sum::<f64>() / h.div_ceil(2) as f64
+    };
+    let row_mean = |y: usize| {
+        px[y * w..(y + 1) * w]
+            .iter()
+            .step_by(2)
+            .map(|&v| v as f64)
+            .sum::<f64>()
+            / w.div_ceil(2) as f64
+    };
+    // Width of the dark band at one edge: scanning inwards, a few light lines (the edge of
+    // the scanner glass, dust) do not end the band; a run of them does.
+    let band = |n: usize, is_dark: &dyn Fn(usize) -> bool| {
+        let tolerance = (n / 200).max(3);
+        let (mut end, mut light) = (0, 0);
+        for i in 0..n / 4 {
+            if is_dark(i) {
+                end = i + 1;
+                light = 0;
+            } else {
+                light += 1;
+                if light > tolerance {
+                    break;
+                }
+            }
+        }
+        if end == 0 { 0 } else { end + (end / 10).max(2) }
+    };
+    let left = band(w, &|i| col_mean(i) < dark);
+    let right = band(w, &|i| col_mean(w - 1 - i) < dark);
+    let top = band(h, &|i| row_mean(i) < dark);
+    let bottom = band(h, &|i| row_mean(h - 1 - i) < dark);
+    Rect {
+        x0: left as u32,
+        y0: top as u32,
+        x1: (w - right) as u32,
+        y1: (h - bottom) as u32,
+    }
+}
+
+/// The gutter of a two-page spread inside `area`: a landscape scan with a column near its
+/// middle that no text crosses. Columns are judged by their ink edges (a gutter shadow is dark
+/// but smooth; text is full of edges), smoothed over about a millimetre.
+pub fn gutter(page: &GrayImage, area: Rect, dpi: f64) -> Option<u32> {
+    if (area.width() as f64) < 1.2 * area.height() as f64 {
+        return None;
+    }
+    let w = page.width() as usize;
+    let px = page.as_raw();
+    let edges: Vec<f64> = (area.x0 as usize..area.x1 as usize)
+        .map(|x| {
+            (area.y0 as usize..area.y1 as usize - 1)
+                .filter(|&y| (px[y * w + x] as i32 - px[(y + 1) * w + x] as i32).abs() > 48)
+                .count() as f64
+        })
+        .collect();
+    let radius = ((dpi / 25.4).round() as usize).max(1);
+    let smooth: Vec<f64> = (0..edges.len())
+        .map(|i| {
+            let (a, b) = (i.saturating_sub(radius), (i + radius + 1).min(edges.len()));
+            edges[a..b].iter().sum::<f64>() / (b - a) as f64
+        })
+        .collect();
+    let mut sorted = smooth.clone();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let median = sorted[sorted.len() / 2];
+    let (lo, hi) = (smooth.len() * 35 / 100, smooth.len() * 65 / 100);
+    let (i, &min) = smooth[lo..hi]
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.total_cmp(b.1))?;
+    (median > 0.0 && min < 0.1 * median).then_some(area.x0 + (lo + i) as u32)
+}
+
 /// The middle ~40 % of a page's height: enough lines to judge by, a fraction of the cost.
 fn middle_band(img: &GrayImage) -> GrayImage {
     let h = img.height();
@@ -567,6 +721,44 @@ mod tests {
             .expect("an alternative");
         assert_eq!((rotation, source), (180, OrientationSource::Trial));
         assert_eq!(a.orient(rotation, source, &opts()).ocr_image, page);
+    }
+
+    #[test]
+    fn dark_borders_are_cut() {
+        let mut page = text_page(800, 1000, 3);
+        for y in 0..1000 {
+            // A dark band with a light line at the very edge, like the glass edge of a scanner.
+            for x in 760..799 {
+                page.put_pixel(x, y, image::Luma([15]));
+            }
+        }
+        let r = content_area(&page);
+        assert_eq!((r.x0, r.y0, r.y1), (0, 0, 1000));
+        assert!((750..760).contains(&r.x1), "{r:?}");
+    }
+
+    #[test]
+    fn spreads_split_at_the_gutter_and_single_pages_do_not() {
+        let left = text_page(700, 1000, 11);
+        let right = text_page(700, 1000, 12);
+        let mut spread = GrayImage::from_pixel(1400, 1000, image::Luma([250]));
+        image::imageops::replace(&mut spread, &left, 0, 0);
+        image::imageops::replace(&mut spread, &right, 700, 0);
+        let o = PrepareOptions {
+            split: true,
+            crop_borders: true,
+            ..opts()
+        };
+        let p = parts(&spread, 150.0, &o);
+        assert_eq!(p.len(), 2);
+        assert_eq!((p[0].1, p[1].1), (Some(Part::Left), Some(Part::Right)));
+        let g = p[0].0.x1;
+        assert!((630..770).contains(&g), "gutter at {g}");
+        assert_eq!(
+            parts(&left, 150.0, &o).len(),
+            1,
+            "portrait pages are never split"
+        );
     }
 
     #[test]

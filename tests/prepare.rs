@@ -268,3 +268,125 @@ fn archive_pipeline_keeps_every_original_and_uses_the_matrix() {
         assert!(mean > 150.0, "page renders dark: {mean}");
     }
 }
+
+/// Share of the ground truth's words (as a multiset) that a text contains: recognition quality
+/// without reading order, which a split spread legitimately changes (a headline that crosses
+/// the gutter is read with the page it lands on).
+fn word_recall(text: &str, gt: &str) -> f64 {
+    let mut bag: BTreeMap<&str, i64> = BTreeMap::new();
+    for w in text.split_whitespace() {
+        *bag.entry(w).or_default() += 1;
+    }
+    let words: Vec<&str> = gt.split_whitespace().collect();
+    let found = words
+        .iter()
+        .filter(|w| {
+            let n = bag.entry(w).or_default();
+            *n -= 1;
+            *n >= 0
+        })
+        .count();
+    found as f64 / words.len() as f64
+}
+
+#[test]
+fn spreads_are_split_and_dark_borders_cut() {
+    let Some(shared) = shared() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let book = tmp.path().join("scans/book");
+    std::fs::create_dir_all(&book).unwrap();
+    std::fs::copy(
+        shared.join("sample-scans/eng-clean/0002.tif"),
+        book.join("0001.tif"),
+    )
+    .unwrap();
+    std::fs::copy(
+        shared.join("sample-scans/eng-clean/0003.tif"),
+        book.join("0002.tif"),
+    )
+    .unwrap();
+    let gt = std::fs::read_to_string(shared.join("sample-scans/eng-clean/gt/0002.txt")).unwrap();
+
+    let whole = convert(
+        &tmp.path().join("scans"),
+        &tmp.path().join("whole"),
+        &["--quiet"],
+    );
+    let split = convert(
+        &tmp.path().join("scans"),
+        &tmp.path().join("split"),
+        &["--quiet", "--pipeline", "spreads"],
+    );
+    assert_eq!(
+        (whole.code, split.code),
+        (0, 0),
+        "{}{}",
+        whole.stderr,
+        split.stderr
+    );
+    validate_manifest(&split.out);
+    let m = split.manifest();
+    let pages = m["books"][0]["pages"].as_array().unwrap();
+    assert_eq!(
+        pages.len(),
+        3,
+        "the spread became two pages, the single page stayed one"
+    );
+    assert_eq!(
+        (pages[0]["part"].as_str(), pages[1]["part"].as_str()),
+        (Some("left"), Some("right"))
+    );
+    assert_eq!(pages[0]["source"], pages[1]["source"]);
+    assert_eq!(
+        (
+            pages[0]["index"].as_u64(),
+            pages[1]["index"].as_u64(),
+            pages[2]["index"].as_u64()
+        ),
+        (Some(1), Some(2), Some(3))
+    );
+    assert!(
+        pages[2].get("part").is_none() && pages[2].get("crop").is_none(),
+        "a portrait page is neither split nor cut"
+    );
+    // The dark band on the right edge of the spread is cut away.
+    let right = pages[1]["crop"].as_array().unwrap();
+    assert!(
+        right[2].as_u64().unwrap() < 3312 - 40,
+        "right page still reaches the dark band: {right:?}"
+    );
+    let pdf = split.out.join("book/book.pdf");
+    qpdf_check(&pdf);
+    assert_eq!(pdf_pages(&pdf), 3);
+    let images = tool_ok("pdfimages", &["-list", pdf.to_str().unwrap()]);
+    let ids: Vec<&str> = images
+        .lines()
+        .skip(2)
+        .map(|l| l.split_whitespace().nth(10).unwrap())
+        .collect();
+    assert_eq!(
+        ids[0], ids[1],
+        "both halves draw the one stored image:\n{images}"
+    );
+    for mean in rendered_brightness(&pdf) {
+        assert!(mean > 150.0, "a page renders dark: {mean}");
+    }
+
+    let texts = txt_pages(&split.out, "book");
+    let joined = format!("{} {}", texts[0], texts[1]);
+    let unsplit = &txt_pages(&whole.out, "book")[0];
+    let (rs, rw) = (word_recall(&joined, &gt), word_recall(unsplit, &gt));
+    let (ds, n) = distance(&joined, &gt);
+    let (dw, _) = distance(unsplit, &gt);
+    eprintln!(
+        "spread: word recall split {:.2} % vs whole {:.2} %; CER split {:.2} % vs whole {:.2} % (reading order differs)",
+        rs * 100.0,
+        rw * 100.0,
+        ds as f64 / n as f64 * 100.0,
+        dw as f64 / n as f64 * 100.0
+    );
+    assert!(
+        rs >= rw - 0.005,
+        "split pages read worse: recall {rs:.4} vs {rw:.4}"
+    );
+}

@@ -51,14 +51,18 @@ pub struct DocInfo {
     pub creator_tool: String,
 }
 
-/// One page to write: the image as it is stored, and the OCR words in page-frame pixels (the
-/// upright, deskewed page that the image's placement shows).
+/// One page to write. The image is placed over the whole page frame (the upright, deskewed
+/// scan); the page shows `crop` of it, and the OCR words are in that crop's pixels.
 pub struct PageContent<'a> {
     pub image: &'a PageImage,
+    /// The image object from [`PdfWriter::add_image`]; both halves of a spread share one.
+    pub image_ref: Ref,
     /// Page-frame pixels per point (dpi / 72).
     pub px_per_pt: f64,
     /// Page-frame size in pixels.
-    pub page_px: (u32, u32),
+    pub frame_px: (u32, u32),
+    /// The part of the frame this page shows: left, top, right, bottom in pixels.
+    pub crop: [u32; 4],
     pub ocr: &'a OcrPage,
 }
 
@@ -186,14 +190,9 @@ impl<W: Write> PdfWriter<W> {
         self.emit(NOTICE_FONT, c)
     }
 
-    /// Appends a page: the image filling the page, the invisible words on top.
-    pub fn add_page(&mut self, page: &PageContent) -> io::Result<()> {
-        let (w_pt, h_pt) = (
-            page.page_px.0 as f64 / page.px_per_pt,
-            page.page_px.1 as f64 / page.px_per_pt,
-        );
+    /// Writes a page image once; pages then refer to it.
+    pub fn add_image(&mut self, img: &PageImage) -> io::Result<Ref> {
         let image_ref = self.alloc();
-        let img = page.image;
         let mut c = Chunk::new();
         {
             let mut x = c.image_xobject(image_ref, &img.data);
@@ -229,20 +228,36 @@ impl<W: Write> PdfWriter<W> {
             });
         }
         self.emit(image_ref, c)?;
+        Ok(image_ref)
+    }
 
+    /// Appends a page: the image placed over the page frame, cut to the page's crop, with the
+    /// invisible words on top.
+    pub fn add_page(&mut self, page: &PageContent) -> io::Result<()> {
+        let k = page.px_per_pt;
+        let [x0, y0, x1, y1] = page.crop;
+        let (w_pt, h_pt) = ((x1 - x0) as f64 / k, (y1 - y0) as f64 / k);
+        let (frame_w, frame_h) = (page.frame_px.0 as f64 / k, page.frame_px.1 as f64 / k);
+        let cropped = page.crop != [0, 0, page.frame_px.0, page.frame_px.1];
+        let img = page.image;
         let mut content = Content::new();
         content.save_state();
-        if img.ccw_deg != 0.0 {
-            // A straightened image overhangs the page at its corners: clip to the page.
+        if img.ccw_deg != 0.0 || cropped {
+            // A straightened image overhangs the page at its corners, a cut page shows part of
+            // the frame: clip to the page.
             content.rect(0.0, 0.0, w_pt as f32, h_pt as f32);
             content.clip_nonzero();
             content.end_path();
         }
-        content.transform(placement(img.quarter_turns, img.ccw_deg, w_pt, h_pt));
+        if cropped {
+            let (dx, dy) = (-(x0 as f64) / k, -(frame_h - y1 as f64 / k));
+            content.transform([1.0, 0.0, 0.0, 1.0, dx as f32, dy as f32]);
+        }
+        content.transform(placement(img.quarter_turns, img.ccw_deg, frame_w, frame_h));
         content.x_object(Name(b"Im0"));
         content.restore_state();
-        text_layer(&mut content, page.ocr, page.px_per_pt, h_pt);
-        self.finish_page(content, (w_pt, h_pt), Some(image_ref))
+        text_layer(&mut content, page.ocr, k, h_pt);
+        self.finish_page(content, (w_pt, h_pt), Some(page.image_ref))
     }
 
     /// Appends a page that stands in for a page that failed, so printed page numbers stay
