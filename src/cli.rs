@@ -3,7 +3,6 @@
 //! Exit codes: 0 everything converted, 1 some page or book failed, 2 usage or configuration
 //! error (bad flag, unknown or missing language, unreadable scan folder).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -30,25 +29,7 @@ pub enum Command {
         after_help = "Exit status: 0 all pages converted, 1 some page or book failed (see stderr and the manifest), 2 usage or configuration error.\n\
 Languages come from each book's book.toml, else --lang, else the pipeline. Codes are ISO 639 (ru/rus, kk/kaz, tk/tuk, en/eng, …)."
     )]
-    Convert {
-        /// Folder of book folders, or a single book folder.
-        scans: PathBuf,
-        /// Output folder (created if missing; books in it are rebuilt).
-        #[arg(short, long)]
-        out: PathBuf,
-        /// Pages OCR'd in parallel, one Tesseract engine each. Default: all cores.
-        #[arg(short, long)]
-        jobs: Option<usize>,
-        /// Languages for books whose book.toml names none, comma-separated: e.g. rus,eng.
-        #[arg(short, long)]
-        lang: Option<String>,
-        /// A built-in pipeline name (see `kitap pipelines`) or a path to a pipeline .toml file.
-        #[arg(short, long, default_value = "default")]
-        pipeline: String,
-        /// No progress bar, no warnings, no summary: errors only (for scheduled jobs).
-        #[arg(short, long)]
-        quiet: bool,
-    },
+    Convert(ConvertRequest),
     /// List the built-in pipelines.
     Pipelines,
 }
@@ -85,23 +66,8 @@ pub fn run(cli: Cli) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Command::Convert {
-            scans,
-            out,
-            jobs,
-            lang,
-            pipeline,
-            quiet,
-        } => {
+        Command::Convert(req) => {
             ensure_single_threaded_openmp();
-            let req = ConvertRequest {
-                scans,
-                out,
-                jobs,
-                lang,
-                pipeline,
-                quiet,
-            };
             let job = match Job::build(&req) {
                 Ok(j) => j,
                 Err(e) => {

@@ -34,14 +34,25 @@ const ASSUMED_DPI: f64 = 300.0;
 /// estimate a page's resolution from its text when the file does not state it.
 const TYPICAL_LINE_PT: f64 = 11.0;
 
-/// What the user asked for, before checking.
-#[derive(Debug, Clone)]
+/// What the user asked for on the command line, before checking.
+#[derive(Debug, Clone, clap::Args)]
 pub struct ConvertRequest {
+    /// Folder of book folders, or a single book folder.
     pub scans: PathBuf,
+    /// Output folder (created if missing; books in it are rebuilt).
+    #[arg(short, long)]
     pub out: PathBuf,
+    /// Pages OCR'd in parallel, one Tesseract engine each. Default: all cores.
+    #[arg(short, long)]
     pub jobs: Option<usize>,
+    /// Languages for books whose book.toml names none, comma-separated: e.g. rus,eng.
+    #[arg(short, long)]
     pub lang: Option<String>,
+    /// A built-in pipeline name (see `kitap pipelines`) or a path to a pipeline .toml file.
+    #[arg(short, long, default_value = "default")]
     pub pipeline: String,
+    /// No progress bar, no warnings, no summary: errors only (for scheduled jobs).
+    #[arg(short, long)]
     pub quiet: bool,
 }
 

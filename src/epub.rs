@@ -12,6 +12,7 @@ use zip::CompressionMethod;
 use zip::write::{SimpleFileOptions, ZipWriter};
 
 use crate::ocr::OcrPage;
+use crate::xml;
 
 /// Book-level metadata for the package document.
 #[derive(Debug, Clone, Default)]
@@ -91,21 +92,6 @@ pub fn book_uuid(id: &str) -> String {
         &hex[16..20],
         &hex[20..32]
     )
-}
-
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c if (c as u32) < 0x20 && c != '\t' && c != '\n' => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 struct Section {
@@ -205,10 +191,10 @@ h1 { font-size: 1.3em; text-align: center; margin: 1em 0; }\n\
                 lang,
                 dir,
                 "style.css",
-                &esc(&meta.title),
+                &xml::escape(&meta.title),
                 &format!(
                     "<section class=\"cover\" epub:type=\"cover\"><img src=\"images/cover.jpg\" alt=\"{}\"/></section>",
-                    esc(&format!("Cover: first page of the scan of {}", meta.title))
+                    xml::escape(&format!("Cover: first page of the scan of {}", meta.title))
                 ),
             )
             .as_bytes(),
@@ -223,7 +209,7 @@ h1 { font-size: 1.3em; text-align: center; margin: 1em 0; }\n\
                 .iter()
                 .any(|(t, p)| *t == s.title && s.pages.first() == Some(p))
         {
-            body.push_str(&format!("<h1>{}</h1>\n", esc(&s.title)));
+            body.push_str(&format!("<h1>{}</h1>\n", xml::escape(&s.title)));
         }
         for &i in &s.pages {
             body.push_str(&format!(
@@ -231,18 +217,26 @@ h1 { font-size: 1.3em; text-align: center; margin: 1em 0; }\n\
             ));
             if let Some(p) = pages.get(i as usize - 1) {
                 for para in &p.paragraphs {
-                    body.push_str(&format!("<p>{}</p>\n", esc(para)));
+                    body.push_str(&format!("<p>{}</p>\n", xml::escape(para)));
                 }
             }
         }
         zip.start_file(format!("OEBPS/{}", s.file), deflated)?;
-        zip.write_all(xhtml(lang, dir, "../style.css", &esc(&meta.title), &body).as_bytes())?;
+        zip.write_all(
+            xhtml(lang, dir, "../style.css", &xml::escape(&meta.title), &body).as_bytes(),
+        )?;
     }
 
     // Navigation: table of contents and the print page list.
     let toc: String = secs
         .iter()
-        .map(|s| format!("<li><a href=\"{}\">{}</a></li>\n", s.file, esc(&s.title)))
+        .map(|s| {
+            format!(
+                "<li><a href=\"{}\">{}</a></li>\n",
+                s.file,
+                xml::escape(&s.title)
+            )
+        })
         .collect();
     let page_list: String = secs
         .iter()
@@ -252,10 +246,10 @@ h1 { font-size: 1.3em; text-align: center; margin: 1em 0; }\n\
     let nav_body = format!(
         "<nav epub:type=\"toc\" id=\"toc\"><h1>{}</h1>\n<ol>\n{toc}</ol></nav>\n\
 <nav epub:type=\"page-list\" id=\"page-list\" hidden=\"\"><ol>\n{page_list}</ol></nav>\n",
-        esc(&meta.title)
+        xml::escape(&meta.title)
     );
     zip.start_file("OEBPS/nav.xhtml", deflated)?;
-    zip.write_all(xhtml(lang, dir, "style.css", &esc(&meta.title), &nav_body).as_bytes())?;
+    zip.write_all(xhtml(lang, dir, "style.css", &xml::escape(&meta.title), &nav_body).as_bytes())?;
 
     zip.start_file("OEBPS/content.opf", deflated)?;
     zip.write_all(package_document(meta, &secs, cover_jpeg.is_some()).as_bytes())?;
@@ -280,42 +274,45 @@ fn package_document(meta: &EpubMeta, secs: &[Section], cover: bool) -> String {
         let digits: String = isbn.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
         md.push_str(&format!(
             "<dc:identifier id=\"isbn\">urn:isbn:{}</dc:identifier>\n",
-            esc(&digits)
+            xml::escape(&digits)
         ));
     }
     if let Some(other) = &meta.identifier {
         md.push_str(&format!(
             "<dc:identifier id=\"extra-id\">{}</dc:identifier>\n",
-            esc(other)
+            xml::escape(other)
         ));
     }
     md.push_str(&format!(
         "<dc:title id=\"title\">{}</dc:title>\n",
-        esc(&meta.title)
+        xml::escape(&meta.title)
     ));
     for (i, a) in meta.authors.iter().enumerate() {
         md.push_str(&format!(
             "<dc:creator id=\"creator{i}\">{}</dc:creator>\n<meta refines=\"#creator{i}\" property=\"role\" scheme=\"marc:relators\">aut</meta>\n",
-            esc(a)
+            xml::escape(a)
         ));
     }
     for l in &meta.languages {
-        md.push_str(&format!("<dc:language>{}</dc:language>\n", esc(l)));
+        md.push_str(&format!("<dc:language>{}</dc:language>\n", xml::escape(l)));
     }
     if meta.languages.is_empty() {
         md.push_str("<dc:language>und</dc:language>\n");
     }
     if let Some(p) = &meta.publisher {
-        md.push_str(&format!("<dc:publisher>{}</dc:publisher>\n", esc(p)));
+        md.push_str(&format!(
+            "<dc:publisher>{}</dc:publisher>\n",
+            xml::escape(p)
+        ));
     }
     if let Some(y) = meta.year {
         md.push_str(&format!("<dc:date>{y:04}</dc:date>\n"));
     }
     for s in &meta.subjects {
-        md.push_str(&format!("<dc:subject>{}</dc:subject>\n", esc(s)));
+        md.push_str(&format!("<dc:subject>{}</dc:subject>\n", xml::escape(s)));
     }
     if let Some(r) = &meta.rights {
-        md.push_str(&format!("<dc:rights>{}</dc:rights>\n", esc(r)));
+        md.push_str(&format!("<dc:rights>{}</dc:rights>\n", xml::escape(r)));
     }
     md.push_str(&format!(
         "<meta property=\"dcterms:modified\">{}</meta>\n",

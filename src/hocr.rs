@@ -4,14 +4,7 @@
 use std::io::{self, Write};
 
 use crate::ocr::{BBox, OcrPage};
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
+use crate::xml;
 
 fn bbox(b: &BBox) -> String {
     format!(
@@ -30,7 +23,7 @@ pub fn begin<W: Write>(out: &mut W, title: &str, lang: &str) -> io::Result<()> {
 <html xmlns=\"http://www.w3.org/1999/xhtml\" xml:lang=\"{lang}\" lang=\"{lang}\">\n<head>\n<title>{}</title>\n\
 <meta http-equiv=\"Content-Type\" content=\"text/html;charset=utf-8\"/>\n<meta name=\"ocr-system\" content=\"kitap {} (tesseract)\"/>\n\
 <meta name=\"ocr-capabilities\" content=\"ocr_page ocr_carea ocr_par ocr_line ocrx_word ocrp_wconf\"/>\n</head>\n<body>\n",
-        esc(title),
+        xml::escape(title),
         env!("CARGO_PKG_VERSION")
     )
 }
@@ -50,7 +43,7 @@ pub fn page<W: Write>(
     writeln!(
         out,
         "<div class=\"ocr_page\" id=\"page_{index}\" title=\"image &quot;{}&quot;; bbox 0 0 {w} {h}; ppageno {}{res}\">",
-        esc(image),
+        xml::escape(image),
         index - 1
     )?;
     if let Some(ocr) = ocr {
@@ -89,7 +82,7 @@ pub fn page<W: Write>(
                             "<span class=\"ocrx_word\" title=\"{}; x_wconf {:.0}\">{}</span>",
                             bbox(&wd.bbox),
                             wd.conf,
-                            esc(&wd.text)
+                            xml::escape(&wd.text)
                         )?;
                     }
                     out.write_all(b"</span>\n")?;

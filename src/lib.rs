@@ -16,3 +16,4 @@ pub mod ocr;
 pub mod osd;
 pub mod pdf;
 pub mod prepare;
+pub mod xml;

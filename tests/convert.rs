@@ -90,28 +90,11 @@ fn shared_books_convert_as_well_as_tesseract_alone() {
             }
         }
     }
-    let results: Vec<(String, usize, usize, usize)> = std::thread::scope(|s| {
-        let chunks: Vec<_> = jobs.chunks(jobs.len().div_ceil(2)).collect();
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| {
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|(id, src, models, gt, mine)| {
-                            let gt = std::fs::read_to_string(gt).unwrap();
-                            let (dk, n) = distance(mine, &gt);
-                            let (dc, _) = distance(&tesseract_cli(src, models), &gt);
-                            (id.clone(), n, dk, dc)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
+    let results = par_map(&jobs, |(id, src, models, gt, mine)| {
+        let gt = std::fs::read_to_string(gt).unwrap();
+        let (dk, n) = distance(mine, &gt);
+        let (dc, _) = distance(&tesseract_cli(src, models), &gt);
+        (id.clone(), n, dk, dc)
     });
     let mut per_book: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
     for (id, n, dk, dc) in results {

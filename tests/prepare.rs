@@ -168,27 +168,11 @@ fn turned_and_skewed_pages_read_like_straight_ones() {
         "turned or skewed pages with ground truth: {}",
         checks.len()
     );
-    let results: Vec<(String, f64, f64)> = std::thread::scope(|s| {
-        let handles: Vec<_> = checks
-            .chunks(checks.len().div_ceil(2))
-            .map(|chunk| {
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|(name, text, original, models, gt)| {
-                            let gt = std::fs::read_to_string(gt).unwrap();
-                            let (d, len) = distance(text, &gt);
-                            let (d0, _) = distance(&tesseract_cli(original, models), &gt);
-                            (name.clone(), d as f64 / len as f64, d0 as f64 / len as f64)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
+    let results = par_map(&checks, |(name, text, original, models, gt)| {
+        let gt = std::fs::read_to_string(gt).unwrap();
+        let (d, len) = distance(text, &gt);
+        let (d0, _) = distance(&tesseract_cli(original, models), &gt);
+        (name.clone(), d as f64 / len as f64, d0 as f64 / len as f64)
     });
     for (name, cer, straight) in &results {
         eprintln!(

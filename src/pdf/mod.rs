@@ -17,6 +17,7 @@ use pdf_writer::{Chunk, Content, Date, Filter, Finish, Name, Rect, Ref, Str, Tex
 use sha2::{Digest, Sha256};
 
 use crate::ocr::OcrPage;
+use crate::xml;
 use image::{Encoding, PageImage};
 
 /// Width of a glyph of the text-layer font, in text space units per unit of font size.
@@ -530,21 +531,6 @@ endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n"
     )
 }
 
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c if (c as u32) < 0x20 && c != '\t' && c != '\n' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// XMP metadata consistent with the Info dictionary (Dublin Core, XMP basic, PDF schema).
 fn xmp_packet(info: &DocInfo) -> String {
     let (y, mo, d, h, mi, s) = info.date;
@@ -552,13 +538,13 @@ fn xmp_packet(info: &DocInfo) -> String {
     let li = |items: &[String]| -> String {
         items
             .iter()
-            .map(|i| format!("<rdf:li>{}</rdf:li>", xml_escape(i)))
+            .map(|i| format!("<rdf:li>{}</rdf:li>", xml::escape(i)))
             .collect()
     };
     let mut dc = format!(
         "<dc:format>application/pdf</dc:format>\n<dc:title><rdf:Alt><rdf:li xml:lang=\"x-default\">{}</rdf:li></rdf:Alt></dc:title>\n<dc:identifier>{}</dc:identifier>\n",
-        xml_escape(&info.title),
-        xml_escape(&info.identifier)
+        xml::escape(&info.title),
+        xml::escape(&info.identifier)
     );
     if !info.authors.is_empty() {
         dc.push_str(&format!(
@@ -575,20 +561,20 @@ fn xmp_packet(info: &DocInfo) -> String {
     if !info.subjects.is_empty() {
         dc.push_str(&format!(
             "<dc:description><rdf:Alt><rdf:li xml:lang=\"x-default\">{}</rdf:li></rdf:Alt></dc:description>\n<dc:subject><rdf:Bag>{}</rdf:Bag></dc:subject>\n",
-            xml_escape(&info.subjects.join("; ")),
+            xml::escape(&info.subjects.join("; ")),
             li(&info.subjects)
         ));
     }
     if let Some(p) = &info.publisher {
         dc.push_str(&format!(
             "<dc:publisher><rdf:Bag><rdf:li>{}</rdf:li></rdf:Bag></dc:publisher>\n",
-            xml_escape(p)
+            xml::escape(p)
         ));
     }
     if let Some(r) = &info.rights {
         dc.push_str(&format!(
             "<dc:rights><rdf:Alt><rdf:li xml:lang=\"x-default\">{}</rdf:li></rdf:Alt></dc:rights>\n",
-            xml_escape(r)
+            xml::escape(r)
         ));
     }
     let keywords = if info.subjects.is_empty() {
@@ -596,7 +582,7 @@ fn xmp_packet(info: &DocInfo) -> String {
     } else {
         format!(
             "<pdf:Keywords>{}</pdf:Keywords>\n",
-            xml_escape(&info.subjects.join(", "))
+            xml::escape(&info.subjects.join(", "))
         )
     };
     format!(
@@ -605,7 +591,7 @@ fn xmp_packet(info: &DocInfo) -> String {
 <rdf:Description rdf:about=\"\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\" xmlns:pdf=\"http://ns.adobe.com/pdf/1.3/\">\n\
 {dc}<xmp:CreatorTool>{tool}</xmp:CreatorTool>\n<xmp:CreateDate>{date}</xmp:CreateDate>\n<xmp:ModifyDate>{date}</xmp:ModifyDate>\n<xmp:MetadataDate>{date}</xmp:MetadataDate>\n\
 <pdf:Producer>{tool}</pdf:Producer>\n{keywords}</rdf:Description>\n</rdf:RDF>\n</x:xmpmeta>\n<?xpacket end=\"w\"?>",
-        tool = xml_escape(&info.creator_tool),
+        tool = xml::escape(&info.creator_tool),
     )
 }
 
