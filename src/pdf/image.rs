@@ -84,7 +84,15 @@ pub fn encode(display: &Display, jpeg: Option<Vec<u8>>, bitonal: bool) -> PageIm
         DynamicImage::ImageLuma16(_)
         | DynamicImage::ImageLumaA8(_)
         | DynamicImage::ImageLumaA16(_) => (1, img.to_luma8().into_raw()),
-        _ => (3, img.to_rgb8().into_raw()),
+        _ => {
+            let rgb = img.to_rgb8().into_raw();
+            // Grey scans often come as RGB or as a palette of greys: one channel is a third.
+            if rgb.chunks_exact(3).all(|p| p[0] == p[1] && p[1] == p[2]) {
+                (1, rgb.chunks_exact(3).map(|p| p[0]).collect())
+            } else {
+                (3, rgb)
+            }
+        }
     };
     placed(PageImage {
         width: img.width(),
@@ -229,6 +237,25 @@ mod tests {
         let raw: Vec<u8> = (0..48 * 7).map(|i| ((i * 37) % 251) as u8).collect();
         let enc = flate_with_predictors(&raw, 48, 3);
         assert_eq!(unfilter(&enc, 48, 3), raw);
+    }
+
+    #[test]
+    fn grey_pixels_in_colour_images_are_stored_grey() {
+        let grey = image::RgbImage::from_fn(20, 10, |x, _| image::Rgb([x as u8; 3]));
+        let display = Display {
+            image: DynamicImage::ImageRgb8(grey),
+            quarter_turns: 0,
+            ccw_deg: 0.0,
+            original: true,
+        };
+        assert_eq!(encode(&display, None, false).components, 1);
+        let mut colour = image::RgbImage::new(20, 10);
+        colour.put_pixel(3, 3, image::Rgb([200, 10, 10]));
+        let display = Display {
+            image: DynamicImage::ImageRgb8(colour),
+            ..display
+        };
+        assert_eq!(encode(&display, None, false).components, 3);
     }
 
     #[test]
