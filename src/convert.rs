@@ -23,7 +23,7 @@ use crate::manifest::{
     PipelineInfo, StageSeconds, Status, Summary,
 };
 use crate::ocr::{self, OcrEngine, OcrPage};
-use crate::osd::OsdEngine;
+use crate::osd::LazyOsd;
 use crate::pdf::image::PageImage;
 use crate::pdf::{self, DocInfo, PdfWriter};
 use crate::prepare::{self, PrepareOptions};
@@ -359,39 +359,42 @@ struct Outcome {
     times: StageSeconds,
 }
 
-/// The engines one worker thread owns: OCR for the current book's models, and OSD.
-#[derive(Default)]
+/// The engines one worker thread owns: OCR for the current book's models, and OSD when a
+/// page needs it.
 struct Engines {
     ocr: Option<OcrEngine>,
-    /// `None` until first needed; `Some(None)` when the osd model could not be loaded.
-    osd: Option<Option<OsdEngine>>,
+    osd: LazyOsd,
 }
 
 impl Engines {
-    /// The OCR engine for `models` (swapped only when a book needs other models) and, when
-    /// `with_osd`, the OSD engine (`None` if the osd model cannot be loaded).
+    fn new(tessdata: &Path, with_osd: bool) -> Engines {
+        Engines {
+            ocr: None,
+            osd: if with_osd {
+                LazyOsd::new(tessdata)
+            } else {
+                LazyOsd::none()
+            },
+        }
+    }
+
+    /// The OCR engine for `models` (swapped only when a book needs other models), and OSD.
     fn get(
         &mut self,
         tessdata: &Path,
         models: &str,
-        with_osd: bool,
-    ) -> (Result<&mut OcrEngine, String>, Option<&mut OsdEngine>) {
-        if with_osd && self.osd.is_none() {
-            self.osd = Some(OsdEngine::new(tessdata).ok());
-        }
-        let osd = if with_osd {
-            self.osd.as_mut().and_then(Option::as_mut)
-        } else {
-            None
-        };
+    ) -> (Result<&mut OcrEngine, String>, &mut LazyOsd) {
         if self.ocr.as_ref().is_none_or(|e| e.models() != models) {
             self.ocr = None;
             match OcrEngine::new(tessdata, models) {
                 Ok(e) => self.ocr = Some(e),
-                Err(e) => return (Err(e), osd),
+                Err(e) => return (Err(e), &mut self.osd),
             }
         }
-        (Ok(self.ocr.as_mut().expect("engine just set")), osd)
+        (
+            Ok(self.ocr.as_mut().expect("engine just set")),
+            &mut self.osd,
+        )
     }
 }
 
@@ -481,13 +484,13 @@ fn process_timed(
         split: p.split == crate::config::Split::Auto,
     };
     times.load = lap();
-    let (ocr_engine, mut osd) = engines.get(&job.tessdata, &models, p.orientation);
+    let (ocr_engine, osd) = engines.get(&job.tessdata, &models);
     let engine = match ocr_engine {
         Ok(e) => e,
         Err(e) => return fail(e, warnings),
     };
     lap(); // engine start-up is neither stage
-    let (analysis, mut prepared) = prepare::prepare(loaded, &opts, osd.as_deref_mut(), engine);
+    let (analysis, mut prepared) = prepare::prepare(loaded, &opts, osd, engine);
     times.prepare = lap();
     let mut readings = match read_parts(&prepared, &opts, engine, lap, times) {
         Ok(r) => r,
@@ -661,7 +664,7 @@ pub fn run(job: Job) -> std::io::Result<RunSummary> {
         let written = &written;
         s.spawn(move || {
             pool.broadcast(|_| {
-                let mut engines = Engines::default();
+                let mut engines = Engines::new(&job.tessdata, job.pipeline.orientation);
                 let tx = tx.clone();
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);

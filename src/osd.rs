@@ -113,3 +113,35 @@ impl OsdEngine {
         })
     }
 }
+
+/// An OSD engine loaded on first use: most pages never need one (it costs ~30 MB and a model
+/// load per worker).
+pub struct LazyOsd {
+    tessdata: Option<std::path::PathBuf>,
+    engine: Option<Option<OsdEngine>>,
+}
+
+impl LazyOsd {
+    pub fn new(tessdata: &Path) -> LazyOsd {
+        LazyOsd {
+            tessdata: Some(tessdata.to_path_buf()),
+            engine: None,
+        }
+    }
+
+    /// No OSD at all: orientation is then decided by reading.
+    pub fn none() -> LazyOsd {
+        LazyOsd {
+            tessdata: None,
+            engine: None,
+        }
+    }
+
+    /// The engine, loading it the first time; `None` when the osd model cannot be loaded.
+    pub fn get(&mut self) -> Option<&mut OsdEngine> {
+        let tessdata = self.tessdata.as_deref()?;
+        self.engine
+            .get_or_insert_with(|| OsdEngine::new(tessdata).ok())
+            .as_mut()
+    }
+}

@@ -10,7 +10,7 @@ use image::{DynamicImage, GrayImage, Rgb, RgbImage};
 
 use crate::geometry;
 use crate::load::LoadedPage;
-use crate::osd::OsdEngine;
+use crate::osd::LazyOsd;
 
 /// Options of the prepare stage (from the pipeline).
 #[derive(Debug, Clone, Copy)]
@@ -211,11 +211,11 @@ impl Analysis {
     /// Which way a vertical page is turned (90 or 270): OSD when it is sure, else reading.
     pub fn vertical_orientation(
         &self,
-        osd: Option<&mut OsdEngine>,
+        osd: &mut LazyOsd,
         trial: &mut dyn ReadingTrial,
     ) -> (u32, OrientationSource) {
         let (small, small_dpi) = self.small();
-        if let Some(o) = osd.and_then(|osd| osd.detect(&small, small_dpi))
+        if let Some(o) = osd.get().and_then(|osd| osd.detect(&small, small_dpi))
             && o.rotation_cw_deg % 180 == 90
             && o.confidence >= OSD_MIN_CONFIDENCE
         {
@@ -237,13 +237,9 @@ impl Analysis {
     /// For a page that read badly as `current` was turned: the orientation worth trying
     /// instead, or `None`. OSD is asked first; when it agrees with `current` there is nothing
     /// to try, when it cannot tell, the page may be upside down and the half turn is tried.
-    pub fn alternative(
-        &self,
-        osd: Option<&mut OsdEngine>,
-        current: u32,
-    ) -> Option<(u32, OrientationSource)> {
+    pub fn alternative(&self, osd: &mut LazyOsd, current: u32) -> Option<(u32, OrientationSource)> {
         let (small, small_dpi) = self.small();
-        match osd.and_then(|osd| osd.detect(&small, small_dpi)) {
+        match osd.get().and_then(|osd| osd.detect(&small, small_dpi)) {
             Some(o) if o.confidence >= OSD_MIN_CONFIDENCE => (o.rotation_cw_deg != current)
                 .then_some((o.rotation_cw_deg, OrientationSource::Osd(o.confidence))),
             _ => Some(((current + 180) % 360, OrientationSource::Trial)),
@@ -348,7 +344,7 @@ impl Analysis {
 pub fn prepare(
     page: LoadedPage,
     opts: &PrepareOptions,
-    osd: Option<&mut OsdEngine>,
+    osd: &mut LazyOsd,
     trial: &mut dyn ReadingTrial,
 ) -> (Analysis, PreparedPage) {
     let a = analyze(page, opts);

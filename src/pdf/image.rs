@@ -148,8 +148,9 @@ pub fn encode_g4(grey: &GrayImage) -> Vec<u8> {
 
 /// zlib-compressed rows, each prefixed with the PNG filter that makes it smallest
 /// (`/Predictor 15` in the PDF). Filtering typically halves the size of grey scans.
+/// Level 5: measured on three scans, 0.2–2.5 % larger than level 6 in 25–45 % less time.
 pub fn flate_with_predictors(raw: &[u8], row_bytes: usize, bpp: usize) -> Vec<u8> {
-    let mut enc = ZlibEncoder::new(Vec::with_capacity(raw.len() / 4), Compression::new(6));
+    let mut enc = ZlibEncoder::new(Vec::with_capacity(raw.len() / 4), Compression::new(5));
     let mut prev = vec![0u8; row_bytes];
     let mut candidates: [Vec<u8>; 4] = std::array::from_fn(|_| vec![0u8; row_bytes]);
     for row in raw.chunks_exact(row_bytes) {
