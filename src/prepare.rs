@@ -625,7 +625,7 @@ mod tests {
         prepare(
             loaded(img, orientation, dpi),
             &opts(),
-            None,
+            &mut LazyOsd::none(),
             &mut Oracle(truth.clone()),
         )
     }
@@ -713,7 +713,7 @@ mod tests {
         );
         assert_eq!(p.rotation_cw_deg, 0, "first reading as found");
         let (rotation, source) = a
-            .alternative(None, p.rotation_cw_deg)
+            .alternative(&mut LazyOsd::none(), p.rotation_cw_deg)
             .expect("an alternative");
         assert_eq!((rotation, source), (180, OrientationSource::Trial));
         assert_eq!(a.orient(rotation, source, &opts()).ocr_image, page);
