@@ -103,6 +103,14 @@ impl BookMeta {
             path: path.to_path_buf(),
             message,
         };
+        if self.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            return Err(bad(
+                "title is empty (leave it out to use the book id)".into()
+            ));
+        }
+        if let Some(y) = self.year.filter(|y| !(0..=9999).contains(y)) {
+            return Err(bad(format!("year {y} is not a year")));
+        }
         for c in &self.chapters {
             if c.page == 0 {
                 return Err(bad(format!("chapter \"{}\": page counts from 1", c.title)));

@@ -468,6 +468,13 @@ fn process_timed(
     drop(bytes);
     warnings.append(&mut loaded.warnings);
     loaded.file_dpi = loaded.file_dpi.map(|(x, y)| (round_dpi(x), round_dpi(y)));
+    if let Some((x, y)) = loaded.file_dpi
+        && (x / y - 1.0).abs() > 0.01
+    {
+        warnings.push(format!(
+            "pixels are not square ({x:.0}×{y:.0} dpi); the page is resampled to {y:.0} dpi both ways"
+        ));
+    }
     let file_dpi = loaded.file_dpi;
     let bitonal = loaded.bitonal;
 
@@ -680,7 +687,23 @@ pub fn run(job: Job) -> std::io::Result<RunSummary> {
                     }
                     let (b, p) = items[i];
                     let book = &job.books[b];
-                    let outcome = process_page(job, book, &book.pages[p], &mut engines);
+                    let page = &book.pages[p];
+                    // A bug must cost one page, not the batch: the writer waits for every page
+                    // in order, so a page that vanished in a panic would stall the run.
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        process_page(job, book, page, &mut engines)
+                    }))
+                    .unwrap_or_else(|_| {
+                        // The engines may be mid-call: start this worker afresh.
+                        engines = Engines::new(&job.tessdata, job.pipeline.orientation);
+                        Outcome {
+                            result: Err((
+                                PageError::new(&page.file, page.index, "internal error while converting this page (a bug in kitap: please report it with the file)"),
+                                Vec::new(),
+                            )),
+                            times: StageSeconds::default(),
+                        }
+                    });
                     if tx.send((i, outcome)).is_err() {
                         break;
                     }
@@ -858,6 +881,9 @@ struct Assembler {
     io_error: Option<String>,
 }
 
+/// Every file a book can have in its output folder.
+const OUTPUT_EXTENSIONS: [&str; 4] = ["pdf", "epub", "txt", "hocr"];
+
 fn out_path(dir: &Path, id: &str, ext: &str) -> PathBuf {
     dir.join(format!("{id}.{ext}"))
 }
@@ -922,7 +948,6 @@ impl Assembler {
             width: None,
             height: None,
             dpi: None,
-            dpi_x: None,
             dpi_source: None,
             image_encoding: None,
             rotation_cw_deg: None,
@@ -959,7 +984,6 @@ impl Assembler {
                     record.width = Some(r.width());
                     record.height = Some(r.height());
                     record.dpi = Some(done.dpi.1);
-                    record.dpi_x = (done.dpi.0 != done.dpi.1).then_some(done.dpi.0);
                     record.dpi_source = Some(done.dpi_source);
                     record.image_encoding = Some(done.image.encoding.name().into());
                     record.rotation_cw_deg = Some(done.rotation_cw_deg);
@@ -988,6 +1012,9 @@ impl Assembler {
             Err((mut err, warnings)) => {
                 let mut record = blank(self.next_index());
                 err.page = record.index;
+                for w in &warnings {
+                    reporter.warn(&format!("{shown}: page {}: {w}", record.index));
+                }
                 reporter.error(&err.to_string());
                 record.status = PageStatus::Failed;
                 record.error = Some(err.message.clone());
@@ -1085,7 +1112,7 @@ impl Assembler {
             .filter_map(|p| Some((p.words, p.confidence?)))
             .fold((0usize, 0f64), |(n, s), (w, c)| (n + w, s + w as f64 * c));
         rec.confidence = (words > 0).then(|| ((weighted / words as f64) * 10.0).round() / 10.0);
-        let temps: Vec<PathBuf> = ["pdf", "txt", "hocr", "epub"]
+        let temps: Vec<PathBuf> = OUTPUT_EXTENSIONS
             .iter()
             .map(|e| manifest::temp_path(&out_path(&self.dir, id, e)))
             .collect();
@@ -1094,8 +1121,14 @@ impl Assembler {
                 let _ = std::fs::remove_file(t);
             }
         };
+        // Files from an earlier run that this one does not write must not outlive it.
+        let finals: Vec<PathBuf> = OUTPUT_EXTENSIONS
+            .iter()
+            .map(|e| out_path(&self.dir, id, e))
+            .collect();
         if good == 0 || self.io_error.is_some() {
             discard(&temps);
+            discard(&finals);
             rec.status = Status::Failed;
             rec.error = Some(
                 self.io_error
@@ -1107,6 +1140,7 @@ impl Assembler {
                 book.dir.dir.display(),
                 rec.error.as_deref().unwrap_or("")
             ));
+            rec.page_count = self.pages.len();
             rec.pages = self.pages;
             return rec;
         }
@@ -1120,6 +1154,7 @@ impl Assembler {
                 reporter.error(rec.error.as_deref().unwrap_or(""));
             }
         }
+        rec.page_count = self.pages.len();
         rec.pages = self.pages;
         rec
     }
@@ -1185,18 +1220,26 @@ impl Assembler {
         let txt_path = out_path(&self.dir, id, "txt");
         if let Some(mut t) = self.txt.take() {
             t.flush()?;
+            t.get_ref().sync_all()?;
             done.push((txt_path, "text/plain; charset=utf-8"));
         }
         let hocr_path = out_path(&self.dir, id, "hocr");
         if let Some(mut h) = self.hocr.take() {
             crate::hocr::end(&mut h)?;
             h.flush()?;
+            h.get_ref().sync_all()?;
             done.push((hocr_path, "text/vnd.hocr+html"));
         }
         let mut files = Vec::new();
-        for (path, media_type) in done {
-            std::fs::rename(manifest::temp_path(&path), &path)?;
-            files.push(FileRecord::describe(&job.out, &path, media_type)?);
+        for (path, media_type) in &done {
+            std::fs::rename(manifest::temp_path(path), path)?;
+            files.push(FileRecord::describe(&job.out, path, media_type)?);
+        }
+        for e in OUTPUT_EXTENSIONS {
+            let stale = out_path(&self.dir, id, e);
+            if !done.iter().any(|(p, _)| *p == stale) {
+                let _ = std::fs::remove_file(stale);
+            }
         }
         Ok(files)
     }

@@ -254,14 +254,16 @@ fn rotate_with<const C: usize>(src: &[u8], w: u32, h: u32, ccw_deg: f64, fill: [
         let mut sy = ((cy - cx * s + dy * c) * ONE).round() as i64;
         for px in row.chunks_exact_mut(C) {
             let (x0, y0) = (sx >> 16, sy >> 16);
-            if x0 >= 0 && y0 >= 0 && x0 + 1 < wi && y0 + 1 < hi {
+            if x0 >= 0 && y0 >= 0 && x0 < wi && y0 < hi {
                 let ax = ((sx >> 8) & 0xff) as u32;
                 let ay = ((sy >> 8) & 0xff) as u32;
                 let i00 = (y0 as usize * w as usize + x0 as usize) * C;
-                let i01 = i00 + stride;
+                // On the last row or column the neighbour is the pixel itself.
+                let dx = if x0 + 1 < wi { C } else { 0 };
+                let i01 = if y0 + 1 < hi { i00 + stride } else { i00 };
                 for k in 0..C {
-                    let top = src[i00 + k] as u32 * (256 - ax) + src[i00 + C + k] as u32 * ax;
-                    let bot = src[i01 + k] as u32 * (256 - ax) + src[i01 + C + k] as u32 * ax;
+                    let top = src[i00 + k] as u32 * (256 - ax) + src[i00 + dx + k] as u32 * ax;
+                    let bot = src[i01 + k] as u32 * (256 - ax) + src[i01 + dx + k] as u32 * ax;
                     px[k] = ((top * (256 - ay) + bot * ay + (1 << 15)) >> 16) as u8;
                 }
             } else {
@@ -340,6 +342,12 @@ pub(crate) mod tests {
             y += 28;
         }
         img
+    }
+
+    #[test]
+    fn rotation_keeps_the_last_row_and_column() {
+        let img = GrayImage::from_pixel(200, 100, Luma([40]));
+        assert_eq!(rotate_grey(&img, 0.0), img, "no white last row or column");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! kitap: scanned book folders in; searchable archival PDF, EPUB 3, OCR text and a library
 //! manifest out. The binary is a thin shell over [`cli::run`].
 
+#![deny(unsafe_code)]
+
 pub mod cli;
 pub mod config;
 pub mod convert;
@@ -13,6 +15,7 @@ pub mod lang;
 pub mod load;
 pub mod manifest;
 pub mod ocr;
+#[allow(unsafe_code)]
 pub mod osd;
 pub mod pdf;
 pub mod prepare;

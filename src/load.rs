@@ -98,6 +98,8 @@ pub struct LoadedPage {
     pub bitonal: bool,
     /// The original JPEG stream, when it can go into the PDF untouched (grey or RGB JPEG).
     pub jpeg: Option<Vec<u8>>,
+    /// Colour components of that JPEG stream: 1 (grey) or 3.
+    pub jpeg_components: u8,
     pub format: Format,
     pub warnings: Vec<String>,
 }
@@ -174,6 +176,16 @@ fn load_png(bytes: &[u8], limits: LoadLimits) -> Result<LoadedPage, String> {
     let reader = png.read_info().map_err(|e| format!("broken PNG: {e}"))?;
     let info = reader.info();
     check_dimensions(info.width, info.height, limits)?;
+    // image expands 1-bit PNGs to 8 bits and forgets they were bitonal: ask png itself.
+    let bitonal = info.bit_depth == png::BitDepth::One
+        && match info.color_type {
+            png::ColorType::Grayscale => true,
+            png::ColorType::Indexed => info.palette.as_deref().is_some_and(|p| {
+                p.chunks_exact(3)
+                    .all(|c| c.iter().all(|&v| v == c[0]) && (c[0] == 0 || c[0] == 255))
+            }),
+            _ => false,
+        };
     let file_dpi = match info.pixel_dims {
         Some(png::PixelDimensions {
             xppu,
@@ -199,7 +211,6 @@ fn load_png(bytes: &[u8], limits: LoadLimits) -> Result<LoadedPage, String> {
         .into_decoder()
         .map_err(|e| format!("broken PNG: {e}"))?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let bitonal = decoder.original_color_type() == image::ExtendedColorType::L1;
     let image = DynamicImage::from_decoder(decoder).map_err(|e| format!("broken PNG: {e}"))?;
     Ok(LoadedPage {
         image,
@@ -207,6 +218,7 @@ fn load_png(bytes: &[u8], limits: LoadLimits) -> Result<LoadedPage, String> {
         file_dpi,
         bitonal,
         jpeg: None,
+        jpeg_components: 0,
         format: Format::Png,
         warnings,
     })
@@ -227,7 +239,7 @@ fn jpeg_facts(bytes: &[u8]) -> Result<JpegFacts, String> {
         density: None,
     };
     let mut i = 2;
-    let mut seen_scan = false;
+    let mut scan_at = None;
     while i + 4 <= bytes.len() {
         if bytes[i] != 0xff {
             return Err(format!("broken JPEG: expected a marker at byte {i}"));
@@ -258,22 +270,19 @@ fn jpeg_facts(bytes: &[u8]) -> Result<JpegFacts, String> {
                 };
             }
             0xda => {
-                seen_scan = true;
+                scan_at = Some(seg_end);
                 break;
             }
             _ => {}
         }
         i = seg_end;
     }
-    if !seen_scan {
+    let Some(scan_at) = scan_at else {
         return Err("truncated JPEG: no image data (file ends inside the header)".into());
-    }
-    // The last two bytes of a complete file are the EOI marker; tolerate trailing padding.
-    let tail = bytes
-        .iter()
-        .rposition(|&b| b != 0 && b != b'\n' && b != b'\r')
-        .map_or(&bytes[..0], |p| &bytes[..=p]);
-    if !tail.ends_with(&[0xff, 0xd9]) {
+    };
+    // Entropy-coded data never holds an unescaped FF D9, so one after the first scan is the end
+    // of the image; data after it (an appended preview, MPF) is fine.
+    if !bytes[scan_at..].windows(2).any(|w| w == [0xff, 0xd9]) {
         return Err(format!(
             "truncated JPEG: the image data stops without an end marker ({} bytes read); the scan is incomplete",
             bytes.len()
@@ -313,6 +322,7 @@ fn load_jpeg(bytes: &[u8], limits: LoadLimits) -> Result<LoadedPage, String> {
         file_dpi,
         bitonal: false,
         jpeg: passthrough.then(|| bytes.to_vec()),
+        jpeg_components: facts.components,
         format: Format::Jpeg,
         warnings,
     })
@@ -451,6 +461,7 @@ fn load_tiff(bytes: &[u8], frame: usize, limits: LoadLimits) -> Result<LoadedPag
         file_dpi,
         bitonal,
         jpeg: None,
+        jpeg_components: 0,
         format: Format::Tiff,
         warnings,
     })

@@ -141,9 +141,6 @@ pub struct PageRecord {
     pub height: Option<u32>,
     /// Vertical resolution used for the page's physical size.
     pub dpi: Option<f64>,
-    /// Horizontal resolution, when it differs from `dpi` (non-square pixels).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dpi_x: Option<f64>,
     pub dpi_source: Option<DpiSource>,
     /// How the image is stored in the PDF.
     pub image_encoding: Option<String>,

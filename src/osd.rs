@@ -1,7 +1,7 @@
 //! Tesseract's orientation and script detection (OSD), which the safe `tesseract` API does not
 //! expose: a second, small engine loaded with the `osd` model, driven through the C API.
 //!
-//! This is kitap's only `unsafe` code. The handle is created, used and deleted by the one
+//! This is kitap's only `unsafe` code (the crate denies it elsewhere). The handle is created, used and deleted by the one
 //! worker thread that owns the [`OsdEngine`]; nothing is shared between threads.
 
 use std::ffi::{CStr, CString};
@@ -26,9 +26,6 @@ pub struct Osd {
 pub struct OsdEngine {
     handle: *mut sys::TessBaseAPI,
 }
-
-// The handle is owned exclusively by one thread at a time; Tesseract keeps no thread affinity.
-unsafe impl Send for OsdEngine {}
 
 impl Drop for OsdEngine {
     fn drop(&mut self) {

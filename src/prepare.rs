@@ -145,8 +145,8 @@ pub struct Analysis {
     exif_turns: u8,
     mirrored: bool,
     square: bool,
-    /// The source JPEG, for embedding untouched.
-    jpeg: Option<Vec<u8>>,
+    /// The source JPEG and its component count, for embedding untouched.
+    jpeg: Option<(Vec<u8>, u8)>,
     bitonal: bool,
     dpi: Option<f64>,
     analysis_dpi: f64,
@@ -179,7 +179,12 @@ pub fn analyze(mut page: LoadedPage, opts: &PrepareOptions) -> Analysis {
         _ => grey,
     };
     let square = grey.width() == upright.width();
-    let analysis_dpi = page.file_dpi.map_or(300.0, |d| d.1);
+    // Without a dpi, assume the page is a book page about 9 inches tall: a small scan must not
+    // be reduced as if it were a 300-dpi page.
+    let analysis_dpi = page.file_dpi.map_or_else(
+        || (grey.height().max(grey.width()) as f64 / 9.0).clamp(100.0, 600.0),
+        |d| d.1,
+    );
     let skew = (opts.orientation || opts.deskew)
         .then(|| geometry::find_skew(&grey, analysis_dpi, opts.max_skew_deg));
     let has_text = skew.is_some_and(|s| s.points >= 200);
@@ -192,7 +197,7 @@ pub fn analyze(mut page: LoadedPage, opts: &PrepareOptions) -> Analysis {
         exif_turns,
         mirrored,
         square,
-        jpeg: page.jpeg.take(),
+        jpeg: page.jpeg.take().map(|j| (j, page.jpeg_components)),
         bitonal: page.bitonal,
         dpi: page.file_dpi.map(|d| d.1),
         analysis_dpi,
@@ -203,8 +208,9 @@ pub fn analyze(mut page: LoadedPage, opts: &PrepareOptions) -> Analysis {
 }
 
 impl Analysis {
-    /// The source JPEG stream, when the page came as one (it can go into the PDF untouched).
-    pub fn into_jpeg(self) -> Option<Vec<u8>> {
+    /// The source JPEG stream and its component count, when the page came as one (it can go
+    /// into the PDF untouched).
+    pub fn into_jpeg(self) -> Option<(Vec<u8>, u8)> {
         self.jpeg
     }
 
@@ -607,6 +613,7 @@ mod tests {
             file_dpi: dpi,
             bitonal: false,
             jpeg: None,
+            jpeg_components: 0,
             format: Format::Png,
             warnings: vec![],
         }

@@ -185,10 +185,14 @@ fn bundled_samples_convert_in_every_language() {
         assert!(tk.contains(letter), "Turkmen {letter} in the text layer");
     }
     // A second run into the same folder rebuilds everything and leaves nothing behind.
+    outputs_match_manifest(&run);
+    // A second run into the same folder, without hOCR, rebuilds everything and leaves nothing
+    // of the first run behind.
     let again = convert(&samples, &run.out, &["--quiet"]);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(again.stderr, "", "--quiet prints nothing when all is well");
     check_file_hashes(&again);
+    outputs_match_manifest(&again);
     no_temp_files(&run.out);
 }
 

@@ -48,15 +48,14 @@ pub struct PageImage {
 
 /// Encodes the page for the PDF. The original JPEG goes in untouched when the displayed image
 /// is the original; a bitonal source becomes CCITT G4 (2–2.5× smaller than 1-bit Flate).
-pub fn encode(display: &Display, jpeg: Option<Vec<u8>>, bitonal: bool) -> PageImage {
+pub fn encode(display: &Display, jpeg: Option<(Vec<u8>, u8)>, bitonal: bool) -> PageImage {
     let img = &display.image;
     let placed = |mut p: PageImage| {
         p.quarter_turns = display.quarter_turns;
         p.ccw_deg = display.ccw_deg;
         p
     };
-    if let Some(data) = jpeg.filter(|_| display.original) {
-        let components = if jpeg_is_grey(&data) { 1 } else { 3 };
+    if let Some((data, components)) = jpeg.filter(|_| display.original) {
         return placed(PageImage {
             width: img.width(),
             height: img.height(),
@@ -107,20 +106,6 @@ pub fn encode(display: &Display, jpeg: Option<Vec<u8>>, bitonal: bool) -> PageIm
         quarter_turns: 0,
         ccw_deg: 0.0,
     })
-}
-
-fn jpeg_is_grey(data: &[u8]) -> bool {
-    // The frame header (SOFn) names the component count; walk the markers to it.
-    let mut i = 2;
-    while i + 9 < data.len() && data[i] == 0xff {
-        let marker = data[i + 1];
-        let len = u16::from_be_bytes([data[i + 2], data[i + 3]]) as usize;
-        if (0xc0..=0xcf).contains(&marker) && !matches!(marker, 0xc4 | 0xc8 | 0xcc) {
-            return data[i + 9] == 1;
-        }
-        i += 2 + len;
-    }
-    false
 }
 
 /// CCITT G4 (K = -1) of a grey image thresholded at 50 %: 0 bits are black, as PDF's default

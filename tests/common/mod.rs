@@ -141,12 +141,20 @@ pub fn pdf_pages(pdf: &Path) -> usize {
         .expect("pdfinfo prints Pages")
 }
 
-/// The text-layer font is embedded and maps to Unicode.
+/// The text-layer font is there, embedded, and maps to Unicode.
 pub fn fonts_embedded_with_unicode(pdf: &Path) {
     let out = tool_ok("pdffonts", &[pdf.to_str().unwrap()]);
-    let rows: Vec<&str> = out.lines().skip(2).collect();
-    assert!(!rows.is_empty(), "no fonts in {}", pdf.display());
-    for row in rows.iter().filter(|r| r.starts_with("GlyphLessFont")) {
+    let rows: Vec<&str> = out
+        .lines()
+        .skip(2)
+        .filter(|r| r.starts_with("GlyphLessFont"))
+        .collect();
+    assert!(
+        !rows.is_empty(),
+        "no text-layer font in {}:\n{out}",
+        pdf.display()
+    );
+    for row in rows {
         let cols: Vec<&str> = row.split_whitespace().collect();
         let n = cols.len();
         assert_eq!(
@@ -154,6 +162,37 @@ pub fn fonts_embedded_with_unicode(pdf: &Path) {
             ("yes", "yes"),
             "emb/uni in: {row}"
         );
+    }
+}
+
+/// The files under OUT/<id>/ are exactly the ones the manifest lists for that book.
+pub fn outputs_match_manifest(run: &Run) {
+    let m = run.manifest();
+    for b in m["books"].as_array().unwrap() {
+        let id = b["id"].as_str().unwrap();
+        let mut listed: Vec<String> = b["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["path"].as_str().unwrap().to_string())
+            .collect();
+        listed.sort();
+        let dir = run.out.join(id);
+        let mut present: Vec<String> = if dir.is_dir() {
+            walk(&dir)
+                .iter()
+                .map(|p| {
+                    p.strip_prefix(&run.out)
+                        .unwrap()
+                        .to_string_lossy()
+                        .replace('\\', "/")
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        present.sort();
+        assert_eq!(present, listed, "{id}: files on disk vs manifest");
     }
 }
 
