@@ -299,6 +299,8 @@ struct DonePage {
     skew_cw_deg: f64,
     correction: prepare::Correction,
     orientation_by: prepare::OrientationSource,
+    /// The source's pixels were not square: the page frame is resampled.
+    non_square: bool,
 }
 
 /// One page cut from the page frame and what Tesseract read on it.
@@ -568,6 +570,7 @@ fn process_timed(
             skew_cw_deg: prepared.skew_cw_deg,
             correction: prepared.correction,
             orientation_by: prepared.orientation_source,
+            non_square: file_dpi.is_some_and(|(x, y)| (x / y - 1.0).abs() > 0.01),
         }),
         times: StageSeconds::default(),
     }
@@ -1061,7 +1064,13 @@ impl Assembler {
             txt.write_all(ocr.text().as_bytes())?;
         }
         if let Some(h) = &mut self.hocr {
-            crate::hocr::page(h, index, &page.source, Some(dpi), Some(ocr))?;
+            let untouched = done.correction == prepare::Correction::None
+                && done.parts.len() == 1
+                && reading.rect.x0 == 0
+                && reading.rect.y0 == 0
+                && (reading.rect.width(), reading.rect.height()) == done.frame_px
+                && !done.non_square;
+            crate::hocr::page(h, index, &page.source, untouched, Some(dpi), Some(ocr))?;
         }
         self.epub_pages.push(EpubPage::from_ocr(index, ocr));
         Ok(())
@@ -1082,7 +1091,7 @@ impl Assembler {
             txt.write_all(b"\x0c")?;
         }
         if let Some(h) = &mut self.hocr {
-            crate::hocr::page(h, index, &page.source, None, None)?;
+            crate::hocr::page(h, index, &page.source, true, None, None)?;
         }
         self.epub_pages.push(EpubPage {
             index,

@@ -28,11 +28,15 @@ pub fn begin<W: Write>(out: &mut W, title: &str, lang: &str) -> io::Result<()> {
     )
 }
 
-/// One page. `image` names the source file; a failed page is an empty `ocr_page`.
+/// One page. `source` names the scan; `boxes_in_source` says whether the boxes are in that
+/// image's own pixels (no turn, deskew, crop or resampling), which is what hOCR's `image`
+/// property promises. Otherwise they are in the page as the PDF shows it, and the scan is
+/// named by kitap's own `x_source` property. A failed page is an empty `ocr_page`.
 pub fn page<W: Write>(
     out: &mut W,
     index: u32,
-    image: &str,
+    source: &str,
+    boxes_in_source: bool,
     dpi: Option<f64>,
     ocr: Option<&OcrPage>,
 ) -> io::Result<()> {
@@ -40,10 +44,11 @@ pub fn page<W: Write>(
     let res = dpi.map_or(String::new(), |d| {
         format!("; scan_res {0} {0}", d.round() as i64)
     });
+    let name = if boxes_in_source { "image" } else { "x_source" };
     writeln!(
         out,
-        "<div class=\"ocr_page\" id=\"page_{index}\" title=\"image &quot;{}&quot;; bbox 0 0 {w} {h}; ppageno {}{res}\">",
-        xml::escape(image),
+        "<div class=\"ocr_page\" id=\"page_{index}\" title=\"{name} &quot;{}&quot;; bbox 0 0 {w} {h}; ppageno {}{res}\">",
+        xml::escape(source),
         index - 1
     )?;
     if let Some(ocr) = ocr {
@@ -112,7 +117,7 @@ mod tests {
         page_in.width = 100;
         page_in.height = 200;
         let mut out = Vec::new();
-        page(&mut out, 3, "a/0003.png", Some(300.0), Some(&page_in)).unwrap();
+        page(&mut out, 3, "a/0003.png", true, Some(300.0), Some(&page_in)).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("bbox 0 0 100 200; ppageno 2; scan_res 300 300"));
         let back = parse_hocr(&text);

@@ -175,6 +175,14 @@ fn bundled_samples_convert_in_every_language() {
         );
         epubcheck(&run.out.join(id).join(format!("{id}.epub")));
     }
+    // Straight pages: the hOCR boxes are in the scan's own pixels, so hOCR may name it.
+    let hocr =
+        std::fs::read_to_string(run.out.join("en-reading-room/en-reading-room.hocr")).unwrap();
+    assert!(
+        hocr.contains("title=\"image &quot;en-reading-room/0001.png&quot;; bbox 0 0 "),
+        "{}",
+        &hocr[..hocr.len().min(1500)]
+    );
     let pdf_text = |id: &str| pdftotext(&run.out.join(id).join(format!("{id}.pdf")));
     let kk = pdf_text("kk-dala-kitaphanasy");
     for letter in ['ә', 'ғ', 'қ', 'ң', 'ө', 'ұ', 'ү', 'і'] {
