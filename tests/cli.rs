@@ -211,3 +211,80 @@ fn pipelines_are_listed() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("default") && text.contains("hocr"), "{text}");
 }
+
+#[test]
+fn page_labels_and_chapters_reach_the_pdf() {
+    let tmp = tempfile::tempdir().unwrap();
+    let book = tmp.path().join("scans/kk");
+    std::fs::create_dir_all(&book).unwrap();
+    let samples =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans/kk-dala-kitaphanasy");
+    for f in ["0001.png", "0002.png", "0003.png"] {
+        std::fs::copy(samples.join(f), book.join(f)).unwrap();
+    }
+    write(
+        &book.join("book.toml"),
+        r#"languages = ["kaz"]
+page_labels = [{ from = 1, style = "roman" }, { from = 2, style = "arabic", start = 7, prefix = "Б-" }]
+[[chapters]]
+title = "Кіріспе"
+page = 1
+[[chapters]]
+title = "Бірінші тарау"
+page = 3
+[[chapters]]
+title = "beyond the last page"
+page = 40
+"#,
+    );
+    let run = convert(
+        &tmp.path().join("scans"),
+        &tmp.path().join("out"),
+        &["--quiet"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let pdf = run.out.join("kk/kk.pdf");
+    qpdf_check(&pdf);
+    let json = tool_ok(
+        "qpdf",
+        &[
+            "--json",
+            "--json-key=pagelabels",
+            "--json-key=outlines",
+            pdf.to_str().unwrap(),
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let labels = v["pagelabels"].as_array().unwrap();
+    assert_eq!(labels.len(), 2, "{json}");
+    assert_eq!(
+        (
+            labels[0]["index"].as_u64(),
+            labels[0]["label"]["/S"].as_str()
+        ),
+        (Some(0), Some("/r"))
+    );
+    assert_eq!(labels[1]["index"].as_u64(), Some(1));
+    assert_eq!(labels[1]["label"]["/S"], "/D");
+    assert_eq!(labels[1]["label"]["/St"], 7);
+    assert!(
+        labels[1]["label"]["/P"].as_str().unwrap().ends_with("Б-"),
+        "{json}"
+    );
+    let outline: Vec<(String, u64)> = v["outlines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["title"].as_str().unwrap().to_string(),
+                o["destpageposfrom1"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outline,
+        [("Кіріспе".to_string(), 1), ("Бірінші тарау".to_string(), 3)]
+    );
+    epubcheck(&run.out.join("kk/kk.epub"));
+}

@@ -50,6 +50,20 @@ pub struct DocInfo {
     /// Creation date as (year, month, day, hour, minute, second) UTC.
     pub date: (i32, u8, u8, u8, u8, u8),
     pub creator_tool: String,
+    /// Printed page numbering: from which page (1-based) on, in which style, from which number.
+    pub page_labels: Vec<PageLabelRange>,
+    /// The outline: (title, 1-based page).
+    pub chapters: Vec<(String, u32)>,
+}
+
+/// From page `from` (1-based) on, pages are labelled `prefix` + number in `style`, counting from
+/// `start`. `style: None` gives the prefix alone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageLabelRange {
+    pub from: u32,
+    pub style: Option<pdf_writer::types::NumberingStyle>,
+    pub start: u32,
+    pub prefix: Option<String>,
 }
 
 /// One page to write. The image is placed over the whole page frame (the upright, deskewed
@@ -331,6 +345,72 @@ impl<W: Write> PdfWriter<W> {
         self.pages.len()
     }
 
+    /// The outline (bookmarks) for the chapters that fall within the document.
+    fn write_outline(&mut self, chapters: &[(String, u32)]) -> io::Result<Option<Ref>> {
+        let items: Vec<(&str, Ref)> = chapters
+            .iter()
+            .filter_map(|(title, page)| {
+                let page_ref = *self.pages.get((*page as usize).checked_sub(1)?)?;
+                Some((title.as_str(), page_ref))
+            })
+            .collect();
+        if items.is_empty() {
+            return Ok(None);
+        }
+        let root = self.alloc();
+        let refs: Vec<Ref> = items.iter().map(|_| self.alloc()).collect();
+        for (i, (title, page)) in items.iter().enumerate() {
+            let mut c = Chunk::new();
+            {
+                let mut item = c.outline_item(refs[i]);
+                item.title(TextStr(title)).parent(root);
+                if i > 0 {
+                    item.prev(refs[i - 1]);
+                }
+                if i + 1 < refs.len() {
+                    item.next(refs[i + 1]);
+                }
+                item.dest().page(*page).fit();
+            }
+            self.emit(refs[i], c)?;
+        }
+        let mut c = Chunk::new();
+        c.outline(root)
+            .first(refs[0])
+            .last(refs[refs.len() - 1])
+            .count(refs.len() as i32);
+        self.emit(root, c)?;
+        Ok(Some(root))
+    }
+
+    /// Page label dictionaries, keyed by 0-based page index, for ranges within the document.
+    fn write_page_labels(&mut self, ranges: &[PageLabelRange]) -> io::Result<Vec<(i32, Ref)>> {
+        let mut out = Vec::new();
+        let pages = self.pages.len();
+        for r in ranges
+            .iter()
+            .filter(|r| r.from >= 1 && r.from as usize <= pages)
+        {
+            let id = self.alloc();
+            let mut c = Chunk::new();
+            {
+                let mut label = c.indirect(id).start::<pdf_writer::writers::PageLabel>();
+                if let Some(style) = r.style {
+                    label.style(style);
+                }
+                if let Some(prefix) = &r.prefix {
+                    label.prefix(TextStr(prefix));
+                }
+                if r.start != 1 {
+                    label.offset(r.start as i32);
+                }
+            }
+            self.emit(id, c)?;
+            out.push((r.from as i32 - 1, id));
+        }
+        Ok(out)
+    }
+
     /// Writes the page tree, catalog, metadata, cross-reference table and trailer.
     pub fn finish(mut self, info: &DocInfo) -> io::Result<W> {
         let mut c = Chunk::new();
@@ -345,12 +425,26 @@ impl<W: Write> PdfWriter<W> {
         c.metadata(xmp_ref, xmp.as_bytes());
         self.emit(xmp_ref, c)?;
 
+        let outline = self.write_outline(&info.chapters)?;
+        let labels = self.write_page_labels(&info.page_labels)?;
+
         let mut c = Chunk::new();
         {
             let mut cat = c.indirect(CATALOG).start::<pdf_writer::writers::Catalog>();
             cat.pages(PAGES).metadata(xmp_ref);
             if let Some(lang) = info.languages.first() {
                 cat.lang(TextStr(lang));
+            }
+            if let Some(outline) = outline {
+                cat.outlines(outline);
+                cat.page_mode(pdf_writer::types::PageMode::UseOutlines);
+            }
+            if !labels.is_empty() {
+                let mut tree = cat.page_labels();
+                let mut nums = tree.nums();
+                for (index, label) in labels {
+                    nums.insert(index, label);
+                }
             }
         }
         self.emit(CATALOG, c)?;
