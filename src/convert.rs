@@ -1170,7 +1170,7 @@ impl Assembler {
 
     fn write_outputs(&mut self, job: &Job, book: &PlannedBook) -> std::io::Result<Vec<FileRecord>> {
         let id = &book.dir.id;
-        let date = creation_date();
+        let date = creation_date(book);
         let info = DocInfo {
             title: title_of(book),
             authors: book.meta.authors.clone(),
@@ -1287,13 +1287,27 @@ fn title_of(book: &PlannedBook) -> String {
         .unwrap_or_else(|| book.dir.id.clone())
 }
 
-/// Dates written into the files: `SOURCE_DATE_EPOCH` when set (reproducible builds), else now.
-fn creation_date() -> (i32, u8, u8, u8, u8, u8) {
-    let t = std::env::var("SOURCE_DATE_EPOCH")
+/// The date written into a book's files. `SOURCE_DATE_EPOCH` when set (reproducible builds),
+/// else the newest modification time of the book's inputs: the same scans give the same bytes,
+/// whenever they are converted.
+fn creation_date(book: &PlannedBook) -> (i32, u8, u8, u8, u8, u8) {
+    let from_env = std::env::var("SOURCE_DATE_EPOCH")
         .ok()
-        .and_then(|s| s.trim().parse::<i64>().ok())
+        .and_then(|s| s.trim().parse::<i64>().ok());
+    let from_inputs = || {
+        book.dir
+            .files
+            .iter()
+            .chain(book.dir.meta_path.iter())
+            .filter_map(|p| std::fs::metadata(p).ok()?.modified().ok())
+            .max()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs() as i64)
+    };
+    let t = from_env
+        .or_else(from_inputs)
         .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
-        .unwrap_or_else(time::OffsetDateTime::now_utc);
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     (
         t.year(),
         t.month() as u8,

@@ -288,3 +288,45 @@ page = 40
     );
     epubcheck(&run.out.join("kk/kk.epub"));
 }
+
+#[test]
+fn the_same_scans_give_the_same_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let samples =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans/ru-bumaga-i-svet");
+    let book = tmp.path().join("scans/ru");
+    copy_dir(&samples, &book);
+    let first = convert(
+        &tmp.path().join("scans"),
+        &tmp.path().join("a"),
+        &["--quiet", "--jobs", "2"],
+    );
+    let second = convert(
+        &tmp.path().join("scans"),
+        &tmp.path().join("b"),
+        &["--quiet", "--jobs", "1"],
+    );
+    assert_eq!((first.code, second.code), (0, 0));
+    for ext in ["pdf", "epub", "txt"] {
+        let a = std::fs::read(first.out.join(format!("ru/ru.{ext}"))).unwrap();
+        let b = std::fs::read(second.out.join(format!("ru/ru.{ext}"))).unwrap();
+        assert!(a == b, "{ext} differs between two runs of the same scans");
+    }
+    // SOURCE_DATE_EPOCH sets the dates (2001-09-09T01:46:40Z).
+    let o = kitap()
+        .args(["convert", "--quiet", "-o"])
+        .arg(tmp.path().join("c"))
+        .arg(tmp.path().join("scans"))
+        .env("SOURCE_DATE_EPOCH", "1000000000")
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let info = tool_ok(
+        "pdfinfo",
+        &[
+            "-isodates",
+            tmp.path().join("c/ru/ru.pdf").to_str().unwrap(),
+        ],
+    );
+    assert!(info.contains("2001-09-09T01:46:40"), "{info}");
+}
