@@ -387,3 +387,94 @@ fn a_book_without_any_good_page_fails_without_files() {
     assert!(!run.out.join("broken/broken.pdf").exists());
     no_temp_files(&run.out);
 }
+
+/// Word boxes (points, top-left origin) and texts from `pdftotext -bbox`.
+fn pdf_word_boxes(pdf: &Path) -> Vec<([f64; 4], String)> {
+    let html = tool_ok("pdftotext", &["-bbox", pdf.to_str().unwrap(), "-"]);
+    html.lines()
+        .filter_map(|l| {
+            let l = l.trim().strip_prefix("<word ")?;
+            let attr = |name: &str| -> Option<f64> {
+                let i = l.find(&format!("{name}=\""))? + name.len() + 2;
+                l[i..].split('"').next()?.parse().ok()
+            };
+            let text = l.split('>').nth(1)?.split('<').next()?.to_string();
+            Some((
+                [attr("xMin")?, attr("yMin")?, attr("xMax")?, attr("yMax")?],
+                text,
+            ))
+        })
+        .collect()
+}
+
+/// Word boxes (pixels) and texts from an hOCR page.
+fn hocr_word_boxes(hocr: &str) -> Vec<([f64; 4], String)> {
+    hocr.split("class='ocrx_word'")
+        .flat_map(|s| s.split("class=\"ocrx_word\""))
+        .skip(1)
+        .filter_map(|w| {
+            let b = w.split("bbox ").nth(1)?;
+            let v: Vec<f64> = b
+                .split([';', '\'', '"'])
+                .next()?
+                .split_whitespace()
+                .filter_map(|n| n.parse().ok())
+                .collect();
+            let text = w.split('>').nth(1)?.split('<').next()?.to_string();
+            Some(([v[0], v[1], v[2], v[3]], text))
+        })
+        .collect()
+}
+
+fn max_box_distance(pdf: &[([f64; 4], String)], ocr: &[([f64; 4], String)], pt_per_px: f64) -> f64 {
+    assert_eq!(
+        pdf.len(),
+        ocr.len(),
+        "the same words in the PDF and in the OCR"
+    );
+    pdf.iter()
+        .zip(ocr)
+        .map(|((p, _), (o, _))| {
+            (0..4)
+                .map(|i| (p[i] - o[i] * pt_per_px).abs())
+                .fold(0.0, f64::max)
+        })
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn every_word_box_in_the_pdf_lies_on_the_ocr_box() {
+    let Some(shared) = shared() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let book = tmp.path().join("scans/b");
+    std::fs::create_dir_all(&book).unwrap();
+    // A straight page (no preparation touches it), so the CLI reads the same raster.
+    let page = shared.join("sample-scans/eng-clean/0004.tif");
+    std::fs::copy(&page, book.join("0001.tif")).unwrap();
+    let run = convert(
+        &tmp.path().join("scans"),
+        &tmp.path().join("out"),
+        &["--quiet", "--pipeline", "hocr"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let m = run.manifest();
+    assert_eq!(m["books"][0]["pages"][0]["correction"], "none");
+    let dpi = m["books"][0]["pages"][0]["dpi"].as_f64().unwrap();
+    let pdf = pdf_word_boxes(&run.out.join("b/b.pdf"));
+    let own = hocr_word_boxes(&std::fs::read_to_string(run.out.join("b/b.hocr")).unwrap());
+    let d_own = max_box_distance(&pdf, &own, 72.0 / dpi);
+    let cli = std::process::Command::new("tesseract")
+        .arg(&page)
+        .args(["-", "-l", "eng", "hocr"])
+        .env("OMP_THREAD_LIMIT", "1")
+        .output()
+        .unwrap();
+    let cli = hocr_word_boxes(&String::from_utf8_lossy(&cli.stdout));
+    let d_cli = max_box_distance(&pdf, &cli, 72.0 / dpi);
+    eprintln!(
+        "{} words: largest box distance {d_own:.3} pt from kitap's hOCR, {d_cli:.3} pt from the CLI's",
+        pdf.len()
+    );
+    assert!(pdf.len() > 40);
+    assert!(d_own <= 1.5 && d_cli <= 1.5, "{d_own} / {d_cli} pt");
+}
