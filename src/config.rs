@@ -163,9 +163,25 @@ pub struct Pipeline {
     pub keep_originals: bool,
     /// Cut away dark scanner borders around the page. Default: false.
     pub crop_borders: bool,
+    /// `archive`: grey and colour pages stay lossless (Flate); `compact`: they are re-encoded
+    /// as JPEG at `jpeg_quality`, downsampled to `max_dpi` when finer. Bitonal pages are G4
+    /// and source JPEGs go in untouched either way. Default: archive.
+    pub images: ImageMode,
+    /// JPEG quality of `compact` pages, 1–100. Default: 75.
+    pub jpeg_quality: u8,
+    /// `compact` pages finer than this many dpi are downsampled (0: never). Default: 0.
+    pub max_dpi: f64,
     /// `auto`: split two-page spreads at the gutter into two pages (the manifest gives each a
     /// `part`, left or right); `never`. Default: never.
     pub split: Split,
+}
+
+/// How grey and colour page images are stored.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageMode {
+    Archive,
+    Compact,
 }
 
 /// Whether two-page spreads are split.
@@ -191,6 +207,9 @@ impl Default for Pipeline {
             min_skew_deg: 0.1,
             keep_originals: false,
             crop_borders: false,
+            images: ImageMode::Archive,
+            jpeg_quality: 75,
+            max_dpi: 0.0,
             split: Split::Never,
         }
     }
@@ -202,6 +221,7 @@ pub const BUILTIN_PIPELINES: &[(&str, &str)] = &[
     ("hocr", include_str!("../pipelines/hocr.toml")),
     ("archive", include_str!("../pipelines/archive.toml")),
     ("spreads", include_str!("../pipelines/spreads.toml")),
+    ("compact", include_str!("../pipelines/compact.toml")),
 ];
 
 impl Pipeline {
@@ -252,6 +272,12 @@ impl Pipeline {
             return Err(ConfigError::Invalid {
                 path: path.to_path_buf(),
                 message: "max_skew_deg must be within 0-45 and min_skew_deg within 0-5".into(),
+            });
+        }
+        if !(1..=100).contains(&p.jpeg_quality) || p.max_dpi < 0.0 {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: "jpeg_quality must be within 1-100 and max_dpi not negative".into(),
             });
         }
         if p.epub_pages_per_section == 0 {

@@ -479,6 +479,7 @@ fn process_timed(
     }
     let file_dpi = loaded.file_dpi;
     let bitonal = loaded.bitonal;
+    let lossy_source = loaded.lossy_source;
 
     let models = book.models.join("+");
     let p = &job.pipeline;
@@ -529,8 +530,6 @@ fn process_timed(
             times.ocr = first.ocr;
         }
     }
-    let image = pdf::image::encode(&prepared.display, analysis.into_jpeg(), bitonal);
-    times.encode = lap();
 
     let (dpi, dpi_source) = match file_dpi {
         Some(d) => (d, DpiSource::File),
@@ -556,6 +555,21 @@ fn process_timed(
             }
         }
     };
+    let image_opts = pdf::image::ImageOptions {
+        compact: p.images == crate::config::ImageMode::Compact,
+        jpeg_quality: p.jpeg_quality,
+        max_dpi: (p.max_dpi > 0.0).then_some(p.max_dpi),
+    };
+    lap();
+    let image = pdf::image::encode(
+        &prepared.display,
+        analysis.into_jpeg(),
+        bitonal,
+        lossy_source,
+        &image_opts,
+        dpi.1,
+    );
+    times.encode = lap();
     let cover = prepared.upright.as_ref().and_then(cover_jpeg);
     Outcome {
         result: Ok(DonePage {

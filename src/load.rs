@@ -101,6 +101,9 @@ pub struct LoadedPage {
     /// Colour components of that JPEG stream: 1 (grey) or 3.
     pub jpeg_components: u8,
     pub format: Format,
+    /// The source was already lossy (JPEG inside a TIFF, a CMYK JPEG) but cannot go into the
+    /// PDF as it is: re-encoding it losslessly would only blow it up.
+    pub lossy_source: bool,
     pub warnings: Vec<String>,
 }
 
@@ -220,6 +223,7 @@ fn load_png(bytes: &[u8], limits: LoadLimits) -> Result<LoadedPage, String> {
         jpeg: None,
         jpeg_components: 0,
         format: Format::Png,
+        lossy_source: false,
         warnings,
     })
 }
@@ -316,6 +320,7 @@ fn load_jpeg(bytes: &[u8], limits: LoadLimits) -> Result<LoadedPage, String> {
     // CMYK JPEGs (often Adobe-inverted) are converted, never passed through: PDF readers
     // disagree on their colours.
     let passthrough = matches!(facts.components, 1 | 3);
+    let lossy_source = !passthrough;
     Ok(LoadedPage {
         image,
         orientation,
@@ -324,6 +329,7 @@ fn load_jpeg(bytes: &[u8], limits: LoadLimits) -> Result<LoadedPage, String> {
         jpeg: passthrough.then(|| bytes.to_vec()),
         jpeg_components: facts.components,
         format: Format::Jpeg,
+        lossy_source,
         warnings,
     })
 }
@@ -379,6 +385,13 @@ fn load_tiff(bytes: &[u8], frame: usize, limits: LoadLimits) -> Result<LoadedPag
         }
         p
     });
+    // Compression 7 (and the old 6) is JPEG inside the TIFF.
+    let lossy_source = matches!(
+        dec.find_tag_unsigned::<u16>(Tag::Compression)
+            .ok()
+            .flatten(),
+        Some(6 | 7)
+    );
     let color = dec.colortype().map_err(broken)?;
     let data = dec.read_image().map_err(broken)?;
     let (wu, hu) = (w as usize, h as usize);
@@ -463,6 +476,7 @@ fn load_tiff(bytes: &[u8], frame: usize, limits: LoadLimits) -> Result<LoadedPag
         jpeg: None,
         jpeg_components: 0,
         format: Format::Tiff,
+        lossy_source,
         warnings,
     })
 }

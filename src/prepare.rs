@@ -615,6 +615,7 @@ mod tests {
             jpeg: None,
             jpeg_components: 0,
             format: Format::Png,
+            lossy_source: false,
             warnings: vec![],
         }
     }

@@ -202,8 +202,8 @@ fn shared_books_convert_as_well_as_tesseract_alone() {
     assert_eq!(exif["image_encoding"], "jpeg-passthrough");
     assert_eq!(
         by_file("0001.jpg")["image_encoding"],
-        "flate",
-        "CMYK JPEG is converted"
+        "jpeg",
+        "a CMYK JPEG is converted to an RGB JPEG, not blown up losslessly"
     );
     let aspect = by_file("0005.tif");
     assert_eq!(aspect["dpi"].as_f64(), Some(254.0));
@@ -477,4 +477,105 @@ fn every_word_box_in_the_pdf_lies_on_the_ocr_box() {
     );
     assert!(pdf.len() > 40);
     assert!(d_own <= 1.5 && d_cli <= 1.5, "{d_own} / {d_cli} pt");
+}
+
+#[test]
+fn compact_pipeline_shrinks_pages_and_keeps_them_readable() {
+    let Some(shared) = shared() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let book = tmp.path().join("scans/b");
+    std::fs::create_dir_all(&book).unwrap();
+    // A clean grey text page, a grey newsprint page, and a JPEG inside a TIFF.
+    for (from, to) in [
+        ("eng-clean/0003.tif", "0001.tif"),
+        ("rus-seed-newsprint/0001.png", "0002.png"),
+        ("eng-clean/0005.tif", "0003.tif"),
+    ] {
+        std::fs::copy(shared.join("sample-scans").join(from), book.join(to)).unwrap();
+    }
+    std::fs::write(book.join("book.toml"), "languages = [\"eng\", \"rus\"]\n").unwrap();
+    let scans = tmp.path().join("scans");
+    let archive = convert(&scans, &tmp.path().join("archive"), &["--quiet"]);
+    let compact = convert(
+        &scans,
+        &tmp.path().join("compact"),
+        &["--quiet", "--pipeline", "compact"],
+    );
+    assert_eq!(
+        (archive.code, compact.code),
+        (0, 0),
+        "{}{}",
+        archive.stderr,
+        compact.stderr
+    );
+    validate_manifest(&compact.out);
+    let enc = |run: &Run| -> Vec<String> {
+        run.manifest()["books"][0]["pages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["image_encoding"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        enc(&archive),
+        ["flate", "flate", "jpeg"],
+        "archive: lossless, the JPEG-in-TIFF stays JPEG"
+    );
+    assert_eq!(
+        enc(&compact),
+        ["ccitt-g4", "jpeg", "jpeg"],
+        "compact: text page as G4, grey page as JPEG"
+    );
+    let size = |run: &Run| std::fs::metadata(run.out.join("b/b.pdf")).unwrap().len();
+    let (a, c) = (size(&archive), size(&compact));
+    eprintln!("archive {a} bytes, compact {c} bytes");
+    assert!(
+        c * 10 < a * 7,
+        "compact {c} is not clearly smaller than archive {a}"
+    );
+    qpdf_check(&compact.out.join("b/b.pdf"));
+
+    // Rendered back at 300 dpi and read again, compact pages read as well as archive ones.
+    let pages_dir = tmp.path().join("render");
+    std::fs::create_dir_all(&pages_dir).unwrap();
+    let gts = [
+        shared.join("sample-scans/eng-clean/gt/0003.txt"),
+        shared.join("sample-scans/rus-seed-newsprint/gt/0001.txt"),
+    ];
+    for (n, gt) in gts.iter().enumerate() {
+        let page = (n + 1).to_string();
+        let cer = |run: &Run, name: &str| {
+            let prefix = pages_dir.join(format!("{name}-{page}"));
+            tool_ok(
+                "pdftoppm",
+                &[
+                    "-r",
+                    "300",
+                    "-gray",
+                    "-png",
+                    "-f",
+                    &page,
+                    "-l",
+                    &page,
+                    "-singlefile",
+                    run.out.join("b/b.pdf").to_str().unwrap(),
+                    prefix.to_str().unwrap(),
+                ],
+            );
+            let text = tesseract_cli(&prefix.with_extension("png"), "eng+rus");
+            let (d, len) = distance(&text, &std::fs::read_to_string(gt).unwrap());
+            d as f64 / len as f64
+        };
+        let (ca, cc) = (cer(&archive, "archive"), cer(&compact, "compact"));
+        eprintln!(
+            "page {page}: re-read CER archive {:.2} %, compact {:.2} %",
+            ca * 100.0,
+            cc * 100.0
+        );
+        assert!(
+            cc <= ca + 0.005,
+            "page {page}: compact {cc:.4} vs archive {ca:.4}"
+        );
+    }
 }

@@ -14,6 +14,8 @@ use crate::prepare::Display;
 pub enum Encoding {
     /// The source JPEG file, byte for byte.
     Jpeg,
+    /// Re-encoded as JPEG: the compact pipeline, or a lossy source that cannot go in as it is.
+    JpegReencoded,
     /// CCITT Group 4, 1 bit per pixel.
     G4,
     /// zlib with a PNG predictor byte per row, 8 bits per component.
@@ -25,6 +27,7 @@ impl Encoding {
     pub fn name(self) -> &'static str {
         match self {
             Encoding::Jpeg => "jpeg-passthrough",
+            Encoding::JpegReencoded => "jpeg",
             Encoding::G4 => "ccitt-g4",
             Encoding::Flate => "flate",
         }
@@ -46,9 +49,43 @@ pub struct PageImage {
     pub ccw_deg: f64,
 }
 
+/// How grey and colour pages are stored (bitonal pages are always G4, source JPEGs always go
+/// in untouched).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ImageOptions {
+    /// Re-encode grey and colour pages as JPEG (`compact`) instead of keeping them lossless
+    /// (`archive`). Default: false.
+    pub compact: bool,
+    /// JPEG quality of re-encoded pages. Default: 75.
+    pub jpeg_quality: u8,
+    /// In compact mode, pages finer than this are downsampled to it. Default: none.
+    pub max_dpi: Option<f64>,
+}
+
+impl Default for ImageOptions {
+    fn default() -> Self {
+        ImageOptions {
+            compact: false,
+            jpeg_quality: 75,
+            max_dpi: None,
+        }
+    }
+}
+
+/// JPEG quality for sources that were already lossy: high, so re-encoding adds little loss.
+const LOSSY_SOURCE_QUALITY: u8 = 92;
+
 /// Encodes the page for the PDF. The original JPEG goes in untouched when the displayed image
-/// is the original; a bitonal source becomes CCITT G4 (2–2.5× smaller than 1-bit Flate).
-pub fn encode(display: &Display, jpeg: Option<(Vec<u8>, u8)>, bitonal: bool) -> PageImage {
+/// is the original; a bitonal source becomes CCITT G4 (2–2.5× smaller than 1-bit Flate);
+/// grey and colour pages are Flate (lossless) or, when compact or already lossy, JPEG.
+pub fn encode(
+    display: &Display,
+    jpeg: Option<(Vec<u8>, u8)>,
+    bitonal: bool,
+    lossy_source: bool,
+    opts: &ImageOptions,
+    dpi: f64,
+) -> PageImage {
     let img = &display.image;
     let placed = |mut p: PageImage| {
         p.quarter_turns = display.quarter_turns;
@@ -78,6 +115,19 @@ pub fn encode(display: &Display, jpeg: Option<(Vec<u8>, u8)>, bitonal: bool) -> 
             ccw_deg: 0.0,
         });
     }
+    let scaled;
+    let img = match opts.max_dpi.filter(|&m| opts.compact && dpi > m * 1.01) {
+        Some(max) => {
+            let f = max / dpi;
+            let (w, h) = (
+                ((img.width() as f64 * f).round() as u32).max(1),
+                ((img.height() as f64 * f).round() as u32).max(1),
+            );
+            scaled = img.resize_exact(w, h, image::imageops::FilterType::Triangle);
+            &scaled
+        }
+        None => img,
+    };
     let (components, raw): (u8, Vec<u8>) = match img {
         DynamicImage::ImageLuma8(g) => (1, g.as_raw().clone()),
         DynamicImage::ImageLuma16(_)
@@ -93,19 +143,67 @@ pub fn encode(display: &Display, jpeg: Option<(Vec<u8>, u8)>, bitonal: bool) -> 
             }
         }
     };
+    let (width, height) = (img.width(), img.height());
+    if opts.compact && components == 1 && is_text_page(&raw) {
+        // A clean text page is black on white whatever its bit depth: G4 of it is a fraction
+        // of any JPEG or Flate, and reads the same.
+        let grey = GrayImage::from_raw(width, height, raw).expect("sized");
+        return placed(PageImage {
+            width,
+            height,
+            components: 1,
+            encoding: Encoding::G4,
+            data: encode_g4(&grey),
+            quarter_turns: 0,
+            ccw_deg: 0.0,
+        });
+    }
+    if opts.compact || lossy_source {
+        let quality = if opts.compact {
+            opts.jpeg_quality
+        } else {
+            LOSSY_SOURCE_QUALITY
+        };
+        let color = if components == 1 {
+            image::ExtendedColorType::L8
+        } else {
+            image::ExtendedColorType::Rgb8
+        };
+        let mut data = Vec::new();
+        let encoded = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut data, quality)
+            .encode(&raw, width, height, color);
+        if encoded.is_ok() {
+            return placed(PageImage {
+                width,
+                height,
+                components,
+                encoding: Encoding::JpegReencoded,
+                data,
+                quarter_turns: 0,
+                ccw_deg: 0.0,
+            });
+        }
+    }
     placed(PageImage {
-        width: img.width(),
-        height: img.height(),
+        width,
+        height,
         components,
         encoding: Encoding::Flate,
         data: flate_with_predictors(
             &raw,
-            img.width() as usize * components as usize,
+            width as usize * components as usize,
             components as usize,
         ),
         quarter_turns: 0,
         ccw_deg: 0.0,
     })
+}
+
+/// A grey page with almost no mid-tones (under 2 % of pixels between dark and light): text and
+/// line art on clean paper, which thresholding keeps intact.
+fn is_text_page(grey: &[u8]) -> bool {
+    let mid = grey.iter().filter(|&&v| (64..192).contains(&v)).count();
+    mid * 50 < grey.len()
 }
 
 /// CCITT G4 (K = -1) of a grey image thresholded at 50 %: 0 bits are black, as PDF's default
@@ -234,14 +332,31 @@ mod tests {
             ccw_deg: 0.0,
             original: true,
         };
-        assert_eq!(encode(&display, None, false).components, 1);
+        let opts = ImageOptions::default();
+        assert_eq!(
+            encode(&display, None, false, false, &opts, 300.0).components,
+            1
+        );
         let mut colour = image::RgbImage::new(20, 10);
         colour.put_pixel(3, 3, image::Rgb([200, 10, 10]));
         let display = Display {
             image: DynamicImage::ImageRgb8(colour),
             ..display
         };
-        assert_eq!(encode(&display, None, false).components, 3);
+        assert_eq!(
+            encode(&display, None, false, false, &opts, 300.0).components,
+            3
+        );
+        let compact = ImageOptions {
+            compact: true,
+            max_dpi: Some(150.0),
+            ..opts
+        };
+        let small = encode(&display, None, false, false, &compact, 300.0);
+        assert_eq!(
+            (small.encoding, small.width, small.height),
+            (Encoding::JpegReencoded, 10, 5)
+        );
     }
 
     #[test]
