@@ -27,7 +27,9 @@ pub enum Command {
     /// and OUT/manifest.json.
     #[command(
         after_help = "Exit status: 0 all pages converted, 1 some page or book failed (see stderr and the manifest), 2 usage or configuration error.\n\
-Languages come from each book's book.toml, else --lang, else the pipeline. Codes are ISO 639 (ru/rus, kk/kaz, tk/tuk, en/eng, …)."
+Languages come from each book's book.toml, else --lang, else the pipeline. Codes are ISO 639 (ru/rus, kk/kaz, tk/tuk, en/eng, …).\n\
+Before OCR every page is turned upright and straightened (up to 15°); the manifest records what was found.\n\
+Presets (`kitap pipelines`): default, hocr, archive (originals never altered), compact (smaller PDFs), spreads (cut borders, split two-page scans)."
     )]
     Convert(ConvertRequest),
     /// List the built-in pipelines.

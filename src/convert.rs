@@ -746,7 +746,7 @@ pub fn run(job: Job) -> std::io::Result<RunSummary> {
                         records[b] = Some(asm.finish(job, &job.books[b], &reporter));
                     } else if records[next_book].is_none() {
                         records[next_book] =
-                            Some(book_without_pages(job, &job.books[next_book], &reporter));
+                            Some(book_without_pages(&job.books[next_book], &reporter));
                     }
                     next_book += 1;
                 }
@@ -873,7 +873,7 @@ fn book_record(book: &PlannedBook, status: Status) -> BookRecord {
     }
 }
 
-fn book_without_pages(job: &Job, book: &PlannedBook, reporter: &Reporter) -> BookRecord {
+fn book_without_pages(book: &PlannedBook, reporter: &Reporter) -> BookRecord {
     let mut rec = book_record(book, Status::Failed);
     let msg = book.error.clone().unwrap_or_else(|| "no pages".into());
     reporter.error(&format!(
@@ -882,7 +882,6 @@ fn book_without_pages(job: &Job, book: &PlannedBook, reporter: &Reporter) -> Boo
         book.dir.id
     ));
     rec.error = Some(msg);
-    let _ = job;
     rec
 }
 
@@ -1233,12 +1232,7 @@ impl Assembler {
                     "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
                     date.0, date.1, date.2, date.3, date.4, date.5
                 ),
-                chapters: book
-                    .meta
-                    .chapters
-                    .iter()
-                    .map(|c| (c.title.clone(), c.page))
-                    .collect(),
+                chapters: info.chapters.clone(),
                 pages_per_section: job.pipeline.epub_pages_per_section,
             };
             let f = BufWriter::new(File::create(manifest::temp_path(&epub_path))?);

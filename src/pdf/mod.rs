@@ -341,10 +341,6 @@ impl<W: Write> PdfWriter<W> {
         Ok(())
     }
 
-    pub fn page_count(&self) -> usize {
-        self.pages.len()
-    }
-
     /// The outline (bookmarks) for the chapters that fall within the document.
     fn write_outline(&mut self, chapters: &[(String, u32)]) -> io::Result<Option<Ref>> {
         let items: Vec<(&str, Ref)> = chapters
