@@ -13,7 +13,7 @@ pub mod image;
 use std::io::{self, Write};
 
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, TextRenderingMode};
-use pdf_writer::{Chunk, Content, Date, Filter, Finish, Name, Rect, Ref, Str, TextStr};
+use pdf_writer::{Chunk, Content, Date, Filter, Name, Rect, Ref, Str, TextStr};
 use sha2::{Digest, Sha256};
 
 use crate::ocr::OcrPage;
@@ -33,8 +33,13 @@ const FONT_DESCRIPTOR: Ref = Ref::new(5);
 const FONT_FILE: Ref = Ref::new(6);
 const TO_UNICODE: Ref = Ref::new(7);
 const CID_TO_GID: Ref = Ref::new(8);
-const NOTICE_FONT: Ref = Ref::new(9);
+const OUTPUT_PROFILE: Ref = Ref::new(9);
 const FIRST_FREE: i32 = 10;
+
+/// The sRGB profile of the PDF/A OutputIntent (icc-profiles-free, zlib licence: assets/).
+const SRGB_ICC: &[u8] = include_bytes!("../../assets/sRGB.icc");
+/// Identifies the output condition the profile describes (ICC registry name).
+const SRGB_CONDITION: &str = "sRGB IEC61966-2.1";
 
 /// Document metadata for the Info dictionary and XMP.
 #[derive(Debug, Clone, Default)]
@@ -54,6 +59,14 @@ pub struct DocInfo {
     pub page_labels: Vec<PageLabelRange>,
     /// The outline: (title, 1-based page).
     pub chapters: Vec<(String, u32)>,
+}
+
+impl DocInfo {
+    /// The Info dictionary's Author, which PDF/A requires to equal the single entry of the XMP
+    /// `dc:creator`: every author, joined.
+    fn author(&self) -> Option<String> {
+        (!self.authors.is_empty()).then(|| self.authors.join("; "))
+    }
 }
 
 /// From page `from` (1-based) on, pages are labelled `prefix` + number in `style`, counting from
@@ -120,6 +133,7 @@ impl<W: Write> PdfWriter<W> {
         // A comment with bytes ≥ 128 tells transfer tools the file is binary.
         w.sink.write(b"%PDF-1.7\n%\x80\x81\x82\x83\n")?;
         w.write_fonts()?;
+        w.write_output_profile()?;
         Ok(w)
     }
 
@@ -196,13 +210,18 @@ impl<W: Write> PdfWriter<W> {
         let packed = deflate(&map);
         let mut c = Chunk::new();
         c.stream(CID_TO_GID, &packed).filter(Filter::FlateDecode);
-        self.emit(CID_TO_GID, c)?;
+        self.emit(CID_TO_GID, c)
+    }
 
+    /// The ICC profile every device colour in the file is interpreted through (PDF/A).
+    fn write_output_profile(&mut self) -> io::Result<()> {
+        let packed = deflate(SRGB_ICC);
         let mut c = Chunk::new();
-        c.type1_font(NOTICE_FONT)
-            .base_font(Name(b"Helvetica"))
-            .encoding_predefined(Name(b"WinAnsiEncoding"));
-        self.emit(NOTICE_FONT, c)
+        c.icc_profile(OUTPUT_PROFILE, &packed)
+            .n(3)
+            .range([0.0, 1.0, 0.0, 1.0, 0.0, 1.0])
+            .filter(Filter::FlateDecode);
+        self.emit(OUTPUT_PROFILE, c)
     }
 
     /// Writes a page image once; pages then refer to it.
@@ -277,6 +296,10 @@ impl<W: Write> PdfWriter<W> {
 
     /// Appends a page that stands in for a page that failed, so printed page numbers stay
     /// aligned: it names the file and what went wrong, visibly and as searchable text.
+    ///
+    /// The visible lines are drawn as filled pixel shapes of an 8×8 bitmap font (Latin letters;
+    /// anything else shows as '?'), so the page needs no font that PDF/A would require to be
+    /// embedded; the exact Unicode text lies over them in the invisible text-layer font.
     pub fn add_placeholder(&mut self, index: u32, file: &str, message: &str) -> io::Result<()> {
         let lines = [
             format!("kitap: page {index} could not be converted"),
@@ -286,22 +309,19 @@ impl<W: Write> PdfWriter<W> {
         let mut content = Content::new();
         content.set_fill_gray(0.4);
         let mut y = A4.1 - 120.0;
+        let width = A4.0 - 120.0;
         for (i, line) in lines.iter().enumerate() {
-            let size = if i == 0 { 16.0 } else { 10.0 };
-            content.begin_text();
-            content.set_font(Name(b"F0"), size);
-            content.set_text_matrix([1.0, 0.0, 0.0, 1.0, 60.0, y as f32]);
-            content.show(Str(&win_ansi(line)));
-            content.end_text();
-            // The standard font has no Cyrillic: such a line is shown with '?' and carried as
-            // invisible Unicode text just below it, so it can still be searched and copied.
-            if !is_win_ansi(line) {
+            let dot = if i == 0 { 1.5 } else { 1.25 };
+            let fit = (width / (8.0 * dot)).floor() as usize;
+            for row in wrap(line, fit) {
+                let drawn = notice_text(&mut content, &row, 60.0, y, dot);
                 content.begin_text();
                 content.set_text_rendering_mode(TextRenderingMode::Invisible);
-                show_word(&mut content, line, 60.0, y - 12.0, 10.0, 475.0);
+                show_word(&mut content, &row, 60.0, y, 8.0 * dot, drawn);
                 content.end_text();
+                y -= 10.0 * dot + 2.0;
             }
-            y -= 28.0;
+            y -= 10.0;
         }
         self.finish_page(content, A4, None)
     }
@@ -326,12 +346,7 @@ impl<W: Write> PdfWriter<W> {
                 .media_box(Rect::new(0.0, 0.0, w_pt as f32, h_pt as f32))
                 .contents(content_ref);
             let mut res = p.resources();
-            let mut fonts = res.fonts();
-            fonts.pair(Name(b"F1"), FONT);
-            if image.is_none() {
-                fonts.pair(Name(b"F0"), NOTICE_FONT);
-            }
-            fonts.finish();
+            res.fonts().pair(Name(b"F1"), FONT);
             if let Some(image) = image {
                 res.x_objects().pair(Name(b"Im0"), image);
             }
@@ -431,6 +446,13 @@ impl<W: Write> PdfWriter<W> {
             if let Some(lang) = info.languages.first() {
                 cat.lang(TextStr(lang));
             }
+            cat.output_intents()
+                .push()
+                .subtype(pdf_writer::types::OutputIntentSubtype::PDFA)
+                .output_condition_identifier(TextStr(SRGB_CONDITION))
+                .info(TextStr(SRGB_CONDITION))
+                .registry_name(TextStr("http://www.color.org"))
+                .dest_output_profile(OUTPUT_PROFILE);
             if let Some(outline) = outline {
                 cat.outlines(outline);
                 cat.page_mode(pdf_writer::types::PageMode::UseOutlines);
@@ -461,8 +483,8 @@ impl<W: Write> PdfWriter<W> {
                 .indirect(info_ref)
                 .start::<pdf_writer::writers::DocumentInfo>();
             di.title(TextStr(&info.title));
-            if !info.authors.is_empty() {
-                di.author(TextStr(&info.authors.join("; ")));
+            if let Some(author) = info.author() {
+                di.author(TextStr(&author));
             }
             if !info.subjects.is_empty() {
                 di.subject(TextStr(&info.subjects.join("; ")));
@@ -570,29 +592,89 @@ fn round2(v: f64) -> f32 {
 }
 
 /// UTF-16BE code units: the CIDs of the Identity-H encoded text. Characters outside the BMP
-/// become U+FFFD: a lone surrogate CID could not map back to Unicode.
+/// become U+FFFD: a lone surrogate CID could not map back to Unicode. Control characters and
+/// the non-characters U+FEFF, U+FFFE and U+FFFF are left out: PDF/A-2u forbids a glyph that
+/// maps to U+0000, U+FEFF or U+FFFE, and none of them is text.
 fn utf16_cids(text: &str) -> Vec<u8> {
     text.chars()
+        .filter(|c| !c.is_control() && !matches!(c, '\u{feff}' | '\u{fffe}' | '\u{ffff}'))
         .map(|c| if (c as u32) > 0xffff { '\u{fffd}' } else { c })
         .flat_map(|c| (c as u16).to_be_bytes())
         .collect()
 }
 
-fn is_win_ansi(s: &str) -> bool {
-    s.chars().all(|c| (c as u32) < 0x100 && !c.is_control())
+/// Splits `text` into rows of at most `fit` characters, at spaces where it can.
+fn wrap(text: &str, fit: usize) -> Vec<String> {
+    let fit = fit.max(1);
+    let mut rows: Vec<String> = Vec::new();
+    let mut row = String::new();
+    for word in text.split_whitespace() {
+        let mut word: Vec<char> = word.chars().collect();
+        loop {
+            let used = row.chars().count();
+            let gap = usize::from(used > 0);
+            if used + gap + word.len() <= fit {
+                if gap == 1 {
+                    row.push(' ');
+                }
+                row.extend(word.iter());
+                break;
+            }
+            if used > 0 {
+                rows.push(std::mem::take(&mut row));
+                continue;
+            }
+            // A word longer than a row is cut.
+            let rest = word.split_off(fit);
+            rows.push(word.iter().collect());
+            word = rest;
+        }
+    }
+    if !row.is_empty() {
+        rows.push(row);
+    }
+    rows
 }
 
-/// Latin-1 subset for the standard notice font; anything else shows as '?'.
-fn win_ansi(s: &str) -> Vec<u8> {
-    s.chars()
-        .map(|c| {
-            if (c as u32) < 0x100 && !c.is_control() {
-                c as u8
-            } else {
-                b'?'
+/// Draws `text` at (x, baseline) in the 8×8 bitmap font, each font pixel a `dot`-point square;
+/// returns the width drawn. Runs of set pixels in a row become one rectangle.
+fn notice_text(content: &mut Content, text: &str, x: f64, baseline: f64, dot: f64) -> f64 {
+    use font8x8::UnicodeFonts;
+    let mut drawn = 0;
+    for (i, ch) in text.chars().enumerate() {
+        let glyph = font8x8::BASIC_FONTS
+            .get(ch)
+            .or_else(|| font8x8::LATIN_FONTS.get(ch))
+            .or_else(|| font8x8::BASIC_FONTS.get('?'))
+            .unwrap_or([0; 8]);
+        let left = x + (i * 8) as f64 * dot;
+        for (row, bits) in glyph.iter().enumerate() {
+            // Row 0 is the top; the cell's baseline sits at row 7's bottom. Bit 0 is leftmost.
+            let y = baseline + (7 - row) as f64 * dot;
+            let mut col = 0;
+            while col < 8 {
+                if bits >> col & 1 == 0 {
+                    col += 1;
+                    continue;
+                }
+                let start = col;
+                while col < 8 && bits >> col & 1 == 1 {
+                    col += 1;
+                }
+                content.rect(
+                    round2(left + start as f64 * dot),
+                    round2(y),
+                    round2((col - start) as f64 * dot),
+                    round2(dot),
+                );
             }
-        })
-        .collect()
+        }
+        drawn = i + 1;
+    }
+    if drawn > 0 {
+        content.fill_nonzero();
+    }
+    (drawn * 8) as f64 * dot
 }
 
 /// The ToUnicode CMap: every 2-byte CID maps to the same UTF-16 code unit. A bfrange may only
@@ -621,7 +703,8 @@ endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n"
     )
 }
 
-/// XMP metadata consistent with the Info dictionary (Dublin Core, XMP basic, PDF schema).
+/// XMP metadata consistent with the Info dictionary (Dublin Core, XMP basic, PDF schema), with
+/// the PDF/A identification: part 2, conformance U (Unicode text).
 fn xmp_packet(info: &DocInfo) -> String {
     let (y, mo, d, h, mi, s) = info.date;
     let date = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z");
@@ -636,10 +719,10 @@ fn xmp_packet(info: &DocInfo) -> String {
         xml::escape(&info.title),
         xml::escape(&info.identifier)
     );
-    if !info.authors.is_empty() {
+    if let Some(author) = info.author() {
         dc.push_str(&format!(
             "<dc:creator><rdf:Seq>{}</rdf:Seq></dc:creator>\n",
-            li(&info.authors)
+            li(&[author])
         ));
     }
     if !info.languages.is_empty() {
@@ -680,7 +763,9 @@ fn xmp_packet(info: &DocInfo) -> String {
 <x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n\
 <rdf:Description rdf:about=\"\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\" xmlns:pdf=\"http://ns.adobe.com/pdf/1.3/\">\n\
 {dc}<xmp:CreatorTool>{tool}</xmp:CreatorTool>\n<xmp:CreateDate>{date}</xmp:CreateDate>\n<xmp:ModifyDate>{date}</xmp:ModifyDate>\n<xmp:MetadataDate>{date}</xmp:MetadataDate>\n\
-<pdf:Producer>{tool}</pdf:Producer>\n{keywords}</rdf:Description>\n</rdf:RDF>\n</x:xmpmeta>\n<?xpacket end=\"w\"?>",
+<pdf:Producer>{tool}</pdf:Producer>\n{keywords}</rdf:Description>\n\
+<rdf:Description rdf:about=\"\" xmlns:pdfaid=\"http://www.aiim.org/pdfa/ns/id/\">\n\
+<pdfaid:part>2</pdfaid:part>\n<pdfaid:conformance>U</pdfaid:conformance>\n</rdf:Description>\n</rdf:RDF>\n</x:xmpmeta>\n<?xpacket end=\"w\"?>",
         tool = xml::escape(&info.creator_tool),
     )
 }
@@ -722,9 +807,17 @@ mod tests {
     }
 
     #[test]
+    fn notices_wrap_at_spaces_and_cut_long_words() {
+        assert_eq!(wrap("ab cd ef", 5), vec!["ab cd", "ef"]);
+        assert_eq!(wrap("abcdefg h", 3), vec!["abc", "def", "g h"]);
+        assert!(wrap("", 4).is_empty());
+    }
+
+    #[test]
     fn cids_are_utf16_code_units() {
         assert_eq!(utf16_cids("Aж"), vec![0x00, 0x41, 0x04, 0x36]);
         assert_eq!(utf16_cids("𝄞"), vec![0xff, 0xfd]);
+        assert_eq!(utf16_cids("a\u{feff}\u{0}\tb"), vec![0, 0x61, 0, 0x62]);
     }
 
     #[test]
@@ -746,7 +839,9 @@ mod tests {
         };
         let x = xmp_packet(&info);
         assert!(x.contains("A &amp; B &lt;c&gt;"));
-        assert!(x.contains("<rdf:Seq><rdf:li>Абай</rdf:li><rdf:li>X</rdf:li></rdf:Seq>"));
+        // PDF/A: dc:creator holds one entry, equal to the Info dictionary's Author.
+        assert!(x.contains("<rdf:Seq><rdf:li>Абай; X</rdf:li></rdf:Seq>"));
+        assert!(x.contains("<pdfaid:part>2</pdfaid:part>"));
         assert!(x.contains("2026-01-02T03:04:05Z"));
     }
 }
