@@ -167,7 +167,7 @@ fn bundled_samples_convert_in_every_language() {
             assert!(cer < 0.03, "{id} page {}: CER {cer:.4}", i + 1);
         }
         let pdf = run.out.join(id).join(format!("{id}.pdf"));
-        qpdf_check(&pdf);
+        check_pdf(&pdf);
         let info = tool_ok("pdfinfo", &[pdf.to_str().unwrap()]);
         assert!(
             info.contains(b["metadata"]["title"].as_str().unwrap()),
@@ -244,7 +244,7 @@ page = 40
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let pdf = run.out.join("kk/kk.pdf");
-    qpdf_check(&pdf);
+    check_pdf(&pdf);
     let json = tool_ok(
         "qpdf",
         &[

@@ -225,7 +225,7 @@ fn archive_pipeline_keeps_every_original_and_uses_the_matrix() {
     assert_eq!(pages[1]["rotation_cw_deg"], 180);
     assert_eq!(pages[2]["image_encoding"], "jpeg-passthrough");
     let pdf = run.out.join("mixed/mixed.pdf");
-    qpdf_check(&pdf);
+    check_pdf(&pdf);
     // The embedded images have the source's own dimensions: nothing was resampled.
     let list = tool_ok("pdfimages", &["-list", pdf.to_str().unwrap()]);
     for (row, from) in list.lines().skip(2).zip([
@@ -340,7 +340,7 @@ fn spreads_are_split_and_dark_borders_cut() {
         "right page still reaches the dark band: {right:?}"
     );
     let pdf = split.out.join("book/book.pdf");
-    qpdf_check(&pdf);
+    check_pdf(&pdf);
     assert_eq!(pdf_pages(&pdf), 3);
     let images = tool_ok("pdfimages", &["-list", pdf.to_str().unwrap()]);
     let ids: Vec<&str> = images

@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod pdfa;
+
 use serde_json::Value;
 
 /// `$KITAP_SHARED`, else `../shared` beside the checkout. Absent: a failure under CI, a visible
@@ -127,6 +129,12 @@ pub fn tool_ok(cmd: &str, args: &[&str]) -> String {
 
 pub fn qpdf_check(pdf: &Path) {
     tool_ok("qpdf", &["--check", pdf.to_str().unwrap()]);
+}
+
+/// What every PDF kitap writes must pass: `qpdf --check` and the PDF/A-2u checks.
+pub fn check_pdf(pdf: &Path) {
+    qpdf_check(pdf);
+    pdfa::assert_pdfa(pdf);
 }
 
 pub fn pdftotext(pdf: &Path) -> String {
