@@ -314,10 +314,12 @@ impl<W: Write> PdfWriter<W> {
             let dot = if i == 0 { 1.5 } else { 1.25 };
             let fit = (width / (8.0 * dot)).floor() as usize;
             for row in wrap(line, fit) {
-                let drawn = notice_text(&mut content, &row, 60.0, y, dot);
+                let words = notice_text(&mut content, &row, 60.0, y, dot);
                 content.begin_text();
                 content.set_text_rendering_mode(TextRenderingMode::Invisible);
-                show_word(&mut content, &row, 60.0, y, 8.0 * dot, drawn);
+                for (word, x, w) in words {
+                    show_word(&mut content, &word, x, y, 8.0 * dot, w);
+                }
                 content.end_text();
                 y -= 10.0 * dot + 2.0;
             }
@@ -636,18 +638,40 @@ fn wrap(text: &str, fit: usize) -> Vec<String> {
     rows
 }
 
-/// Draws `text` at (x, baseline) in the 8×8 bitmap font, each font pixel a `dot`-point square;
-/// returns the width drawn. Runs of set pixels in a row become one rectangle.
-fn notice_text(content: &mut Content, text: &str, x: f64, baseline: f64, dot: f64) -> f64 {
+/// Draws `text` at (x, baseline) in the 8×8 bitmap font, each font pixel a `dot`-point square
+/// (runs of set pixels in a row become one rectangle); returns each word with its left edge
+/// and width. A space is half a cell: text extractors read a gap of a whole em between words
+/// as a column break.
+fn notice_text(
+    content: &mut Content,
+    text: &str,
+    x: f64,
+    baseline: f64,
+    dot: f64,
+) -> Vec<(String, f64, f64)> {
     use font8x8::UnicodeFonts;
-    let mut drawn = 0;
-    for (i, ch) in text.chars().enumerate() {
+    let mut words: Vec<(String, f64, f64)> = Vec::new();
+    let mut left = x;
+    let mut in_word = false;
+    for ch in text.chars() {
+        if ch == ' ' {
+            left += 4.0 * dot;
+            in_word = false;
+            continue;
+        }
+        if !in_word {
+            words.push((String::new(), left, 0.0));
+            in_word = true;
+        }
+        if let Some(w) = words.last_mut() {
+            w.0.push(ch);
+            w.2 += 8.0 * dot;
+        }
         let glyph = font8x8::BASIC_FONTS
             .get(ch)
             .or_else(|| font8x8::LATIN_FONTS.get(ch))
             .or_else(|| font8x8::BASIC_FONTS.get('?'))
             .unwrap_or([0; 8]);
-        let left = x + (i * 8) as f64 * dot;
         for (row, bits) in glyph.iter().enumerate() {
             // Row 0 is the top; the cell's baseline sits at row 7's bottom. Bit 0 is leftmost.
             let y = baseline + (7 - row) as f64 * dot;
@@ -669,12 +693,12 @@ fn notice_text(content: &mut Content, text: &str, x: f64, baseline: f64, dot: f6
                 );
             }
         }
-        drawn = i + 1;
+        left += 8.0 * dot;
     }
-    if drawn > 0 {
+    if !words.is_empty() {
         content.fill_nonzero();
     }
-    (drawn * 8) as f64 * dot
+    words
 }
 
 /// The ToUnicode CMap: every 2-byte CID maps to the same UTF-16 code unit. A bfrange may only
