@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, mpsc};
@@ -281,7 +281,7 @@ fn frame_count(file: &Path) -> usize {
     if !is_tiff {
         return 1;
     }
-    std::fs::read(file).map_or(1, |b| load::count_frames(&b))
+    File::open(file).map_or(1, |f| load::count_tiff_frames(BufReader::new(f)))
 }
 
 /// A page that went through every stage.
@@ -448,9 +448,20 @@ fn process_timed(
         result: Err((PageError::new(&page.file, page.index, msg), warnings)),
         times: StageSeconds::default(),
     };
-    let bytes = match std::fs::read(&page.file) {
-        Ok(b) => b,
-        Err(e) => return fail(format!("cannot read: {e}"), warnings),
+    // A TIFF can hold a whole book: it is decoded through a reader that visits only this
+    // frame's directory and strips. Other files are read whole (a JPEG may go into the PDF).
+    let mut head = [0u8; 4];
+    let is_tiff = File::open(&page.file)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && load::sniff(&head) == Ok(load::Format::Tiff);
+    let bytes = if is_tiff {
+        head.to_vec()
+    } else {
+        match std::fs::read(&page.file) {
+            Ok(b) => b,
+            Err(e) => return fail(format!("cannot read: {e}"), warnings),
+        }
     };
     if let Ok(format) = load::sniff(&bytes) {
         let ext = page
@@ -463,7 +474,14 @@ fn process_timed(
     let limits = LoadLimits {
         max_pixels: (job.pipeline.max_megapixels * 1e6) as u64,
     };
-    let mut loaded = match load::load(&bytes, page.frame as usize, limits) {
+    let loaded = if is_tiff {
+        File::open(&page.file)
+            .map_err(|e| format!("cannot read: {e}"))
+            .and_then(|f| load::load_tiff(BufReader::new(f), page.frame as usize, limits))
+    } else {
+        load::load(&bytes, page.frame as usize, limits)
+    };
+    let mut loaded = match loaded {
         Ok(l) => l,
         Err(e) => return fail(e, warnings),
     };

@@ -3,7 +3,7 @@
 //! The format is decided by magic bytes, never by extension. Dimensions are checked from the
 //! header before any pixel buffer is allocated, so a decompression bomb costs nothing.
 
-use std::io::Cursor;
+use std::io::{Cursor, Read, Seek};
 
 use image::metadata::Orientation;
 use image::{DynamicImage, GrayImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
@@ -120,7 +120,13 @@ pub fn count_frames(bytes: &[u8]) -> usize {
     if sniff(bytes) != Ok(Format::Tiff) {
         return 1;
     }
-    let Ok(mut dec) = tiff::decoder::Decoder::new(Cursor::new(bytes)) else {
+    count_tiff_frames(Cursor::new(bytes))
+}
+
+/// Number of frames of a TIFF read through `reader`: only the chain of directories is read,
+/// not the image data.
+pub fn count_tiff_frames<R: Read + Seek>(reader: R) -> usize {
+    let Ok(mut dec) = tiff::decoder::Decoder::new(reader) else {
         return 1;
     };
     let mut n = 1;
@@ -140,7 +146,7 @@ pub fn load(bytes: &[u8], frame: usize, limits: LoadLimits) -> Result<LoadedPage
     match format {
         Format::Png => load_png(bytes, limits),
         Format::Jpeg => load_jpeg(bytes, limits),
-        Format::Tiff => load_tiff(bytes, frame, limits),
+        Format::Tiff => load_tiff(Cursor::new(bytes), frame, limits),
     }
 }
 
@@ -334,7 +340,13 @@ fn load_jpeg(bytes: &[u8], limits: LoadLimits) -> Result<LoadedPage, String> {
     })
 }
 
-fn load_tiff(bytes: &[u8], frame: usize, limits: LoadLimits) -> Result<LoadedPage, String> {
+/// Decodes frame `frame` of a TIFF read through `reader`, which only has to reach that frame's
+/// directory and data: a 500-page TIFF is not read 500 times over.
+pub fn load_tiff<R: Read + Seek>(
+    reader: R,
+    frame: usize,
+    limits: LoadLimits,
+) -> Result<LoadedPage, String> {
     use tiff::ColorType;
     use tiff::decoder::{Decoder, DecodingResult};
     use tiff::tags::Tag;
@@ -345,7 +357,7 @@ fn load_tiff(bytes: &[u8], frame: usize, limits: LoadLimits) -> Result<LoadedPag
         }
         e => format!("broken TIFF: {e}"),
     };
-    let mut dec = Decoder::new(Cursor::new(bytes)).map_err(broken)?;
+    let mut dec = Decoder::new(reader).map_err(broken)?;
     if frame > 0 {
         dec.seek_to_image(frame).map_err(broken)?;
     }
