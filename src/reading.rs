@@ -146,7 +146,7 @@ pub fn reflow(pages: &[PageText], labels: Option<Vec<String>>) -> Reading {
         } else {
             book_median
         };
-        let mut paras = page_paragraphs(lines, median);
+        let mut paras = page_paragraphs(lines, median, page.width);
         let joins = open
             && paras
                 .first()
@@ -228,10 +228,26 @@ struct OcrPara<'a> {
 
 /// A page's body lines grouped into OCR paragraphs; leading tall short lines of a paragraph
 /// become a heading of their own.
-fn page_paragraphs<'a>(lines: &[&'a TextLine], median: Option<f64>) -> Vec<OcrPara<'a>> {
+///
+/// The second line of a heading may hold only small letters ("зал"), so a line that follows a
+/// heading line in the same OCR paragraph, centred under it, belongs to the heading too.
+fn page_paragraphs<'a>(
+    lines: &[&'a TextLine],
+    median: Option<f64>,
+    width: f64,
+) -> Vec<OcrPara<'a>> {
     let mut out: Vec<OcrPara<'a>> = Vec::new();
+    let centre = |l: &TextLine| (l.bbox.x0 + l.bbox.x1) / 2.0;
     for &l in lines {
-        let tall = median.is_some_and(|m| is_heading_line(l, m));
+        let under_heading = !l.para_start
+            && out.last().is_some_and(|p| {
+                p.heading
+                    && p.lines.last().is_some_and(|h| {
+                        (centre(h) - centre(l)).abs() <= 0.03 * width
+                            && l.bbox.width() < h.bbox.width()
+                    })
+            });
+        let tall = under_heading || median.is_some_and(|m| is_heading_line(l, m));
         let new = match out.last() {
             None => true,
             Some(last) => l.para_start || last.heading != tall,
@@ -564,9 +580,9 @@ fn candidates(pages: &[PageText]) -> Vec<Candidate> {
 
 /// Finds each page's running header, footer and page number lines.
 ///
-/// - A line at the top or bottom of a page is a running header or footer when another page has
-///   a similar line (digits made alike) at the same height (within 2 % of the page) and of the
-///   same size. A first line that only looks like the header but sits elsewhere — a title on
+/// - A line at the top or bottom of a page, set off from the text by at least a line height,
+///   is a running header or footer when another page has a similar line (digits made alike)
+///   at the same height (within 2 % of the page) and of the same size. A first line that only looks like the header but sits elsewhere — a title on
 ///   the first page — stays.
 /// - A short line that is only a number (arabic or roman), topmost or bottommost and clear of
 ///   the text, is a page number.
@@ -586,9 +602,9 @@ pub fn find_furniture(pages: &[PageText]) -> Vec<Furniture> {
         let number = page_number(text);
         let lone_number =
             outermost && c.apart && c.w < 0.25 && (number.is_some() || is_roman(text));
-        // Very short lines ("1.", "—") recur by chance; they count only clear of the text.
-        let substantial = c.key.chars().filter(|c| c.is_alphanumeric()).count() >= 3 || c.apart;
-        let repeated = substantial
+        // Running heads are set off from the text by extra space; body lines that recur at
+        // the same place (a refrain, a repeated table row) are not.
+        let repeated = c.apart
             && cands.iter().any(|o| {
                 let size = o.h / c.h;
                 o.page != c.page
@@ -598,7 +614,9 @@ pub fn find_furniture(pages: &[PageText]) -> Vec<Furniture> {
                     && size < 1.34
                     && similar(&o.key, &c.key)
             });
-        if lone_number || repeated {
+        // A speck read as "." or "'" in the margin.
+        let speck = outermost && c.key.is_empty();
+        if lone_number || repeated || speck {
             let f = &mut out[c.page];
             f.lines.insert(c.line);
             if lone_number {
