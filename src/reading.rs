@@ -467,6 +467,8 @@ struct Candidate {
     w: f64,
     /// Clear of the body: the gap to the next line inward is at least a line height.
     apart: bool,
+    /// Heading size: running heads are set no larger than the text.
+    tall: bool,
 }
 
 /// Fraction of the page height within which furniture must recur.
@@ -565,6 +567,7 @@ fn candidates(pages: &[PageText]) -> Vec<Candidate> {
                 h: l.bbox.height() / p.height,
                 w: l.bbox.width() / p.width,
                 apart: gap >= 0.8 * line_h,
+                tall: l.bbox.height() >= HEADING_RATIO * line_h,
             });
         };
         for k in 0..n.min(2) {
@@ -580,8 +583,8 @@ fn candidates(pages: &[PageText]) -> Vec<Candidate> {
 
 /// Finds each page's running header, footer and page number lines.
 ///
-/// - A line at the top or bottom of a page, set off from the text by at least a line height,
-///   is a running header or footer when another page has a similar line (digits made alike)
+/// - A line at the top or bottom of a page, set off from the text by at least a line height
+///   and not of heading size, is a running header or footer when another page has a similar line (digits made alike)
 ///   at the same height (within 2 % of the page) and of the same size. A first line that only looks like the header but sits elsewhere — a title on
 ///   the first page — stays.
 /// - A short line that is only a number (arabic or roman), topmost or bottommost and clear of
@@ -605,6 +608,7 @@ pub fn find_furniture(pages: &[PageText]) -> Vec<Furniture> {
         // Running heads are set off from the text by extra space; body lines that recur at
         // the same place (a refrain, a repeated table row) are not.
         let repeated = c.apart
+            && !c.tall
             && cands.iter().any(|o| {
                 let size = o.h / c.h;
                 o.page != c.page
