@@ -148,6 +148,9 @@ pub struct Pipeline {
     pub max_megapixels: f64,
     /// Pages per EPUB content document. Default: 10.
     pub epub_pages_per_section: u32,
+    /// EPUB pages whose mean OCR confidence (0–100) is below this also carry the page image
+    /// (JPEG, at most 1000 px on the long side) after their text; 0 never. Default: 50.
+    pub epub_image_below_confidence: f64,
     /// Detect pages turned by 90, 180 or 270 degrees and show them upright. Default: true.
     pub orientation: bool,
     /// Detect and straighten skewed pages. Default: true.
@@ -201,6 +204,7 @@ impl Default for Pipeline {
             hocr: false,
             max_megapixels: 250.0,
             epub_pages_per_section: 10,
+            epub_image_below_confidence: 50.0,
             orientation: true,
             deskew: true,
             max_skew_deg: 15.0,
@@ -286,6 +290,12 @@ impl Pipeline {
                 message: "epub_pages_per_section must be at least 1".into(),
             });
         }
+        if !(0.0..=100.0).contains(&p.epub_image_below_confidence) {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: "epub_image_below_confidence must be within 0-100".into(),
+            });
+        }
         Ok(p)
     }
 }
@@ -305,6 +315,19 @@ mod tests {
             let p = Pipeline::resolve(name).unwrap();
             assert_eq!(&p.name, name);
         }
+    }
+
+    #[test]
+    fn image_confidence_threshold_is_checked() {
+        let path = Path::new("p.toml");
+        let p = Pipeline::parse("epub_image_below_confidence = 65\n", "p", path).unwrap();
+        assert_eq!(p.epub_image_below_confidence, 65.0);
+        assert_eq!(Pipeline::default().epub_image_below_confidence, 50.0);
+        let err = Pipeline::parse("epub_image_below_confidence = 120\n", "p", path).unwrap_err();
+        assert!(
+            err.to_string().contains("epub_image_below_confidence"),
+            "{err}"
+        );
     }
 
     #[test]

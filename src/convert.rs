@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::config::{BookMeta, Pipeline};
 use crate::discover::{BookDir, find_books};
-use crate::epub::{self, EpubMeta, EpubPage};
+use crate::epub::{self, EpubMeta};
 use crate::error::{ConfigError, PageError};
 use crate::lang::{self, Language};
 use crate::load::{self, LoadLimits};
@@ -27,6 +27,7 @@ use crate::osd::LazyOsd;
 use crate::pdf::image::PageImage;
 use crate::pdf::{self, DocInfo, PdfWriter};
 use crate::prepare::{self, PrepareOptions};
+use crate::reading::{self, PageText};
 
 /// Resolution assumed when the file has none and the text gives no usable estimate.
 const ASSUMED_DPI: f64 = 300.0;
@@ -308,6 +309,8 @@ struct Reading {
     rect: prepare::Rect,
     part: Option<prepare::Part>,
     ocr: OcrPage,
+    /// The part as a small JPEG, for the EPUB, when its OCR is too doubtful to stand alone.
+    scan: Option<Vec<u8>>,
 }
 
 impl Reading {
@@ -349,7 +352,12 @@ fn read_parts(
                 .to_image();
                 engine.recognize(&cut, dpi)?
             };
-            Ok(Reading { rect, part, ocr })
+            Ok(Reading {
+                rect,
+                part,
+                ocr,
+                scan: None,
+            })
         })
         .collect();
     times.ocr += lap();
@@ -549,6 +557,18 @@ fn process_timed(
         }
     }
 
+    if p.epub_image_below_confidence > 0.0 {
+        for r in &mut readings {
+            if r.ocr
+                .mean_confidence()
+                .is_none_or(|c| c < p.epub_image_below_confidence)
+            {
+                r.scan = scan_jpeg(&prepared.ocr_image, r.rect);
+            }
+        }
+        times.encode += lap();
+    }
+
     let (dpi, dpi_source) = match file_dpi {
         Some(d) => (d, DpiSource::File),
         None => {
@@ -618,6 +638,24 @@ fn cover_jpeg(img: &image::DynamicImage) -> Option<Vec<u8>> {
     };
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
+        .encode_image(&thumb)
+        .ok()?;
+    Some(out)
+}
+
+/// A page part as the EPUB shows a doubtful page: grey JPEG, at most 1000 px on the long side.
+/// `None` for a blank part (almost no ink): nothing to show.
+fn scan_jpeg(img: &image::GrayImage, r: prepare::Rect) -> Option<Vec<u8>> {
+    let part = image::imageops::crop_imm(img, r.x0, r.y0, r.width(), r.height()).to_image();
+    let thumb = image::DynamicImage::ImageLuma8(part)
+        .resize(1000, 1000, image::imageops::FilterType::Triangle)
+        .to_luma8();
+    let dark = thumb.pixels().filter(|p| p.0[0] < 128).count();
+    if dark * 500 < thumb.len() {
+        return None;
+    }
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 70)
         .encode_image(&thumb)
         .ok()?;
     Some(out)
@@ -909,7 +947,10 @@ struct Assembler {
     pdf: Option<PdfWriter<BufWriter<File>>>,
     txt: Option<BufWriter<File>>,
     hocr: Option<BufWriter<File>>,
-    epub_pages: Vec<EpubPage>,
+    /// The lines of every page so far: the reading text is reflowed over the whole book.
+    epub_pages: Vec<PageText>,
+    /// Images of the doubtful pages, by page index.
+    epub_images: BTreeMap<u32, epub::PageImage>,
     cover: Option<Vec<u8>>,
     pages: Vec<PageRecord>,
     io_error: Option<String>,
@@ -931,6 +972,7 @@ impl Assembler {
             txt: None,
             hocr: None,
             epub_pages: Vec::new(),
+            epub_images: BTreeMap::new(),
             cover: None,
             pages: Vec::new(),
             io_error: None,
@@ -1103,7 +1145,23 @@ impl Assembler {
                 && !done.non_square;
             crate::hocr::page(h, index, &page.source, untouched, Some(dpi), Some(ocr))?;
         }
-        self.epub_pages.push(EpubPage::from_ocr(index, ocr));
+        let mut text = PageText::from_ocr(index, ocr);
+        if let Some(jpeg) = &reading.scan {
+            text.show_image = true;
+            let conf = ocr
+                .mean_confidence()
+                .map_or("no text recognised".into(), |c| {
+                    format!("OCR confidence {c:.0} %")
+                });
+            self.epub_images.insert(
+                index,
+                epub::PageImage {
+                    jpeg: jpeg.clone(),
+                    alt: format!("Scan of page {index} ({conf})"),
+                },
+            );
+        }
+        self.epub_pages.push(text);
         Ok(())
     }
 
@@ -1124,9 +1182,9 @@ impl Assembler {
         if let Some(h) = &mut self.hocr {
             crate::hocr::page(h, index, &page.source, true, None, None)?;
         }
-        self.epub_pages.push(EpubPage {
+        self.epub_pages.push(PageText {
             index,
-            paragraphs: Vec::new(),
+            ..PageText::default()
         });
         Ok(())
     }
@@ -1146,12 +1204,7 @@ impl Assembler {
                 Status::Partial
             },
         );
-        let (words, weighted) = self
-            .pages
-            .iter()
-            .filter_map(|p| Some((p.words, p.confidence?)))
-            .fold((0usize, 0f64), |(n, s), (w, c)| (n + w, s + w as f64 * c));
-        rec.confidence = (words > 0).then(|| ((weighted / words as f64) * 10.0).round() / 10.0);
+        rec.confidence = self.book_confidence();
         let temps: Vec<PathBuf> = OUTPUT_EXTENSIONS
             .iter()
             .map(|e| manifest::temp_path(&out_path(&self.dir, id, e)))
@@ -1197,6 +1250,16 @@ impl Assembler {
         rec.page_count = self.pages.len();
         rec.pages = self.pages;
         rec
+    }
+
+    /// Mean word confidence over the book, to one decimal.
+    fn book_confidence(&self) -> Option<f64> {
+        let (words, weighted) = self
+            .pages
+            .iter()
+            .filter_map(|p| Some((p.words, p.confidence?)))
+            .fold((0usize, 0f64), |(n, s), (w, c)| (n + w, s + w as f64 * c));
+        (words > 0).then(|| ((weighted / words as f64) * 10.0).round() / 10.0)
     }
 
     fn write_outputs(&mut self, job: &Job, book: &PlannedBook) -> std::io::Result<Vec<FileRecord>> {
@@ -1252,9 +1315,14 @@ impl Assembler {
                 ),
                 chapters: info.chapters.clone(),
                 pages_per_section: job.pipeline.epub_pages_per_section,
+                confidence: self.book_confidence(),
             };
+            let labels = (!book.meta.page_labels.is_empty()).then(|| {
+                reading::configured_labels(&book.meta.page_labels, self.epub_pages.len() as u32)
+            });
+            let text = reading::reflow(&self.epub_pages, labels);
             let f = BufWriter::new(File::create(manifest::temp_path(&epub_path))?);
-            let mut f = epub::write(f, &meta, &self.epub_pages, self.cover.as_deref())?;
+            let mut f = epub::write(f, &meta, &text, &self.epub_images, self.cover.as_deref())?;
             f.flush()?;
             f.get_ref().sync_all()?;
             done.push((epub_path, "application/epub+zip"));

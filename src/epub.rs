@@ -7,11 +7,14 @@
 
 use std::io::{self, Seek, Write};
 
+use std::collections::BTreeMap;
+
 use sha2::{Digest, Sha256};
+use unicode_normalization::UnicodeNormalization;
 use zip::CompressionMethod;
 use zip::write::{SimpleFileOptions, ZipWriter};
 
-use crate::ocr::OcrPage;
+use crate::reading::{self, Block, Inline, Reading, Section};
 use crate::xml;
 
 /// Book-level metadata for the package document.
@@ -33,47 +36,8 @@ pub struct EpubMeta {
     pub modified: String,
     pub chapters: Vec<(String, u32)>,
     pub pages_per_section: u32,
-}
-
-/// The text of one page, ready to lay out.
-#[derive(Debug, Clone, Default)]
-pub struct EpubPage {
-    pub index: u32,
-    pub paragraphs: Vec<String>,
-}
-
-impl EpubPage {
-    /// Paragraphs from the OCR layout: lines joined with spaces, a word split by a hyphen at the
-    /// end of a line joined again.
-    pub fn from_ocr(index: u32, ocr: &OcrPage) -> EpubPage {
-        let paragraphs = ocr
-            .blocks
-            .iter()
-            .flat_map(|b| &b.paragraphs)
-            .map(|p| {
-                let mut text = String::new();
-                for line in &p.lines {
-                    for w in &line.words {
-                        if !text.is_empty() && !text.ends_with('\u{ad}') {
-                            text.push(' ');
-                        }
-                        text.push_str(&w.text);
-                    }
-                    // A soft break marker: joined without a space if the next line continues
-                    // the word.
-                    if text.ends_with('-')
-                        && text.chars().rev().nth(1).is_some_and(char::is_alphabetic)
-                    {
-                        text.pop();
-                        text.push('\u{ad}');
-                    }
-                }
-                text.replace('\u{ad}', "")
-            })
-            .filter(|t| !t.trim().is_empty())
-            .collect();
-        EpubPage { index, paragraphs }
-    }
+    /// Mean OCR word confidence of the book, for the accessibility summary.
+    pub confidence: Option<f64>,
 }
 
 /// A stable UUID (version 5 layout) from the book id, so the same book keeps its identifier.
@@ -94,56 +58,20 @@ pub fn book_uuid(id: &str) -> String {
     )
 }
 
-struct Section {
-    file: String,
-    title: String,
-    pages: Vec<u32>,
+/// A page image shown after the text of a page whose OCR is doubtful: a JPEG and its
+/// description.
+#[derive(Debug, Clone)]
+pub struct PageImage {
+    pub jpeg: Vec<u8>,
+    pub alt: String,
 }
 
-/// Groups pages into content documents: at chapter starts when chapters are given, and at
-/// most `pages_per_section` pages each.
-fn sections(meta: &EpubMeta, page_count: u32) -> Vec<Section> {
-    let mut starts: Vec<(u32, String)> = meta
-        .chapters
-        .iter()
-        .filter(|(_, p)| *p >= 1 && *p <= page_count)
-        .map(|(t, p)| (*p, t.clone()))
-        .collect();
-    starts.sort_by_key(|(p, _)| *p);
-    starts.dedup_by_key(|(p, _)| *p);
-    if starts.first().is_none_or(|(p, _)| *p > 1) {
-        starts.insert(0, (1, String::new()));
-    }
-    let per = meta.pages_per_section.max(1);
-    let mut out: Vec<Section> = Vec::new();
-    for (i, (start, title)) in starts.iter().enumerate() {
-        let end = starts.get(i + 1).map_or(page_count, |(p, _)| p - 1);
-        let mut first = *start;
-        while first <= end {
-            let last = (first + per - 1).min(end);
-            let t = if first == *start && !title.is_empty() {
-                title.clone()
-            } else if first == last {
-                format!("{first}")
-            } else {
-                format!("{first}–{last}")
-            };
-            out.push(Section {
-                file: format!("text/s{:04}.xhtml", out.len() + 1),
-                title: t,
-                pages: (first..=last).collect(),
-            });
-            first = last + 1;
-        }
-    }
-    out
-}
-
-/// Writes the EPUB for `pages` (every index 1..=n present, failed pages with no paragraphs).
+/// Writes the EPUB of the reflowed book. `images` holds the page images the reading refers to.
 pub fn write<W: Write + Seek>(
     out: W,
     meta: &EpubMeta,
-    pages: &[EpubPage],
+    reading: &Reading,
+    images: &BTreeMap<u32, PageImage>,
     cover_jpeg: Option<&[u8]>,
 ) -> io::Result<W> {
     let mut zip = ZipWriter::new(out);
@@ -170,15 +98,24 @@ pub fn write<W: Write + Seek>(
 
     let lang = meta.languages.first().map_or("und", String::as_str);
     let dir = if meta.rtl { "rtl" } else { "ltr" };
-    let page_count = pages.len() as u32;
-    let secs = sections(meta, page_count);
+    let title = text(&meta.title);
+    let secs = sections(reading, &meta.chapters, meta.pages_per_section);
+    let label = |p: u32| {
+        reading
+            .labels
+            .get(p as usize - 1)
+            .cloned()
+            .unwrap_or_else(|| p.to_string())
+    };
 
     zip.start_file("OEBPS/style.css", deflated)?;
     zip.write_all(
         b"body { margin: 0 5%; line-height: 1.45; }\n\
 p { margin: 0; text-indent: 1.5em; text-align: justify; hyphens: auto; }\n\
+p.cont { text-indent: 0; }\n\
 h1 { font-size: 1.3em; text-align: center; margin: 1em 0; }\n\
-.pagebreak { display: block; }\n\
+h2 { font-size: 1.15em; text-align: center; margin: 1em 0 0.5em; }\n\
+.scan { margin: 1em 0; text-align: center; } .scan img { max-width: 100%; }\n\
 .cover { text-align: center; } .cover img { max-width: 100%; max-height: 95vh; }\n",
     )?;
 
@@ -191,69 +128,148 @@ h1 { font-size: 1.3em; text-align: center; margin: 1em 0; }\n\
                 lang,
                 dir,
                 "style.css",
-                &xml::escape(&meta.title),
+                &title,
                 &format!(
-                    "<section class=\"cover\" epub:type=\"cover\"><img src=\"images/cover.jpg\" alt=\"{}\"/></section>",
-                    xml::escape(&format!("Cover: first page of the scan of {}", meta.title))
+                    "<section class=\"cover\" epub:type=\"cover\"><img src=\"images/cover.jpg\" alt=\"{}\"/></section>\n",
+                    text(&format!("Cover: first page of the scan of {}", meta.title))
                 ),
             )
             .as_bytes(),
         )?;
     }
+    for (p, img) in images {
+        zip.start_file(format!("OEBPS/images/page-{p:04}.jpg"), stored)?;
+        zip.write_all(&img.jpeg)?;
+    }
 
+    let mut page_file: BTreeMap<u32, &str> = BTreeMap::new();
+    for s in &secs {
+        for p in &s.section.pages {
+            page_file.insert(*p, s.file.as_str());
+        }
+    }
+    let mut used_images = Vec::new();
     for s in &secs {
         let mut body = String::new();
-        if !s.title.is_empty()
-            && meta
-                .chapters
-                .iter()
-                .any(|(t, p)| *t == s.title && s.pages.first() == Some(p))
-        {
-            body.push_str(&format!("<h1>{}</h1>\n", xml::escape(&s.title)));
+        if let Some(ch) = &s.section.chapter {
+            body.push_str(&format!("<h1>{}</h1>\n", text(ch)));
         }
-        for &i in &s.pages {
-            body.push_str(&format!(
-                "<span epub:type=\"pagebreak\" role=\"doc-pagebreak\" id=\"page-{i}\" aria-label=\"{i}\" class=\"pagebreak\"></span>\n"
-            ));
-            if let Some(p) = pages.get(i as usize - 1) {
-                for para in &p.paragraphs {
-                    body.push_str(&format!("<p>{}</p>\n", xml::escape(para)));
+        for b in &s.section.blocks {
+            match b {
+                Block::PageBreak(p) => body.push_str(&pagebreak(*p, &label(*p))),
+                Block::Heading(t) => body.push_str(&format!("<h2>{}</h2>\n", text(t))),
+                Block::Para { inlines, continued } => {
+                    body.push_str(if *continued {
+                        "<p class=\"cont\">"
+                    } else {
+                        "<p>"
+                    });
+                    for i in inlines {
+                        match i {
+                            Inline::Text(t) => body.push_str(&text(t)),
+                            Inline::Break(p) => body.push_str(pagebreak(*p, &label(*p)).trim_end()),
+                        }
+                    }
+                    body.push_str("</p>\n");
+                }
+                Block::PageImage(p) => {
+                    if let Some(img) = images.get(p) {
+                        used_images.push(*p);
+                        body.push_str(&format!(
+                            "<figure class=\"scan\"><img src=\"../images/page-{p:04}.jpg\" alt=\"{}\"/></figure>\n",
+                            text(&img.alt)
+                        ));
+                    }
                 }
             }
         }
         zip.start_file(format!("OEBPS/{}", s.file), deflated)?;
-        zip.write_all(
-            xhtml(lang, dir, "../style.css", &xml::escape(&meta.title), &body).as_bytes(),
-        )?;
+        zip.write_all(xhtml(lang, dir, "../style.css", &title, &body).as_bytes())?;
     }
 
     // Navigation: table of contents and the print page list.
     let toc: String = secs
         .iter()
+        .filter(|s| s.in_toc)
         .map(|s| {
             format!(
                 "<li><a href=\"{}\">{}</a></li>\n",
                 s.file,
-                xml::escape(&s.title)
+                text(&s.toc_title)
             )
         })
         .collect();
-    let page_list: String = secs
+    let page_list: String = page_file
         .iter()
-        .flat_map(|s| s.pages.iter().map(move |i| (s, i)))
-        .map(|(s, i)| format!("<li><a href=\"{}#page-{i}\">{i}</a></li>\n", s.file))
+        .map(|(p, file)| {
+            format!(
+                "<li><a href=\"{file}#page-{p}\">{}</a></li>\n",
+                text(&label(*p))
+            )
+        })
         .collect();
     let nav_body = format!(
-        "<nav epub:type=\"toc\" id=\"toc\"><h1>{}</h1>\n<ol>\n{toc}</ol></nav>\n\
-<nav epub:type=\"page-list\" id=\"page-list\" hidden=\"\"><ol>\n{page_list}</ol></nav>\n",
-        xml::escape(&meta.title)
+        "<nav epub:type=\"toc\" id=\"toc\"><h1>{title}</h1>\n<ol>\n{toc}</ol></nav>\n\
+<nav epub:type=\"page-list\" id=\"page-list\" hidden=\"\"><ol>\n{page_list}</ol></nav>\n"
     );
     zip.start_file("OEBPS/nav.xhtml", deflated)?;
-    zip.write_all(xhtml(lang, dir, "style.css", &xml::escape(&meta.title), &nav_body).as_bytes())?;
+    zip.write_all(xhtml(lang, dir, "style.css", &title, &nav_body).as_bytes())?;
 
     zip.start_file("OEBPS/content.opf", deflated)?;
-    zip.write_all(package_document(meta, &secs, cover_jpeg.is_some()).as_bytes())?;
+    zip.write_all(package_document(meta, &secs, &used_images, cover_jpeg.is_some()).as_bytes())?;
     zip.finish().map_err(io::Error::other)
+}
+
+/// Unicode NFC, escaped for XHTML: OCR and book.toml text may come decomposed.
+fn text(s: &str) -> String {
+    xml::escape(&s.nfc().collect::<String>())
+}
+
+fn pagebreak(p: u32, label: &str) -> String {
+    format!(
+        "<span epub:type=\"pagebreak\" role=\"doc-pagebreak\" id=\"page-{p}\" aria-label=\"{}\"></span>\n",
+        text(label)
+    )
+}
+
+/// A content document and how the table of contents names it.
+struct Doc {
+    file: String,
+    section: Section,
+    toc_title: String,
+    in_toc: bool,
+}
+
+fn sections(reading: &Reading, chapters: &[(String, u32)], per: u32) -> Vec<Doc> {
+    let secs = reading::sections(reading, chapters, per);
+    let titled = secs.iter().any(|s| s.title.is_some());
+    let label = |p: u32| {
+        reading
+            .labels
+            .get(p as usize - 1)
+            .cloned()
+            .unwrap_or_else(|| p.to_string())
+    };
+    secs.into_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let range = match (s.pages.first(), s.pages.last()) {
+                (Some(a), Some(b)) if a == b => label(*a),
+                (Some(a), Some(b)) => format!("{}–{}", label(*a), label(*b)),
+                _ => String::new(),
+            };
+            let toc_title = s.title.clone().unwrap_or(range);
+            // With chapters or headings, the table of contents lists them (and the beginning);
+            // without, every run of pages.
+            let in_toc = !toc_title.is_empty() && (s.title.is_some() || !titled || i == 0);
+            Doc {
+                file: format!("text/s{:04}.xhtml", i + 1),
+                section: s,
+                toc_title,
+                in_toc,
+            }
+        })
+        .collect()
 }
 
 fn xhtml(lang: &str, dir: &str, css: &str, title: &str, body: &str) -> String {
@@ -264,55 +280,62 @@ fn xhtml(lang: &str, dir: &str, css: &str, title: &str, body: &str) -> String {
     )
 }
 
-fn package_document(meta: &EpubMeta, secs: &[Section], cover: bool) -> String {
+fn package_document(meta: &EpubMeta, secs: &[Doc], page_images: &[u32], cover: bool) -> String {
     let mut md = String::new();
     md.push_str(&format!(
         "<dc:identifier id=\"uid\">urn:uuid:{}</dc:identifier>\n",
         book_uuid(&meta.id)
     ));
-    if let Some(isbn) = &meta.isbn {
+    let isbn = meta.isbn.as_ref().map(|isbn| {
         let digits: String = isbn.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+        format!("urn:isbn:{}", text(&digits))
+    });
+    if let Some(isbn) = &isbn {
         md.push_str(&format!(
-            "<dc:identifier id=\"isbn\">urn:isbn:{}</dc:identifier>\n",
-            xml::escape(&digits)
+            "<dc:identifier id=\"isbn\">{isbn}</dc:identifier>\n"
         ));
     }
     if let Some(other) = &meta.identifier {
         md.push_str(&format!(
             "<dc:identifier id=\"extra-id\">{}</dc:identifier>\n",
-            xml::escape(other)
+            text(other)
         ));
     }
     md.push_str(&format!(
         "<dc:title id=\"title\">{}</dc:title>\n",
-        xml::escape(&meta.title)
+        text(&meta.title)
     ));
     for (i, a) in meta.authors.iter().enumerate() {
         md.push_str(&format!(
             "<dc:creator id=\"creator{i}\">{}</dc:creator>\n<meta refines=\"#creator{i}\" property=\"role\" scheme=\"marc:relators\">aut</meta>\n",
-            xml::escape(a)
+            text(a)
         ));
     }
     for l in &meta.languages {
-        md.push_str(&format!("<dc:language>{}</dc:language>\n", xml::escape(l)));
+        md.push_str(&format!("<dc:language>{}</dc:language>\n", text(l)));
     }
     if meta.languages.is_empty() {
         md.push_str("<dc:language>und</dc:language>\n");
     }
     if let Some(p) = &meta.publisher {
-        md.push_str(&format!(
-            "<dc:publisher>{}</dc:publisher>\n",
-            xml::escape(p)
-        ));
+        md.push_str(&format!("<dc:publisher>{}</dc:publisher>\n", text(p)));
     }
     if let Some(y) = meta.year {
         md.push_str(&format!("<dc:date>{y:04}</dc:date>\n"));
     }
     for s in &meta.subjects {
-        md.push_str(&format!("<dc:subject>{}</dc:subject>\n", xml::escape(s)));
+        md.push_str(&format!("<dc:subject>{}</dc:subject>\n", text(s)));
     }
     if let Some(r) = &meta.rights {
-        md.push_str(&format!("<dc:rights>{}</dc:rights>\n", xml::escape(r)));
+        md.push_str(&format!("<dc:rights>{}</dc:rights>\n", text(r)));
+    }
+    // The page breaks are those of the printed book that was scanned: its ISBN when known.
+    // (EPUB Accessibility 1.0's `source-of pagination`: epubcheck 4.2 rejects 1.1's
+    // `a11y:pageBreakSource` as an undefined property.)
+    if let Some(isbn) = &isbn {
+        md.push_str(&format!(
+            "<dc:source id=\"src\">{isbn}</dc:source>\n<meta refines=\"#src\" property=\"source-of\">pagination</meta>\n"
+        ));
     }
     md.push_str(&format!(
         "<meta property=\"dcterms:modified\">{}</meta>\n",
@@ -321,6 +344,7 @@ fn package_document(meta: &EpubMeta, secs: &[Section], cover: bool) -> String {
     if cover {
         md.push_str("<meta name=\"cover\" content=\"cover-image\"/>\n");
     }
+    md.push_str(&accessibility(meta, page_images.len(), cover));
 
     let mut items = String::from(
         "<item id=\"nav\" href=\"nav.xhtml\" media-type=\"application/xhtml+xml\" properties=\"nav\"/>\n\
@@ -333,6 +357,11 @@ fn package_document(meta: &EpubMeta, secs: &[Section], cover: bool) -> String {
 <item id=\"cover\" href=\"cover.xhtml\" media-type=\"application/xhtml+xml\"/>\n",
         );
         spine.push_str("<itemref idref=\"cover\"/>\n");
+    }
+    for p in page_images {
+        items.push_str(&format!(
+            "<item id=\"page-image-{p}\" href=\"images/page-{p:04}.jpg\" media-type=\"image/jpeg\"/>\n"
+        ));
     }
     for (i, s) in secs.iter().enumerate() {
         items.push_str(&format!(
@@ -356,6 +385,55 @@ fn package_document(meta: &EpubMeta, secs: &[Section], cover: bool) -> String {
     )
 }
 
+/// Schema.org accessibility metadata (EPUB Accessibility 1.1): what a reader gets, and that the
+/// text is OCR with the confidence it was read with.
+fn accessibility(meta: &EpubMeta, page_images: usize, cover: bool) -> String {
+    let mut md = String::new();
+    let mut prop = |p: &str, v: &str| {
+        md.push_str(&format!(
+            "<meta property=\"schema:{p}\">{}</meta>\n",
+            text(v)
+        ));
+    };
+    prop("accessMode", "textual");
+    if cover || page_images > 0 {
+        prop("accessMode", "visual");
+    }
+    prop("accessModeSufficient", "textual");
+    if page_images > 0 {
+        // Where the OCR text is doubtful, the page image completes it.
+        prop("accessModeSufficient", "textual,visual");
+    }
+    for f in [
+        "printPageNumbers",
+        "pageNavigation",
+        "tableOfContents",
+        "readingOrder",
+        "displayTransformability",
+    ] {
+        prop("accessibilityFeature", f);
+    }
+    if cover || page_images > 0 {
+        prop("accessibilityFeature", "alternativeText");
+    }
+    prop("accessibilityHazard", "none");
+    let confidence = meta
+        .confidence
+        .map_or("unknown".to_string(), |c| format!("{c:.0} %"));
+    let mut summary = format!(
+        "The text of this book was recognised by OCR (Tesseract) from scanned pages and may \
+contain recognition errors; mean word confidence {confidence}. Running headers and page numbers \
+are left out of the text; the printed page numbers are kept as page break markers and a page list."
+    );
+    if page_images > 0 {
+        summary.push_str(&format!(
+            " {page_images} page(s) read with low confidence also show the page image after their text."
+        ));
+    }
+    prop("accessibilitySummary", &summary);
+    md
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,28 +447,76 @@ mod tests {
         assert_eq!(&u[14..15], "5");
     }
 
-    #[test]
-    fn sections_split_at_chapters_and_size() {
-        let meta = EpubMeta {
-            chapters: vec![("One".into(), 3), ("Two".into(), 9)],
-            pages_per_section: 4,
-            ..Default::default()
-        };
-        let s = sections(&meta, 12);
-        let spans: Vec<_> = s
-            .iter()
-            .map(|s| (s.pages[0], *s.pages.last().unwrap()))
-            .collect();
-        assert_eq!(spans, [(1, 2), (3, 6), (7, 8), (9, 12)]);
-        assert_eq!(s[1].title, "One");
+    fn unzip(bytes: Vec<u8>) -> BTreeMap<String, String> {
+        let mut z = zip::ZipArchive::new(io::Cursor::new(bytes)).unwrap();
+        (0..z.len())
+            .map(|i| {
+                let mut f = z.by_index(i).unwrap();
+                let mut buf = Vec::new();
+                io::Read::read_to_end(&mut f, &mut buf).unwrap();
+                (
+                    f.name().unwrap().to_string(),
+                    String::from_utf8_lossy(&buf).into_owned(),
+                )
+            })
+            .collect()
     }
 
     #[test]
-    fn hyphen_at_line_end_is_joined() {
+    fn writes_text_page_list_and_accessibility_metadata() {
         use crate::ocr::parse_hocr;
+        use crate::reading::{PageText, reflow};
+        // Decomposed "й" (и + combining breve) must come out composed.
         let hocr = "<p class='ocr_par'><span class='ocr_line' title='bbox 0 0 1 1'><span class='ocrx_word' title='bbox 0 0 1 1; x_wconf 90'>библио-</span></span>\
-<span class='ocr_line' title='bbox 0 0 1 1'><span class='ocrx_word' title='bbox 0 0 1 1; x_wconf 90'>тека</span> <span class='ocrx_word' title='bbox 0 0 1 1; x_wconf 90'>и</span></span></p>";
-        let page = EpubPage::from_ocr(1, &parse_hocr(hocr));
-        assert_eq!(page.paragraphs, ["библиотека и"]);
+<span class='ocr_line' title='bbox 0 0 1 1'><span class='ocrx_word' title='bbox 0 0 1 1; x_wconf 90'>тека</span> <span class='ocrx_word' title='bbox 0 0 1 1; x_wconf 90'>и\u{306}</span></span></p>";
+        let mut pages: Vec<PageText> = (1..=3)
+            .map(|i| PageText::from_ocr(i, &parse_hocr(hocr)))
+            .collect();
+        pages[1].show_image = true;
+        let reading = reflow(&pages, None);
+        let meta = EpubMeta {
+            id: "b".into(),
+            title: "Кітап".into(),
+            languages: vec!["kk".into(), "ru".into()],
+            isbn: Some("978-601-00-0000-0".into()),
+            pages_per_section: 2,
+            confidence: Some(87.4),
+            modified: "2026-01-01T00:00:00Z".into(),
+            ..Default::default()
+        };
+        let images = BTreeMap::from([(
+            2,
+            PageImage {
+                jpeg: vec![0xff, 0xd8],
+                alt: "Page 2".into(),
+            },
+        )]);
+        let out = write(io::Cursor::new(Vec::new()), &meta, &reading, &images, None).unwrap();
+        let files = unzip(out.into_inner());
+        let s1 = &files["OEBPS/text/s0001.xhtml"];
+        // Lines joined across the hyphen, and the paragraph across the page turn.
+        assert!(
+            s1.contains("<p>библиотека й <span epub:type=\"pagebreak\""),
+            "{s1}"
+        );
+        assert!(s1.contains("xml:lang=\"kk\"") && s1.contains("dir=\"ltr\""));
+        assert!(s1.contains("<img src=\"../images/page-0002.jpg\" alt=\"Page 2\"/>"));
+        assert!(files.contains_key("OEBPS/images/page-0002.jpg"));
+        let nav = &files["OEBPS/nav.xhtml"];
+        assert_eq!(nav.matches("#page-").count(), 3, "{nav}");
+        let opf = &files["OEBPS/content.opf"];
+        for m in [
+            "urn:isbn:9786010000000",
+            "<dc:language>kk</dc:language>\n<dc:language>ru</dc:language>",
+            "schema:accessMode\">textual",
+            "schema:accessMode\">visual",
+            "schema:accessModeSufficient\">textual,visual",
+            "accessibilityFeature\">printPageNumbers",
+            "accessibilityHazard\">none",
+            "mean word confidence 87 %",
+            "<dc:source id=\"src\">urn:isbn:9786010000000</dc:source>",
+        ] {
+            assert!(opf.contains(m), "{m} missing in\n{opf}");
+        }
     }
 }

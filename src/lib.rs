@@ -19,4 +19,5 @@ pub mod ocr;
 pub mod osd;
 pub mod pdf;
 pub mod prepare;
+pub mod reading;
 pub mod xml;
