@@ -29,6 +29,8 @@ Usage (from the repository root; Python 3 standard library only):
     python3 scripts/bench.py --kitap target/release/kitap --books eng-clean,ukr-seed
     python3 scripts/bench.py --repeat 3 --json bench.json
     python3 scripts/bench.py --per-page            # also: each page alone, kitap vs CLI
+    python3 scripts/bench.py --sizes --reocr --books eng-clean,eng-color-jpeg
+                          # PDF bytes/page archive, compact, OCRmyPDF; re-read CER (untimed)
 
 Benchmark-only dependencies: `apt-get install -y time tesseract-ocr ocrmypdf img2pdf`. A missing
 tool is reported and its figures are left out; the others are still measured.
@@ -957,6 +959,113 @@ def report(res: dict) -> str:
     return "\n".join(lines)
 
 
+# ----------------------------------------------------------------------------------------------
+# --sizes: PDF bytes per page (archive, compact, OCRmyPDF) and re-read CER archive vs compact
+# ----------------------------------------------------------------------------------------------
+
+
+def reread(pdf: Path, page: int, models: str, dest: Path, env: dict) -> str:
+    """The page rendered at 300 dpi (`pdftoppm -r 300 -gray`) and read by the tesseract CLI."""
+    prefix = dest / f"{pdf.parent.parent.name}-{pdf.stem}-{page:04d}"
+    subprocess.run(["pdftoppm", "-r", "300", "-gray", "-png", "-f", str(page), "-l", str(page),
+                    "-singlefile", str(pdf), str(prefix)], check=True)
+    r = subprocess.run(["tesseract", f"{prefix}.png", "-", "-l", models], capture_output=True,
+                       text=True, env=env)
+    Path(f"{prefix}.png").unlink()
+    return r.stdout
+
+
+def run_sizes(opts) -> str:
+    kitap = opts.kitap or REPO / "target" / "release" / "kitap"
+    if not os.access(kitap, os.X_OK):
+        sys.exit(f"bench: {kitap} is not an executable (cargo build, then --kitap PATH)")
+    env = dict(os.environ, OMP_THREAD_LIMIT="1")
+    work = Path(tempfile.mkdtemp(prefix="kitap-sizes-", dir=opts.tmpdir))
+    scans = work / "scans"
+    prepare_books(opts.scans, opts.books, scans)
+    rows, cer_rows, notes = [], [], []
+    outs = {}
+    for pipeline in ("archive", "compact"):
+        out = work / pipeline
+        say(f"== kitap --pipeline {pipeline}")
+        r = subprocess.run([str(kitap), "convert", str(scans), "-o", str(out), "--jobs",
+                            str(opts.jobs), "--quiet", "--pipeline", pipeline], env=env)
+        if r.returncode != 0:
+            notes.append(f"kitap --pipeline {pipeline} exited {r.returncode}")
+        outs[pipeline] = {b["id"]: b for b in read_manifest(out)["books"]}
+    for book in opts.books:
+        row = {"book": book}
+        for pipeline in ("archive", "compact"):
+            rec = outs[pipeline][book]
+            pdf = work / pipeline / file_of(rec, "application/pdf")
+            n = len(rec["pages"])
+            row[pipeline] = pdf.stat().st_size / n
+            row[pipeline + "_enc"] = sorted({p["image_encoding"] for p in rec["pages"]})
+            row[pipeline + "_pdf"] = pdf
+            row["pages"] = n
+            check = subprocess.run(["qpdf", "--check", str(pdf)], capture_output=True, text=True)
+            if check.returncode != 0:
+                notes.append(f"{book} {pipeline}: qpdf --check failed")
+        row["ocrmypdf"] = None
+        if not opts.no_ocrmypdf:
+            imgs = [str(scans / p["source"]) for p in outs["archive"][book]["pages"]]
+            packed, outpdf = work / f"{book}.in.pdf", work / f"{book}.ocrmypdf.pdf"
+            models = "+".join(outs["archive"][book]["ocr_models"])
+            say(f"== img2pdf + ocrmypdf --deskew --rotate-pages --jobs {opts.jobs} -l {models}: {book}")
+            subprocess.run(["img2pdf", *imgs, "-o", str(packed)], check=True)
+            r = subprocess.run(["ocrmypdf", "--deskew", "--rotate-pages", "--jobs", str(opts.jobs),
+                                "-l", models, str(packed), str(outpdf)], env=env,
+                               capture_output=True, text=True)
+            if r.returncode == 0:
+                row["ocrmypdf"] = outpdf.stat().st_size / row["pages"]
+            else:
+                notes.append(f"{book}: ocrmypdf exited {r.returncode}")
+        rows.append(row)
+        if opts.reocr:
+            rec = outs["archive"][book]
+            models = "+".join(rec["ocr_models"])
+            jobs = []
+            for pg in rec["pages"]:
+                gt = gt_text(opts.scans, book, pg["source"], pg["frame"])
+                if gt is not None:
+                    for pipeline in ("archive", "compact"):
+                        jobs.append((pipeline, pg["index"], gt))
+            say(f"== re-read {len(jobs)} rendered pages of {book}")
+            with concurrent.futures.ThreadPoolExecutor(opts.jobs) as ex:
+                texts = list(ex.map(lambda j: reread(row[j[0] + "_pdf"], j[1], models, work, env),
+                                    jobs))
+            cer = {}
+            for pipeline in ("archive", "compact"):
+                cer[pipeline] = book_cer([(t, j[2]) for t, j in zip(texts, jobs)
+                                          if j[0] == pipeline])
+            cer_rows.append((book, cer))
+    lines = ["| book | pages | archive | compact | OCRmyPDF | compact / OCRmyPDF | "
+             "compact encodings |", "|---|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        ratio_s = fmt(ratio(r["compact"], r["ocrmypdf"]))
+        lines.append(f"| {r['book']} | {r['pages']} | {round(r['archive']):,} | "
+                     f"{round(r['compact']):,} | {fmt(rounded(r['ocrmypdf']))} | {ratio_s} | "
+                     f"{', '.join(r['compact_enc'])} |")
+    lines.append("")
+    lines.append("PDF bytes per page. Archive encodings: " + "; ".join(
+        f"{r['book']}: {', '.join(r['archive_enc'])}" for r in rows))
+    if cer_rows:
+        lines += ["", "| book | pages with GT | re-read CER archive | re-read CER compact | "
+                  "difference (points) |", "|---|---:|---:|---:|---:|"]
+        for book, c in cer_rows:
+            a, k = c["archive"]["cer"], c["compact"]["cer"]
+            diff = None if a is None or k is None else (k - a) * 100
+            lines.append(f"| {book} | {c['archive']['pages']} | {fmt(a and a * 100)} % | "
+                         f"{fmt(k and k * 100)} % | {fmt(diff)} |")
+    for n in notes:
+        lines.append(f"- {n}")
+    if opts.keep:
+        lines.append(f"- outputs kept in {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--kitap", type=Path, help="kitap binary (default: cargo build --release, "
@@ -982,6 +1091,12 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the temp folder with all outputs")
     ap.add_argument("--tmpdir", help="where to make the temp folder (default: system temp)")
     ap.add_argument("--self-test", action="store_true", help="check the CER code and exit")
+    ap.add_argument("--sizes", action="store_true",
+                    help="instead of timing: PDF bytes per page of kitap's archive and compact "
+                    "pipelines and of OCRmyPDF, untimed (--kitap defaults to target/release/kitap)")
+    ap.add_argument("--reocr", action="store_true",
+                    help="with --sizes: render archive and compact pages at 300 dpi, read them "
+                    "with the tesseract CLI and give each book's CER against gt/")
     opts = ap.parse_args()
     if opts.self_test:
         self_test()
@@ -994,6 +1109,9 @@ def main() -> None:
             opts.scans = Path("/work/shared/sample-scans")
         else:
             ap.error(f"no sample scans at {opts.scans} (use --scans)")
+    if opts.sizes:
+        say(run_sizes(opts))
+        return
     res = run_bench(opts)
     text = report(res)
     say("")

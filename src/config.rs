@@ -166,9 +166,13 @@ pub struct Pipeline {
     pub keep_originals: bool,
     /// Cut away dark scanner borders around the page. Default: false.
     pub crop_borders: bool,
-    /// `archive`: grey and colour pages stay lossless (Flate); `compact`: they are re-encoded
-    /// as JPEG at `jpeg_quality`, downsampled to `max_dpi` when finer. Bitonal pages are G4
-    /// and source JPEGs go in untouched either way. Default: archive.
+    /// `archive`: grey and colour pages stay lossless (a palette of up to 16 greys or 256
+    /// colours as indexed Flate, the rest Flate with PNG predictors) and source JPEGs go in
+    /// untouched; `compact`: text on white paper becomes G4, other grey and colour pages JPEG
+    /// at `jpeg_quality` after a light smoothing, downsampled to `max_dpi` when finer, and a
+    /// source JPEG is replaced when that is under 0.8 of its size. Bitonal pages are G4 and
+    /// lossy sources that cannot go in as they are (JPEG-in-TIFF, CMYK) an sRGB JPEG either
+    /// way. Default: archive.
     pub images: ImageMode,
     /// JPEG quality of `compact` pages, 1–100. Default: 75.
     pub jpeg_quality: u8,

@@ -254,12 +254,22 @@ impl<W: Write> PdfWriter<W> {
                         .bits_per_component(8)
                         .columns(img.width as i32);
                 }
+                Encoding::FlateIndexed { bits } => {
+                    x.filter(Filter::FlateDecode);
+                    x.bits_per_component(bits as i32);
+                }
             }
-            x.color_space_name(if img.components == 1 {
+            let device = if img.components == 1 {
                 Name(b"DeviceGray")
             } else {
                 Name(b"DeviceRGB")
-            });
+            };
+            if let Encoding::FlateIndexed { .. } = img.encoding {
+                let hival = (img.palette.len() / img.components as usize) as i32 - 1;
+                x.color_space().indexed(device, hival, &img.palette);
+            } else {
+                x.color_space_name(device);
+            }
         }
         self.emit(image_ref, c)?;
         Ok(image_ref)
