@@ -147,6 +147,24 @@ pub fn reflow(pages: &[PageText], labels: Option<Vec<String>>) -> Reading {
             book_median
         };
         let mut paras = page_paragraphs(lines, median, page.width);
+        // A paragraph that ends inside a hyphenated word goes on in the next one: OCR often
+        // starts a new paragraph at a column or block boundary.
+        let mut k = 1;
+        while k < paras.len() {
+            let continues = !paras[k - 1].heading
+                && !paras[k].heading
+                && paras[k - 1]
+                    .lines
+                    .last()
+                    .is_some_and(|l| hyphen_end(&l.text).is_some())
+                && starts_lowercase(&paras[k].lines[0].text);
+            if continues {
+                let next = paras.remove(k);
+                paras[k - 1].lines.extend(next.lines);
+            } else {
+                k += 1;
+            }
+        }
         let joins = open
             && paras
                 .first()
@@ -370,7 +388,7 @@ const HYPHEN_PARTICLES: &[&str] = &["то", "либо", "нибудь", "так�
 /// Whether the hyphen between `left` (the word before a line-end hyphen, without it) and
 /// `right` (the first word of the next line) belongs to the word.
 ///
-/// Kept: after a digit or when `right` starts with a capital ("Ertir-Öýi", "2020-nji"), when
+/// Kept: after a number when `right` is a short suffix, when `right` starts with a capital ("Ertir-Öýi", "2020-nji"), when
 /// `right` is a hyphenated particle ("что-то"), and when the book writes the hyphenated form
 /// elsewhere and never the joined one. Otherwise joined: a word broken at the margin is far more
 /// common than a compound broken exactly at its hyphen.
@@ -380,8 +398,15 @@ pub fn keeps_hyphen(left: &str, right: &str, vocab: &Vocabulary) -> bool {
     let (Some(l_last), Some(r_first)) = (left.chars().last(), right.chars().next()) else {
         return true;
     };
-    if !l_last.is_alphabetic() || !r_first.is_alphabetic() {
+    if !r_first.is_alphabetic() {
         return true;
+    }
+    if !l_last.is_alphabetic() {
+        // A number takes its suffix with a hyphen ("2020-nji", "5-го"); a long lowercase
+        // word after digits is a word whose letters were read as digits ("06-щественность").
+        let suffix = right.chars().filter(|c| c.is_alphabetic()).count() <= 4;
+        let word_like = left.chars().any(char::is_alphabetic);
+        return suffix || word_like;
     }
     let all_caps = |s: &str| {
         s.chars()
@@ -404,7 +429,10 @@ pub fn keeps_hyphen(left: &str, right: &str, vocab: &Vocabulary) -> bool {
 
 /// `text` ends in a word broken by a hyphen: returns the text without the hyphen.
 fn hyphen_end(text: &str) -> Option<&str> {
-    let t = text.trim_end();
+    // Specks read after the hyphen ("аг-.", "ньӧбӧ- ·") are the scan's, not the text's.
+    let t = text
+        .trim_end()
+        .trim_end_matches(['.', ',', '·', '‚', '`', '\'', ' ']);
     let stripped = t
         .strip_suffix('-')
         .or_else(|| t.strip_suffix('\u{ad}'))
@@ -957,7 +985,35 @@ mod tests {
         assert!(!keeps_hyphen("БИБЛИО", "ТЕКА", &v));
         // Digits: "2020-nji", and particles: "что-то".
         assert!(keeps_hyphen("24", "nji", &v));
+        assert!(keeps_hyphen("5", "го", &v));
+        // Letters misread as digits, then the rest of the word.
+        assert!(!keeps_hyphen("06", "щественность", &v));
         assert!(keeps_hyphen("что", "то", &v));
+    }
+
+    #[test]
+    fn a_speck_after_the_hyphen_or_a_new_ocr_paragraph_does_not_stop_the_join() {
+        let v = Vocabulary::default();
+        assert_eq!(
+            join_lines("бур аг-.", "ентъяс пӧвсысь", &v),
+            "бур агентъяс пӧвсысь"
+        );
+        assert_eq!(
+            join_lines("кор ньӧбӧ- ·", "ны нянь", &v),
+            "кор ньӧбӧны нянь"
+        );
+        // OCR started a paragraph where the column went on: one paragraph, word joined.
+        let p = page(
+            1,
+            None,
+            &[&["Первая строка с перено-"], &["сом слова идёт дальше."]],
+            None,
+        );
+        let r = reflow(&[p], None);
+        assert_eq!(
+            text_of(&r),
+            "[1]\nПервая строка с переносом слова идёт дальше.\n"
+        );
     }
 
     #[test]
