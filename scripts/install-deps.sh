@@ -2,7 +2,9 @@
 # Installs the Debian 12 packages kitap needs to build, run and test. Idempotent.
 #   build: pkg-config, libclang (bindgen), libtesseract and libleptonica headers
 #   run:   Tesseract models for the languages kitap maps (see src/lang.rs) and the OSD model
-#   test:  qpdf, poppler-utils (pdftotext, pdffonts, pdfimages), epubcheck, python3-jsonschema
+#   test:  qpdf, poppler-utils (pdftotext, pdffonts, pdfimages), epubcheck, python3-jsonschema,
+#          python3-pil + fonts-dejavu-extra (tests render a long book with scripts/render-long-book.py),
+#          unzip (tests read the EPUB back)
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -13,6 +15,7 @@ packages=(
   tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-ita tesseract-ocr-spa tesseract-ocr-por
   tesseract-ocr-script-latn tesseract-ocr-script-cyrl
   qpdf poppler-utils epubcheck python3-jsonschema icc-profiles-free time
+  python3-pil fonts-dejavu-extra unzip
 )
 missing=()
 for p in "${packages[@]}"; do

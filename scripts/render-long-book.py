@@ -24,7 +24,7 @@ What it does
 How to run
     /usr/bin/python3 scripts/render-long-book.py OUT
 
-    Needs python3-pil and fonts-dejavu-core (Debian), like render-samples.py.
+    Needs python3-pil and fonts-dejavu-extra (Debian), like render-samples.py.
     The book is not kept in the repository (21 pages of PNG); the tests
     render it into a temporary folder.
 """

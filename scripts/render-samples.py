@@ -34,7 +34,7 @@ How to run
 
     It needs only Debian packages:
 
-        apt-get install -y python3-pil fonts-dejavu-core
+        apt-get install -y python3-pil fonts-dejavu-extra
 
     (use /usr/bin/python3 if the python3 first on your PATH is not Debian's
     and has no Pillow). The book folders it renders are deleted and written
@@ -342,7 +342,7 @@ def font(kind, pt):
     if key not in _font_cache:
         path = os.path.join(FONT_DIR, FONTS[kind])
         if not os.path.exists(path):
-            sys.exit(f"missing font {path}: apt-get install -y fonts-dejavu-core")
+            sys.exit(f"missing font {path}: apt-get install -y fonts-dejavu-extra")
         size = round(pt * DPI / 72)
         # The basic layout engine keeps the output independent of whether
         # libraqm happens to be installed; none of our texts need shaping.

@@ -50,6 +50,21 @@ fn shared_books_convert_as_well_as_tesseract_alone() {
     check_file_hashes(&run);
     no_temp_files(&run.out);
 
+    // Every book of the corpus is here.
+    let mut corpus: Vec<String> = std::fs::read_dir(shared.join("sample-scans"))
+        .unwrap()
+        .filter_map(|e| {
+            let e = e.ok()?;
+            e.file_type()
+                .ok()?
+                .is_dir()
+                .then(|| e.file_name().to_string_lossy().into_owned())
+        })
+        .collect();
+    corpus.sort();
+    assert_eq!(corpus, BOOKS, "BOOKS lists every book of the shared corpus");
+    reading::check_reading_epubs(&run, &scans);
+
     let m = run.manifest();
     let books = m["books"].as_array().unwrap();
     let ids: Vec<&str> = books.iter().map(|b| b["id"].as_str().unwrap()).collect();

@@ -336,3 +336,14 @@ fn the_pdf_is_pdfa_2u_and_each_check_catches_its_breach() {
         missed.join("\n")
     );
 }
+
+/// The embedded OutputIntent profile is icc-profiles-free's sRGB.icc, unaltered (installed by
+/// scripts/install-deps.sh).
+#[test]
+fn the_output_profile_is_icc_profiles_free_srgb() {
+    let system = std::fs::read("/usr/share/color/icc/sRGB.icc")
+        .expect("icc-profiles-free installed (scripts/install-deps.sh)");
+    let ours =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sRGB.icc")).unwrap();
+    assert_eq!(ours, system);
+}

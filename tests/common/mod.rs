@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub mod pdfa;
+pub mod reading;
 
 use serde_json::Value;
 
