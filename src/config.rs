@@ -42,6 +42,9 @@ pub struct BookMeta {
     pub chapters: Vec<Chapter>,
 }
 
+/// The largest first number of a page-label range.
+pub const MAX_LABEL_START: u32 = 100_000;
+
 /// From page `from` (1-based index) on, pages are numbered in `style` starting at `start`.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -119,6 +122,14 @@ impl BookMeta {
         for r in &self.page_labels {
             if r.from == 0 {
                 return Err(bad("page_labels: `from` counts from 1".into()));
+            }
+            // PDF forbids /St 0, and a roman or letter label of a huge number would be
+            // megabytes long: no printed book numbers its pages past a hundred thousand.
+            if !(1..=MAX_LABEL_START).contains(&r.start) {
+                return Err(bad(format!(
+                    "page_labels: `start` must be between 1 and {MAX_LABEL_START}, not {}",
+                    r.start
+                )));
             }
         }
         if self.page_labels.windows(2).any(|w| w[0].from >= w[1].from) {

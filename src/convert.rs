@@ -647,9 +647,14 @@ fn cover_jpeg(img: &image::DynamicImage) -> Option<Vec<u8>> {
 /// `None` for a blank part (almost no ink): nothing to show.
 fn scan_jpeg(img: &image::GrayImage, r: prepare::Rect) -> Option<Vec<u8>> {
     let part = image::imageops::crop_imm(img, r.x0, r.y0, r.width(), r.height()).to_image();
-    let thumb = image::DynamicImage::ImageLuma8(part)
-        .resize(1000, 1000, image::imageops::FilterType::Triangle)
-        .to_luma8();
+    // Only ever smaller: a small part is shown at its own size.
+    let thumb = if part.width().max(part.height()) > 1000 {
+        image::DynamicImage::ImageLuma8(part)
+            .resize(1000, 1000, image::imageops::FilterType::Triangle)
+            .to_luma8()
+    } else {
+        part
+    };
     let dark = thumb.pixels().filter(|p| p.0[0] < 128).count();
     if dark * 500 < thumb.len() {
         return None;

@@ -151,12 +151,21 @@ h2 { font-size: 1.15em; text-align: center; margin: 1em 0 0.5em; }\n\
     let mut used_images = Vec::new();
     for s in &secs {
         let mut body = String::new();
-        if let Some(ch) = &s.section.chapter {
+        // The chapter title goes after the page break that opens the chapter's first page, so
+        // the page-list entry for that page lands on the title.
+        let mut title_due = s.section.chapter.as_ref();
+        let leads_with_break = matches!(s.section.blocks.first(), Some(Block::PageBreak(_)));
+        if !leads_with_break && let Some(ch) = title_due.take() {
             body.push_str(&format!("<h1>{}</h1>\n", text(ch)));
         }
         for b in &s.section.blocks {
             match b {
-                Block::PageBreak(p) => body.push_str(&pagebreak(*p, &label(*p))),
+                Block::PageBreak(p) => {
+                    body.push_str(&pagebreak(*p, &label(*p)));
+                    if let Some(ch) = title_due.take() {
+                        body.push_str(&format!("<h1>{}</h1>\n", text(ch)));
+                    }
+                }
                 Block::Heading(t) => body.push_str(&format!("<h2>{}</h2>\n", text(t))),
                 Block::Para { inlines, continued } => {
                     body.push_str(if *continued {

@@ -265,7 +265,10 @@ fn page_paragraphs<'a>(
                             && l.bbox.width() < h.bbox.width()
                     })
             });
-        let tall = under_heading || median.is_some_and(|m| is_heading_line(l, m));
+        // Only a line that starts an OCR paragraph, or goes on a heading, can be a heading: an
+        // inflated box inside a paragraph (a drop cap, a speck) must not cut it in two.
+        let may_head = l.para_start || out.last().is_some_and(|p| p.heading);
+        let tall = under_heading || may_head && median.is_some_and(|m| is_heading_line(l, m));
         let new = match out.last() {
             None => true,
             Some(last) => l.para_start || last.heading != tall,
@@ -493,20 +496,39 @@ struct Candidate {
     h: f64,
     /// Width as a fraction of the page width.
     w: f64,
+    /// Top and bottom as fractions of the page height.
+    y0: f64,
+    y1: f64,
     /// Clear of the body: the gap to the next line inward is at least a line height.
     apart: bool,
     /// Heading size: running heads are set no larger than the text.
     tall: bool,
 }
 
+impl Candidate {
+    /// On the same baseline band: the two overlap vertically.
+    fn beside(&self, other: &Candidate) -> bool {
+        self.y0 < other.y1 && self.y1 > other.y0
+    }
+}
+
 /// Fraction of the page height within which furniture must recur.
 const SAME_HEIGHT: f64 = 0.02;
+
+/// The value of a decimal digit in the scripts kitap reads: ASCII, Arabic-Indic, Extended
+/// Arabic-Indic (Persian, Urdu), Devanagari, fullwidth.
+fn decimal_digit(c: char) -> Option<u32> {
+    let zero = ['0', '\u{660}', '\u{6f0}', '\u{966}', '\u{ff10}']
+        .into_iter()
+        .find(|&z| (z..=char::from_u32(z as u32 + 9).unwrap_or(z)).contains(&c))?;
+    Some(c as u32 - zero as u32)
+}
 
 /// Text with digits made alike, case and punctuation dropped: "42 Libraries" ~ "43 libraries".
 fn furniture_key(s: &str) -> String {
     let mut out = String::new();
     for c in s.chars() {
-        if c.is_ascii_digit() {
+        if decimal_digit(c).is_some() {
             out.push('#');
         } else if c.is_alphanumeric() {
             out.extend(c.to_lowercase());
@@ -520,10 +542,11 @@ fn furniture_key(s: &str) -> String {
 /// The value of a printed page number: arabic digits, maybe between dashes or brackets.
 fn page_number(s: &str) -> Option<u32> {
     let t = s.trim_matches(|c: char| !c.is_alphanumeric());
-    if t.is_empty() || t.chars().count() > 4 || !t.chars().all(|c| c.is_ascii_digit()) {
+    if t.is_empty() || t.chars().count() > 4 {
         return None;
     }
-    t.parse().ok()
+    t.chars()
+        .try_fold(0u32, |n, c| Some(n * 10 + decimal_digit(c)?))
 }
 
 fn is_roman(s: &str) -> bool {
@@ -574,13 +597,23 @@ fn candidates(pages: &[PageText]) -> Vec<Candidate> {
         let n = order.len();
         let mut add = |k: usize, top: bool| {
             let l = &p.lines[order[k]];
+            // The gap to the next line inward that is not beside this one: a folio and a
+            // running title on one baseline are often read as two lines.
+            let beside = |j: usize| {
+                let o = &p.lines[j].bbox;
+                o.y0 < l.bbox.y1 && o.y1 > l.bbox.y0
+            };
             let gap = if top {
-                order
-                    .get(k + 1)
+                order[k + 1..]
+                    .iter()
+                    .find(|&&j| !beside(j))
                     .map_or(f64::INFINITY, |&j| p.lines[j].bbox.y0 - l.bbox.y1)
             } else {
-                k.checked_sub(1)
-                    .map_or(f64::INFINITY, |j| l.bbox.y0 - p.lines[order[j]].bbox.y1)
+                order[..k]
+                    .iter()
+                    .rev()
+                    .find(|&&j| !beside(j))
+                    .map_or(f64::INFINITY, |&j| l.bbox.y0 - p.lines[j].bbox.y1)
             };
             let yc = (l.bbox.y0 + l.bbox.y1) / 2.0 / p.height;
             if (top && yc > 0.25) || (!top && yc < 0.75) {
@@ -592,6 +625,8 @@ fn candidates(pages: &[PageText]) -> Vec<Candidate> {
                 top,
                 key: furniture_key(&l.text),
                 yc,
+                y0: l.bbox.y0 / p.height,
+                y1: l.bbox.y1 / p.height,
                 h: l.bbox.height() / p.height,
                 w: l.bbox.width() / p.width,
                 apart: gap >= 0.8 * line_h,
@@ -624,15 +659,24 @@ pub fn find_furniture(pages: &[PageText]) -> Vec<Furniture> {
     let mut number_slots: Vec<(bool, f64)> = Vec::new();
     for (i, c) in cands.iter().enumerate() {
         let text = &pages[c.page].lines[c.line].text;
-        let outermost = {
-            // Only the first top and the last bottom candidate of a page may be a lone number.
-            !cands[..i]
-                .iter()
-                .any(|o| o.page == c.page && o.top == c.top)
-        };
+        // Only the first top and the last bottom candidate of a page (or one beside it on the
+        // same baseline) may be a lone number.
+        let outermost = !cands[..i]
+            .iter()
+            .any(|o| o.page == c.page && o.top == c.top && !o.beside(c));
         let number = page_number(text);
+        // A roman numeral alone may be a chapter number: it counts as a page number only
+        // when another page has one in the same place (front matter is numbered so).
+        let roman = is_roman(text)
+            && cands.iter().any(|o| {
+                o.page != c.page
+                    && o.top == c.top
+                    && (o.yc - c.yc).abs() <= SAME_HEIGHT
+                    && is_roman(&pages[o.page].lines[o.line].text)
+            });
+        // Chapter numbers and years are set large; page numbers are not.
         let lone_number =
-            outermost && c.apart && c.w < 0.25 && (number.is_some() || is_roman(text));
+            outermost && c.apart && !c.tall && c.w < 0.25 && (number.is_some() || roman);
         // Running heads are set off from the text by extra space; body lines that recur at
         // the same place (a refrain, a repeated table row) are not.
         let repeated = c.apart
@@ -646,13 +690,15 @@ pub fn find_furniture(pages: &[PageText]) -> Vec<Furniture> {
                     && size < 1.34
                     && similar(&o.key, &c.key)
             });
-        // A speck read as "." or "'" in the margin.
-        let speck = outermost && c.key.is_empty();
+        // A speck read as "." or "'" in the margin (an asterism "* * *" is wider).
+        let speck = outermost && c.apart && c.w < 0.05 && c.key.is_empty();
         if lone_number || repeated || speck {
             let f = &mut out[c.page];
             f.lines.insert(c.line);
             if lone_number {
-                f.number = number;
+                if number.is_some() {
+                    f.number = number;
+                }
                 number_slots.push((c.top, c.yc));
             } else if f.number.is_none() {
                 // "42 Libraries and …": the number in a running header.
@@ -664,16 +710,13 @@ pub fn find_furniture(pages: &[PageText]) -> Vec<Furniture> {
             }
         }
     }
-    for c in &cands {
+    for (i, c) in cands.iter().enumerate() {
         let text = &pages[c.page].lines[c.line].text;
         let short = text.split_whitespace().count() == 1
             && text.chars().filter(|c| !c.is_whitespace()).count() <= 4;
-        let outer = cands
+        let outer = !cands[..i]
             .iter()
-            .filter(|o| o.page == c.page && o.top == c.top)
-            .map(|o| o.line)
-            .next()
-            == Some(c.line);
+            .any(|o| o.page == c.page && o.top == c.top && !o.beside(c));
         if short
             && outer
             && c.apart
@@ -989,6 +1032,61 @@ mod tests {
         // Letters misread as digits, then the rest of the word.
         assert!(!keeps_hyphen("06", "щественность", &v));
         assert!(keeps_hyphen("что", "то", &v));
+    }
+
+    #[test]
+    fn a_folio_beside_the_running_title_goes_with_it() {
+        // Number and title on one baseline, read as two lines, on every page.
+        let pages: Vec<PageText> = (0..4u32)
+            .map(|i| {
+                let mut p = page(
+                    i + 1,
+                    None,
+                    &[&["Основной текст страницы идёт здесь.", "И ещё одна строка."]],
+                    None,
+                );
+                let mut folio = line(&format!("{}", 12 + i), 100.0, 34.0, true);
+                folio.bbox.x1 = folio.bbox.x0 + 40.0;
+                let mut title = line("КНИГИ И ЧИТАТЕЛИ", 102.0, 32.0, true);
+                title.bbox.x0 = 700.0;
+                p.lines.insert(0, title);
+                p.lines.insert(0, folio);
+                p
+            })
+            .collect();
+        let f = find_furniture(&pages);
+        for (i, page) in f.iter().enumerate() {
+            assert_eq!(page.lines, HashSet::from([0, 1]), "page {}", i + 1);
+            assert_eq!(page.number, Some(12 + i as u32));
+        }
+    }
+
+    #[test]
+    fn page_numbers_in_other_digit_scripts() {
+        assert_eq!(page_number("٤٢"), Some(42));
+        assert_eq!(page_number("— ۱۰۷ —"), Some(107));
+        assert_eq!(page_number("12"), Some(12));
+        assert_eq!(page_number("12a"), None);
+        assert_eq!(furniture_key("٤٢ Глава"), furniture_key("43 глава"));
+    }
+
+    #[test]
+    fn a_large_chapter_number_or_a_lone_roman_numeral_is_not_a_folio() {
+        let mut p = page(
+            1,
+            None,
+            &[&["Текст главы начинается здесь и идёт дальше."]],
+            None,
+        );
+        p.lines.insert(0, line("III", 100.0, 90.0, true));
+        let q = page(
+            2,
+            None,
+            &[&["Вторая страница без номера вверху, только текст."]],
+            None,
+        );
+        let f = find_furniture(&[p, q]);
+        assert!(f[0].lines.is_empty(), "{:?}", f[0]);
     }
 
     #[test]

@@ -12,6 +12,8 @@ pub fn escape(s: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
             c if (c as u32) < 0x20 && c != '\t' && c != '\n' && c != '\r' => {}
+            // Not characters in XML 1.0 either.
+            '\u{fffe}' | '\u{ffff}' => {}
             c => out.push(c),
         }
     }
@@ -23,7 +25,7 @@ mod tests {
     #[test]
     fn escapes_markup_and_drops_controls() {
         assert_eq!(
-            super::escape("a<b>&\"c'\u{1}ж"),
+            super::escape("a<b>&\"c'\u{1}ж\u{fffe}"),
             "a&lt;b&gt;&amp;&quot;c&#39;ж"
         );
     }

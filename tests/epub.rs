@@ -47,7 +47,7 @@ fn a_long_rendered_book_reads_without_headers_and_keeps_its_print_pages() {
         let text = squash(&reading[k]);
         if let Some(h) = p["header"].as_str() {
             assert!(
-                !text.starts_with(h),
+                !starts_like(&text, h),
                 "page {}: running header left: {text:.80}",
                 k + 1
             );
@@ -55,7 +55,7 @@ fn a_long_rendered_book_reads_without_headers_and_keeps_its_print_pages() {
         let first = p["first_line"].as_str().unwrap();
         let want: String = {
             let w: Vec<&str> = first.split_whitespace().collect();
-            w[..w.len() - 1].join(" ")
+            w[..w.len().saturating_sub(1).max(1).min(w.len())].join(" ")
         };
         let got: String = text.chars().take(want.chars().count()).collect();
         let d = levenshtein(
@@ -67,8 +67,11 @@ fn a_long_rendered_book_reads_without_headers_and_keeps_its_print_pages() {
             "page {}: first body line lost: want {want:?}, got {got:?}",
             k + 1
         );
-        let last = text.split_whitespace().last().unwrap_or("");
-        assert_ne!(last, printed[k], "page {}: page number left", k + 1);
+        assert!(
+            !ends_with_number(&text, &printed[k]),
+            "page {}: page number left",
+            k + 1
+        );
 
         let gt =
             std::fs::read_to_string(scans.join(id).join(format!("gt/{:04}.txt", k + 1))).unwrap();

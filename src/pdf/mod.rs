@@ -741,6 +741,8 @@ endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n"
 /// the PDF/A identification: part 2, conformance U (Unicode text).
 fn xmp_packet(info: &DocInfo) -> String {
     let (y, mo, d, h, mi, s) = info.date;
+    // Clamped as the Info dictionary's date is, so the two agree.
+    let y = y.clamp(0, 9999);
     let date = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z");
     let li = |items: &[String]| -> String {
         items

@@ -755,6 +755,67 @@ fn colour_space_ok(doc: &Document, cs: &Object) -> Result<(), String> {
     }
 }
 
+/// An image's data is described consistently: 1, 2, 4, 8 or 16 bits per component (1 for
+/// CCITT), an Indexed palette of at most 256 entries whose lookup holds exactly hival + 1
+/// colours of its base, and CCITT parameters that match the image's size.
+fn image_parameters(doc: &Document, dict: &Dictionary, what: &str, v: &mut Vec<String>) {
+    let bpc = dict.get(b"BitsPerComponent").and_then(Object::as_i64).ok();
+    let mask = dict
+        .get(b"ImageMask")
+        .and_then(Object::as_bool)
+        .unwrap_or(false);
+    let filters: Vec<&[u8]> = match dict.get(b"Filter") {
+        Ok(Object::Name(n)) => vec![n],
+        Ok(Object::Array(a)) => a.iter().filter_map(|o| o.as_name().ok()).collect(),
+        _ => vec![],
+    };
+    let ccitt = filters.contains(&&b"CCITTFaxDecode"[..]);
+    let jpeg = filters.contains(&&b"DCTDecode"[..]) || filters.contains(&&b"JPXDecode"[..]);
+    let bpc_ok = jpeg || matches!(bpc, Some(1 | 2 | 4 | 8 | 16)) || mask && bpc.is_none();
+    if !bpc_ok {
+        v.push(format!("images: image {what} has BitsPerComponent {bpc:?}"));
+    }
+    if ccitt {
+        let parms = dict
+            .get(b"DecodeParms")
+            .ok()
+            .map(|o| deref(doc, o))
+            .and_then(|o| o.as_dict().ok());
+        let width = dict.get(b"Width").and_then(Object::as_i64).ok();
+        let columns = parms
+            .and_then(|p| p.get(b"Columns").ok())
+            .and_then(|c| c.as_i64().ok())
+            .or(Some(1728));
+        if bpc != Some(1) || columns != width {
+            v.push(format!(
+                "images: CCITT image {what}: Columns {columns:?} for Width {width:?}, {bpc:?} bits"
+            ));
+        }
+    }
+    if let Ok(Object::Array(cs)) = dict.get(b"ColorSpace").map(|o| deref(doc, o))
+        && cs.first().and_then(|o| o.as_name().ok()) == Some(b"Indexed")
+    {
+        let n = match cs.get(1).map(|o| deref(doc, o)) {
+            Some(Object::Name(b)) if b == b"DeviceGray" => 1,
+            Some(Object::Name(b)) if b == b"DeviceRGB" => 3,
+            Some(Object::Name(b)) if b == b"DeviceCMYK" => 4,
+            _ => 3,
+        };
+        let hival = cs.get(2).and_then(|o| o.as_i64().ok()).unwrap_or(-1);
+        let lookup = match cs.get(3).map(|o| deref(doc, o)) {
+            Some(Object::String(s, _)) => Some(s.len()),
+            Some(Object::Stream(s)) => s.decompressed_content().ok().map(|c| c.len()),
+            _ => None,
+        };
+        let entries_fit = bpc.is_some_and(|b| (1..=8).contains(&b) && hival < 1 << b);
+        if !(0..=255).contains(&hival) || lookup != Some((hival as usize + 1) * n) || !entries_fit {
+            v.push(format!(
+                "images: Indexed image {what}: hival {hival}, lookup {lookup:?} bytes, {bpc:?} bits"
+            ));
+        }
+    }
+}
+
 /// Images in device colour the OutputIntent covers, no soft masks, interpolation, alternates
 /// or OPI; graphics states without transparency or transfer functions; no page transparency
 /// group (6.2.4, 6.2.8, 6.2.10, and kitap's "no transparency").
@@ -781,6 +842,7 @@ fn images_and_graphics_state(doc: &Document, v: &mut Vec<String>) {
                     Err(_) => v.push(format!("colour: image {what} has no ColorSpace")),
                 }
             }
+            image_parameters(doc, dict, &what, v);
             if dict.has(b"SMask")
                 || dict
                     .get(b"SMaskInData")
