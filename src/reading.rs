@@ -404,6 +404,14 @@ pub fn keeps_hyphen(left: &str, right: &str, vocab: &Vocabulary) -> bool {
     if !r_first.is_alphabetic() {
         return true;
     }
+    // "XIX-го", "II-nji": a roman numeral takes its suffix with a hyphen too.
+    let roman_numeral = left.chars().count() <= 6
+        && left.chars().all(|c| "IVXLCDM".contains(c))
+        && right.chars().count() <= 4
+        && right.chars().all(char::is_lowercase);
+    if roman_numeral {
+        return true;
+    }
     if !l_last.is_alphabetic() {
         // A number takes its suffix with a hyphen ("2020-nji", "5-го"); a long lowercase
         // word after digits is a word whose letters were read as digits ("06-щественность").
@@ -731,33 +739,71 @@ pub fn find_furniture(pages: &[PageText]) -> Vec<Furniture> {
     out
 }
 
-/// Labels from the numbers printed on the pages when most agree with the page order
-/// (number − index the same), else the page index.
+/// Labels from the numbers printed on the pages, else the page index.
+///
+/// The numbering is followed in runs: two or more readings with the same offset (number −
+/// position) confirm it for the pages they span; a reading that no reading near it agrees
+/// with is a misread and ignored. Pages between runs (unnumbered plates, a page missing from the scan)
+/// carry on the run before them while that stays below the next run's first number, and are
+/// labelled by position in brackets where it would not; pages before the first run take its
+/// offset back to number 1. Without any confirmed run: the page index.
 pub fn detected_labels(numbers: &[Option<u32>]) -> Vec<String> {
-    let mut offsets: HashMap<i64, usize> = HashMap::new();
-    let mut read = 0;
-    for (i, n) in numbers.iter().enumerate() {
-        if let Some(n) = n {
-            *offsets.entry(*n as i64 - (i as i64 + 1)).or_default() += 1;
-            read += 1;
-        }
-    }
-    let best = offsets
+    // (page, offset) of every reading, 1-based pages; a reading no other reading within two
+    // on either side agrees with is a misread.
+    let reads: Vec<(i64, i64)> = numbers
         .iter()
-        .max_by_key(|(off, count)| (**count, -**off))
-        .map(|(off, count)| (*off, *count));
-    let offset = match best {
-        Some((off, count)) if count >= 2 && count * 2 >= read => off,
-        _ => 0,
-    };
+        .enumerate()
+        .filter_map(|(i, n)| n.map(|n| (i as i64 + 1, n as i64 - (i as i64 + 1))))
+        .collect();
+    let agreed: Vec<(i64, i64)> = reads
+        .iter()
+        .enumerate()
+        .filter(|&(k, &(_, off))| {
+            let near = k.saturating_sub(2)..(k + 3).min(reads.len());
+            near.filter(|&j| j != k).any(|j| reads[j].1 == off)
+        })
+        .map(|(_, r)| *r)
+        .collect();
+    // (first page, last page, offset) of each confirmed run.
+    let mut runs: Vec<(i64, i64, i64)> = Vec::new();
+    let mut current: Option<(i64, i64, i64, usize)> = None;
+    for &(page, off) in &agreed {
+        current = match current {
+            Some((first, _, o, count)) if o == off => Some((first, page, o, count + 1)),
+            other => {
+                if let Some((first, last, o, count)) = other
+                    && count >= 2
+                {
+                    runs.push((first, last, o));
+                }
+                Some((page, page, off, 1))
+            }
+        };
+    }
+    if let Some((first, last, o, count)) = current
+        && count >= 2
+    {
+        runs.push((first, last, o));
+    }
+    if runs.is_empty() {
+        return (1..=numbers.len()).map(|i| i.to_string()).collect();
+    }
     (1..=numbers.len() as i64)
         .map(|i| {
-            let n = i + offset;
-            if n >= 1 {
-                n.to_string()
-            } else {
-                // Before the printed numbering begins: unnumbered pages, by position.
-                format!("[{i}]")
+            let before = runs.iter().rev().find(|r| r.0 <= i);
+            let next = runs.iter().find(|r| r.0 > i);
+            let n = match before {
+                Some(&(_, last, off)) if i <= last => Some(i + off),
+                Some(&(_, _, off)) => {
+                    let fits = next.is_none_or(|&(first, _, next_off)| i + off < first + next_off);
+                    fits.then_some(i + off)
+                }
+                None => next.map(|&(_, _, off)| i + off),
+            };
+            match n {
+                Some(n) if n >= 1 => n.to_string(),
+                // Unnumbered: before the numbering begins, or a plate between numbered pages.
+                _ => format!("[{i}]"),
             }
         })
         .collect()
@@ -1029,6 +1075,8 @@ mod tests {
         // Digits: "2020-nji", and particles: "что-то".
         assert!(keeps_hyphen("24", "nji", &v));
         assert!(keeps_hyphen("5", "го", &v));
+        assert!(keeps_hyphen("XIX", "го", &v));
+        assert!(!keeps_hyphen("CIVIL", "IAN", &v));
         // Letters misread as digits, then the rest of the word.
         assert!(!keeps_hyphen("06", "щественность", &v));
         assert!(keeps_hyphen("что", "то", &v));
@@ -1204,6 +1252,31 @@ mod tests {
         assert_eq!(
             detected_labels(&[None, Some(1), Some(2), None]),
             ["[1]", "1", "2", "3"]
+        );
+    }
+
+    #[test]
+    fn numbering_is_followed_in_runs_across_plates_and_misreads() {
+        // Pages 1–3 numbered 7–9, two unnumbered plates, then 10–12; one misread (40).
+        let numbers = [
+            Some(7),
+            Some(8),
+            Some(9),
+            None,
+            None,
+            Some(10),
+            Some(40),
+            Some(12),
+            Some(13),
+        ];
+        assert_eq!(
+            detected_labels(&numbers),
+            ["7", "8", "9", "[4]", "[5]", "10", "11", "12", "13"]
+        );
+        // A page missing from the scan: the numbers jump, the labels follow.
+        assert_eq!(
+            detected_labels(&[Some(1), Some(2), Some(4), Some(5)]),
+            ["1", "2", "4", "5"]
         );
     }
 
