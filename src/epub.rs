@@ -100,13 +100,6 @@ pub fn write<W: Write + Seek>(
     let dir = if meta.rtl { "rtl" } else { "ltr" };
     let title = text(&meta.title);
     let secs = sections(reading, &meta.chapters, meta.pages_per_section);
-    let label = |p: u32| {
-        reading
-            .labels
-            .get(p as usize - 1)
-            .cloned()
-            .unwrap_or_else(|| p.to_string())
-    };
 
     zip.start_file("OEBPS/style.css", deflated)?;
     zip.write_all(
@@ -161,7 +154,7 @@ h2 { font-size: 1.15em; text-align: center; margin: 1em 0 0.5em; }\n\
         for b in &s.section.blocks {
             match b {
                 Block::PageBreak(p) => {
-                    body.push_str(&pagebreak(*p, &label(*p)));
+                    body.push_str(&pagebreak(*p, &reading.label(*p)));
                     if let Some(ch) = title_due.take() {
                         body.push_str(&format!("<h1>{}</h1>\n", text(ch)));
                     }
@@ -176,7 +169,9 @@ h2 { font-size: 1.15em; text-align: center; margin: 1em 0 0.5em; }\n\
                     for i in inlines {
                         match i {
                             Inline::Text(t) => body.push_str(&text(t)),
-                            Inline::Break(p) => body.push_str(pagebreak(*p, &label(*p)).trim_end()),
+                            Inline::Break(p) => {
+                                body.push_str(pagebreak(*p, &reading.label(*p)).trim_end())
+                            }
                         }
                     }
                     body.push_str("</p>\n");
@@ -213,7 +208,7 @@ h2 { font-size: 1.15em; text-align: center; margin: 1em 0 0.5em; }\n\
         .map(|(p, file)| {
             format!(
                 "<li><a href=\"{file}#page-{p}\">{}</a></li>\n",
-                text(&label(*p))
+                text(&reading.label(*p))
             )
         })
         .collect();
@@ -252,19 +247,12 @@ struct Doc {
 fn sections(reading: &Reading, chapters: &[(String, u32)], per: u32) -> Vec<Doc> {
     let secs = reading::sections(reading, chapters, per);
     let titled = secs.iter().any(|s| s.title.is_some());
-    let label = |p: u32| {
-        reading
-            .labels
-            .get(p as usize - 1)
-            .cloned()
-            .unwrap_or_else(|| p.to_string())
-    };
     secs.into_iter()
         .enumerate()
         .map(|(i, s)| {
             let range = match (s.pages.first(), s.pages.last()) {
-                (Some(a), Some(b)) if a == b => label(*a),
-                (Some(a), Some(b)) => format!("{}–{}", label(*a), label(*b)),
+                (Some(a), Some(b)) if a == b => reading.label(*a),
+                (Some(a), Some(b)) => format!("{}–{}", reading.label(*a), reading.label(*b)),
                 _ => String::new(),
             };
             let toc_title = s.title.clone().unwrap_or(range);

@@ -110,6 +110,17 @@ pub struct Reading {
     pub removed: Vec<(u32, String)>,
 }
 
+impl Reading {
+    /// The printed label of page `index` (1-based), its position when none is known.
+    pub fn label(&self, index: u32) -> String {
+        (index as usize)
+            .checked_sub(1)
+            .and_then(|i| self.labels.get(i))
+            .cloned()
+            .unwrap_or_else(|| index.to_string())
+    }
+}
+
 /// A line taller than this many times the body text's median line height, short and alone,
 /// is a heading. The title lines of the shared Russian seed book are 1.28 times the body.
 pub const HEADING_RATIO: f64 = 1.25;
