@@ -58,12 +58,12 @@ pub fn book_uuid(id: &str) -> String {
     )
 }
 
-/// A page image shown after the text of a page whose OCR is doubtful: a JPEG and its
-/// description.
+/// A page image shown after the text of a page whose OCR is doubtful: a JPEG and why it is
+/// shown ("OCR confidence 42 %"); the alt text names the page by its printed label.
 #[derive(Debug, Clone)]
 pub struct PageImage {
     pub jpeg: Vec<u8>,
-    pub alt: String,
+    pub note: String,
 }
 
 /// Writes the EPUB of the reflowed book. `images` holds the page images the reading refers to.
@@ -181,7 +181,7 @@ h2 { font-size: 1.15em; text-align: center; margin: 1em 0 0.5em; }\n\
                         used_images.push(*p);
                         body.push_str(&format!(
                             "<figure class=\"scan\"><img src=\"../images/page-{p:04}.jpg\" alt=\"{}\"/></figure>\n",
-                            text(&img.alt)
+                            text(&format!("Scan of page {}: {}", reading.label(*p), img.note))
                         ));
                     }
                 }
@@ -485,7 +485,7 @@ mod tests {
             2,
             PageImage {
                 jpeg: vec![0xff, 0xd8],
-                alt: "Page 2".into(),
+                note: "OCR confidence 31 %".into(),
             },
         )]);
         let out = write(io::Cursor::new(Vec::new()), &meta, &reading, &images, None).unwrap();
@@ -497,7 +497,9 @@ mod tests {
             "{s1}"
         );
         assert!(s1.contains("xml:lang=\"kk\"") && s1.contains("dir=\"ltr\""));
-        assert!(s1.contains("<img src=\"../images/page-0002.jpg\" alt=\"Page 2\"/>"));
+        assert!(s1.contains(
+            "<img src=\"../images/page-0002.jpg\" alt=\"Scan of page 2: OCR confidence 31 %\"/>"
+        ));
         assert!(files.contains_key("OEBPS/images/page-0002.jpg"));
         let nav = &files["OEBPS/nav.xhtml"];
         assert_eq!(nav.matches("#page-").count(), 3, "{nav}");

@@ -220,7 +220,7 @@ impl Assembler {
                 index,
                 epub::PageImage {
                     jpeg: jpeg.clone(),
-                    alt: format!("Scan of page {index} ({conf})"),
+                    note: conf,
                 },
             );
         }
