@@ -602,7 +602,7 @@ fn process_timed(
         jpeg_quality: p.jpeg_quality,
         max_dpi: (p.max_dpi > 0.0).then_some(p.max_dpi),
     };
-    lap();
+    lap(); // the dpi estimate is no stage's
     let image = pdf::image::encode(
         &prepared.display,
         analysis.into_jpeg(),
@@ -611,7 +611,8 @@ fn process_timed(
         &image_opts,
         dpi.1,
     );
-    times.encode = lap();
+    // += : the doubtful pages' EPUB images above are encoding too.
+    times.encode += lap();
     let cover = prepared.upright.as_ref().and_then(cover_jpeg);
     Outcome {
         result: Ok(DonePage {
@@ -634,40 +635,35 @@ fn process_timed(
 
 /// The first page, downscaled, as the EPUB cover.
 fn cover_jpeg(img: &image::DynamicImage) -> Option<Vec<u8>> {
-    let thumb = img.resize(1200, 1600, image::imageops::FilterType::Triangle);
-    let thumb = if thumb.color().has_color() {
-        image::DynamicImage::ImageRgb8(thumb.to_rgb8())
-    } else {
-        image::DynamicImage::ImageLuma8(thumb.to_luma8())
-    };
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
-        .encode_image(&thumb)
-        .ok()?;
-    Some(out)
+    preview_jpeg(img, 1200, 1600, 80)
 }
 
 /// A page part as the EPUB shows a doubtful page: grey JPEG, at most 1000 px on the long side.
 /// `None` for a blank part (almost no ink): nothing to show.
 fn scan_jpeg(img: &image::GrayImage, r: prepare::Rect) -> Option<Vec<u8>> {
     let part = image::imageops::crop_imm(img, r.x0, r.y0, r.width(), r.height()).to_image();
-    // Only ever smaller: a small part is shown at its own size.
-    let thumb = if part.width().max(part.height()) > 1000 {
-        image::DynamicImage::ImageLuma8(part)
-            .resize(1000, 1000, image::imageops::FilterType::Triangle)
-            .to_luma8()
-    } else {
-        part
-    };
-    let dark = thumb.pixels().filter(|p| p.0[0] < 128).count();
-    if dark * 500 < thumb.len() {
+    let dark = part.pixels().filter(|p| p.0[0] < 128).count();
+    if dark * 500 < part.len() {
         return None;
     }
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 70)
-        .encode_image(&thumb)
-        .ok()?;
-    Some(out)
+    preview_jpeg(&image::DynamicImage::ImageLuma8(part), 1000, 1000, 70)
+}
+
+/// `img` fitted into `max_w`×`max_h` (never enlarged), grey or RGB as it looks, as JPEG.
+fn preview_jpeg(img: &image::DynamicImage, max_w: u32, max_h: u32, quality: u8) -> Option<Vec<u8>> {
+    let fitted;
+    let img = if img.width() > max_w || img.height() > max_h {
+        fitted = img.resize(max_w, max_h, image::imageops::FilterType::Triangle);
+        &fitted
+    } else {
+        img
+    };
+    let (components, raw) = if img.color().has_color() {
+        (3, img.to_rgb8().into_raw())
+    } else {
+        (1, img.to_luma8().into_raw())
+    };
+    pdf::image::encode_jpeg(&raw, img.width(), img.height(), components, quality)
 }
 
 /// Result of a whole run, for the exit code.

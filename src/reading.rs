@@ -15,12 +15,11 @@ use unicode_normalization::UnicodeNormalization;
 use crate::config::{LabelStyle, PageLabelRange};
 use crate::ocr::{BBox, OcrPage};
 
-/// One OCR line: its text (NFC), box in page pixels and mean word confidence.
+/// One OCR line: its text (NFC) and box in page pixels.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TextLine {
     pub text: String,
     pub bbox: BBox,
-    pub conf: f32,
     /// The first line of an OCR paragraph.
     pub para_start: bool,
 }
@@ -33,8 +32,6 @@ pub struct PageText {
     pub width: f64,
     pub height: f64,
     pub lines: Vec<TextLine>,
-    /// Mean word confidence, `None` without words.
-    pub confidence: Option<f64>,
     /// The page image goes after the page's text (its OCR is too doubtful to stand alone).
     pub show_image: bool,
 }
@@ -57,11 +54,9 @@ impl PageText {
                 if text.trim().is_empty() {
                     continue;
                 }
-                let conf = l.words.iter().map(|w| w.conf).sum::<f32>() / l.words.len() as f32;
                 lines.push(TextLine {
                     text: text.trim().to_string(),
                     bbox: l.bbox,
-                    conf,
                     para_start: first,
                 });
                 first = false;
@@ -72,7 +67,6 @@ impl PageText {
             width: ocr.width as f64,
             height: ocr.height as f64,
             lines,
-            confidence: ocr.mean_confidence(),
             show_image: false,
         }
     }
@@ -106,8 +100,6 @@ pub struct Reading {
     pub blocks: Vec<Block>,
     /// The printed label of each page, `labels[index - 1]`.
     pub labels: Vec<String>,
-    /// Lines left out as running headers, footers or page numbers: (page index, text).
-    pub removed: Vec<(u32, String)>,
 }
 
 impl Reading {
@@ -232,22 +224,7 @@ pub fn reflow(pages: &[PageText], labels: Option<Vec<String>>) -> Reading {
             open = false;
         }
     }
-    let removed = pages
-        .iter()
-        .zip(&furniture)
-        .flat_map(|(p, f)| {
-            let mut idx: Vec<usize> = f.lines.iter().copied().collect();
-            idx.sort();
-            idx.into_iter()
-                .map(|i| (p.index, p.lines[i].text.clone()))
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    Reading {
-        blocks,
-        labels,
-        removed,
-    }
+    Reading { blocks, labels }
 }
 
 struct OcrPara<'a> {
@@ -1005,7 +982,6 @@ mod tests {
                 x1: if text.len() < 6 { 240.0 } else { 1500.0 },
                 y1: y0 + h,
             },
-            conf: 90.0,
             para_start,
         }
     }
@@ -1042,7 +1018,6 @@ mod tests {
             width: 1748.0,
             height: 2480.0,
             lines,
-            confidence: Some(90.0),
             show_image: false,
         }
     }
@@ -1216,7 +1191,8 @@ mod tests {
             assert!(!t.contains(n), "{t}");
         }
         assert_eq!(r.labels, ["41", "42", "43"]);
-        assert_eq!(r.removed.len(), 5);
+        let removed: usize = find_furniture(&pages).iter().map(|f| f.lines.len()).sum();
+        assert_eq!(removed, 5);
     }
 
     #[test]
@@ -1242,7 +1218,9 @@ mod tests {
             Block::Heading("Библиотека становится центром".into()),
             "{r:?}"
         );
-        assert_eq!(r.removed.len(), 5, "{:?}", r.removed);
+        let furniture = find_furniture(&pages);
+        let removed: usize = furniture.iter().map(|f| f.lines.len()).sum();
+        assert_eq!(removed, 5, "{furniture:?}");
     }
 
     #[test]

@@ -264,7 +264,7 @@ fn compact(img: &DynamicImage, opts: &ImageOptions, dpi: f64) -> PageImage {
 /// JPEG with optimised Huffman tables (4–30 % smaller than fixed tables at the same quality,
 /// and faster than `image`'s encoder: see BENCHMARKS.md), colour as YCbCr 4:2:0. None for an
 /// image wider or taller than JPEG allows (65535).
-fn encode_jpeg(
+pub(crate) fn encode_jpeg(
     raw: &[u8],
     width: u32,
     height: u32,
