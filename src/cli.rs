@@ -29,6 +29,8 @@ pub enum Command {
         after_help = "Exit status: 0 all pages converted, 1 some page or book failed (see stderr and the manifest), 2 usage or configuration error.\n\
 Languages come from each book's book.toml, else --lang, else the pipeline. Codes are ISO 639 (ru/rus, kk/kaz, tk/tuk, en/eng, …).\n\
 Before OCR every page is turned upright and straightened (up to 15°); the manifest records what was found.\n\
+The PDF is PDF/A-2u (page images + invisible word-aligned text); the EPUB is reflowed reading text without running heads or page numbers, \
+with the printed page numbers as a page list and the page image after pages read below `epub_image_below_confidence` (50).\n\
 Presets (`kitap pipelines`): default, hocr, archive (originals never altered), compact (smaller PDFs), spreads (cut borders, split two-page scans)."
     )]
     Convert(ConvertRequest),
