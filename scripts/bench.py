@@ -1008,7 +1008,9 @@ def run_sizes(opts) -> str:
                 notes.append(f"{book} {pipeline}: qpdf --check failed")
         row["ocrmypdf"] = None
         if not opts.no_ocrmypdf:
-            imgs = [str(scans / p["source"]) for p in outs["archive"][book]["pages"]]
+            # One entry per file: img2pdf packs every frame of a multi-page TIFF itself.
+            imgs = list(dict.fromkeys(str(scans / p["source"])
+                                      for p in outs["archive"][book]["pages"]))
             packed, outpdf = work / f"{book}.in.pdf", work / f"{book}.ocrmypdf.pdf"
             models = "+".join(outs["archive"][book]["ocr_models"])
             say(f"== img2pdf + ocrmypdf --deskew --rotate-pages --jobs {opts.jobs} -l {models}: {book}")

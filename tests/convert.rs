@@ -93,12 +93,7 @@ fn shared_books_convert_as_well_as_tesseract_alone() {
         );
         for p in b["pages"].as_array().unwrap() {
             let src = scans.join(p["source"].as_str().unwrap());
-            let gt = src
-                .parent()
-                .unwrap()
-                .join("gt")
-                .join(src.file_stem().unwrap())
-                .with_extension("txt");
+            let gt = gt_path(&src);
             if gt.exists() && p["frame"] == 0 {
                 let index = p["index"].as_u64().unwrap() as usize;
                 jobs.push((
@@ -755,10 +750,5 @@ fn archive_is_lossless_and_compact_is_smaller_and_reads_as_well() {
 
 /// `gt/NNNN.txt` beside a shared page.
 fn gt_of(shared: &Path, page: &str) -> PathBuf {
-    let src = shared.join("sample-scans").join(page);
-    src.parent()
-        .unwrap()
-        .join("gt")
-        .join(src.file_stem().unwrap())
-        .with_extension("txt")
+    gt_path(&shared.join("sample-scans").join(page))
 }

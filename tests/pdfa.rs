@@ -11,31 +11,19 @@ use common::*;
 use lopdf::{Dictionary, Document, Object, ObjectId};
 
 /// Converts a Ukrainian JPEG page, an English PNG page, a broken file (a placeholder page) and a
-/// bitonal G4 page, with a
-/// book.toml that exercises every metadata field the Info dictionary and the XMP share.
+/// bitonal G4 page, with a book.toml that exercises every metadata field the Info dictionary
+/// and the XMP share.
 fn sample_pdf(shared: &Path, dir: &Path) -> PathBuf {
     let book = dir.join("scans/кобзар-1");
     std::fs::create_dir_all(&book).unwrap();
-    std::fs::copy(
-        shared.join("sample-scans/ukr-seed/0001.jpg"),
-        book.join("0001.jpg"),
-    )
-    .unwrap();
-    std::fs::copy(
-        shared.join("sample-scans/eng-seed/0001.png"),
-        book.join("0002.png"),
-    )
-    .unwrap();
-    std::fs::copy(
-        shared.join("sample-scans/eng-bitonal-g4/0001.tif"),
-        book.join("0004.tif"),
-    )
-    .unwrap();
-    std::fs::copy(
-        shared.join("sample-scans-bad/truncated.tif"),
-        book.join("0003_зламаний.tif"),
-    )
-    .unwrap();
+    for (from, to) in [
+        ("sample-scans/ukr-seed/0001.jpg", "0001.jpg"),
+        ("sample-scans/eng-seed/0001.png", "0002.png"),
+        ("sample-scans-bad/truncated.tif", "0003_зламаний.tif"),
+        ("sample-scans/eng-bitonal-g4/0001.tif", "0004.tif"),
+    ] {
+        std::fs::copy(shared.join(from), book.join(to)).unwrap();
+    }
     std::fs::write(
         book.join("book.toml"),
         r#"title = "Кобзар: вибране & <інше>"

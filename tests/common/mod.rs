@@ -128,6 +128,15 @@ pub fn tool_ok(cmd: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// The ground truth of a corpus page: `gt/<stem>.txt` beside it.
+pub fn gt_path(page: &Path) -> PathBuf {
+    page.parent()
+        .unwrap()
+        .join("gt")
+        .join(page.file_stem().unwrap())
+        .with_extension("txt")
+}
+
 pub fn qpdf_check(pdf: &Path) {
     tool_ok("qpdf", &["--check", pdf.to_str().unwrap()]);
 }

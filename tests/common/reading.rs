@@ -183,12 +183,7 @@ pub fn check_reading_epubs(run: &Run, scans: &Path) {
         for p in records {
             let i = p["index"].as_u64().unwrap() as usize;
             let src = scans.join(p["source"].as_str().unwrap());
-            let gt_path = src
-                .parent()
-                .unwrap()
-                .join("gt")
-                .join(src.file_stem().unwrap())
-                .with_extension("txt");
+            let gt_path = gt_path(&src);
             if p["frame"] != 0 || !gt_path.exists() {
                 continue;
             }
