@@ -22,6 +22,8 @@ pub struct BookDir {
     pub files: Vec<PathBuf>,
     /// Files that are not pages, with why they were passed over.
     pub skipped: Vec<String>,
+    /// The folder could not be read: the book fails with this, the batch goes on.
+    pub error: Option<String>,
 }
 
 /// Walks `root` and returns its books in the order of their `source`.
@@ -46,21 +48,84 @@ pub fn find_books(root: &Path) -> std::io::Result<Vec<BookDir>> {
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !is_excluded_dir_or_hidden(e.path()));
     for entry in walker {
-        let entry = entry.map_err(|e| {
-            let path = e
-                .path()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default();
-            std::io::Error::other(format!("{path}: {e}"))
-        })?;
-        if entry.file_type().is_dir()
-            && let Some(book) = read_book_dir(root, entry.path())?
-        {
-            books.push(book);
+        let entry = match entry {
+            Ok(e) => e,
+            // The root itself unreadable: nothing to convert.
+            Err(e) if e.depth() == 0 => return Err(walk_error(&e)),
+            Err(e) => {
+                if let Some(path) = e.path() {
+                    fail_entry(&mut books, root, path, &walk_error(&e));
+                }
+                continue;
+            }
+        };
+        if entry.file_type().is_dir() {
+            match read_book_dir(root, entry.path()) {
+                Ok(Some(book)) => books.push(book),
+                Ok(None) => {}
+                Err(e) if entry.depth() == 0 => return Err(e),
+                Err(e) => books.push(unreadable(root, entry.path(), &e)),
+            }
         }
     }
     books.sort_by(|a, b| natural_cmp(&a.source, &b.source));
     Ok(books)
+}
+
+fn walk_error(e: &walkdir::Error) -> std::io::Error {
+    let path = e
+        .path()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    std::io::Error::other(format!("{path}: {e}"))
+}
+
+/// An entry of the tree that cannot be read (a folder without permission, a link that leads
+/// nowhere or in a loop). Inside a book folder it fails that book — a page may be missing —;
+/// elsewhere it fails as a book of its own.
+fn fail_entry(books: &mut Vec<BookDir>, root: &Path, path: &Path, e: &std::io::Error) {
+    let holder = path
+        .parent()
+        .and_then(|dir| books.iter_mut().find(|b| b.dir == dir));
+    match holder {
+        Some(book) => {
+            book.error
+                .get_or_insert_with(|| format!("cannot read: {e}"));
+        }
+        None => books.push(unreadable(root, path, e)),
+    }
+}
+
+/// A folder inside the scan tree that could not be read: it may hold a book, so it is one,
+/// failed, and the batch goes on.
+fn unreadable(root: &Path, dir: &Path, e: &std::io::Error) -> BookDir {
+    BookDir {
+        id: folder_name(dir),
+        dir: dir.to_path_buf(),
+        source: relative_source(root, dir),
+        meta_path: None,
+        files: Vec::new(),
+        skipped: Vec::new(),
+        error: Some(format!("cannot read the folder: {e}")),
+    }
+}
+
+fn folder_name(dir: &Path) -> String {
+    dir.canonicalize()
+        .unwrap_or_else(|_| dir.to_path_buf())
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "book".into())
+}
+
+/// The folder relative to the scan root, `.` for the root itself.
+fn relative_source(root: &Path, dir: &Path) -> String {
+    let rel = dir.strip_prefix(root).unwrap_or(dir);
+    if rel.as_os_str().is_empty() {
+        ".".to_string()
+    } else {
+        rel.to_string_lossy().into_owned()
+    }
 }
 
 fn is_excluded_dir_or_hidden(path: &Path) -> bool {
@@ -106,18 +171,8 @@ fn read_book_dir(root: &Path, dir: &Path) -> std::io::Result<Option<BookDir>> {
         )
     });
     others.sort_by(|a, b| natural_cmp(a, b));
-    let id = dir
-        .canonicalize()
-        .unwrap_or_else(|_| dir.to_path_buf())
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "book".into());
-    let rel = dir.strip_prefix(root).unwrap_or(dir);
-    let source = if rel.as_os_str().is_empty() {
-        ".".to_string()
-    } else {
-        rel.to_string_lossy().into_owned()
-    };
+    let id = folder_name(dir);
+    let source = relative_source(root, dir);
     Ok(Some(BookDir {
         id,
         dir: dir.to_path_buf(),
@@ -133,6 +188,7 @@ fn read_book_dir(root: &Path, dir: &Path) -> std::io::Result<Option<BookDir>> {
                 )
             })
             .collect(),
+        error: None,
     }))
 }
 
@@ -213,6 +269,57 @@ mod tests {
         assert_eq!(names, ["2.png", "10.png"]);
         assert_eq!(books[0].skipped.len(), 1);
         assert!(books[0].skipped[0].starts_with("notes.txt"));
+    }
+
+    #[test]
+    fn an_unreadable_folder_is_a_failed_book_not_a_failed_batch() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for p in ["a/1.png", "locked/1.png", "z/1.png"] {
+            let p = root.join(p);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, b"").unwrap();
+        }
+        let locked = root.join("locked");
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+        // root ignores permissions: the check is only meaningful when reading really fails.
+        let really_locked = std::fs::read_dir(&locked).is_err();
+        let books = find_books(root);
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let books = books.unwrap();
+        let ids: Vec<_> = books.iter().map(|b| b.id.as_str()).collect();
+        assert_eq!(ids, ["a", "locked", "z"]);
+        if really_locked {
+            let err = books[1].error.as_deref().expect("the locked book failed");
+            assert!(err.starts_with("cannot read the folder"), "{err}");
+        } else {
+            eprintln!(
+                "NOTE: running as root, folder permissions are not enforced; the link cases below still run"
+            );
+        }
+        assert!(books[0].error.is_none() && books[2].error.is_none());
+    }
+
+    #[test]
+    fn links_that_lead_nowhere_fail_their_book_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for p in ["a/1.png", "b/1.png", "c/1.png"] {
+            let p = root.join(p);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, b"").unwrap();
+        }
+        // A page that links to a file that is gone, and a folder link that points at itself.
+        std::os::unix::fs::symlink(root.join("gone/2.png"), root.join("b/2.png")).unwrap();
+        std::os::unix::fs::symlink(root.join("loop"), root.join("loop")).unwrap();
+        let books = find_books(root).unwrap();
+        let ids: Vec<_> = books.iter().map(|b| b.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c", "loop"]);
+        assert!(books[0].error.is_none() && books[2].error.is_none());
+        let b = books[1].error.as_deref().expect("b failed");
+        assert!(b.contains("2.png"), "{b}");
+        assert!(books[3].error.is_some());
     }
 
     #[test]

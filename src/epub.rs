@@ -67,6 +67,7 @@ pub struct PageImage {
 }
 
 /// Writes the EPUB of the reflowed book. `images` holds the page images the reading refers to.
+#[allow(clippy::too_many_lines)] // split by the XML-writer change
 pub fn write<W: Write + Seek>(
     out: W,
     meta: &EpubMeta,

@@ -32,7 +32,30 @@ pub enum ConfigError {
         installed: Vec<String>,
         tessdata: PathBuf,
     },
-    Usage(String),
+    /// No folder with Tesseract models was found.
+    NoTessdata,
+    /// `--lang` named no language.
+    NoLanguage,
+    /// The scan folder is missing, not a folder, or unreadable.
+    ScanFolder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The scan folder holds no page images at all.
+    NoPages {
+        path: PathBuf,
+    },
+    /// Two book folders have the same name, which names the output files.
+    DuplicateId {
+        id: String,
+        first: String,
+        second: String,
+    },
+    /// The output folder cannot be created.
+    OutFolder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -71,7 +94,28 @@ impl fmt::Display for ConfigError {
                     .collect::<Vec<_>>()
                     .join(" ")
             ),
-            ConfigError::Usage(msg) => f.write_str(msg),
+            ConfigError::NoTessdata => f.write_str(
+                "no Tesseract models found (set TESSDATA_PREFIX, or on Debian: apt-get install tesseract-ocr tesseract-ocr-eng)",
+            ),
+            ConfigError::NoLanguage => f.write_str("--lang: no language given"),
+            ConfigError::ScanFolder { path, source } => {
+                write!(f, "{}: cannot read the scan folder: {source}", path.display())
+            }
+            ConfigError::NoPages { path } => write!(
+                f,
+                "{}: no page images found (looked for {} files in it and its subfolders)",
+                path.display(),
+                crate::discover::PAGE_EXTENSIONS.join(", ")
+            ),
+            ConfigError::DuplicateId { id, first, second } => write!(
+                f,
+                "two books have the id '{id}': {first} and {second} (the folder name names the output files; rename one)"
+            ),
+            ConfigError::OutFolder { path, source } => write!(
+                f,
+                "{}: cannot create the output folder: {source}",
+                path.display()
+            ),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! manifest out. The binary is a thin shell over [`cli::run`].
 
 #![deny(unsafe_code)]
+#![warn(clippy::too_many_lines)]
 
 pub mod cli;
 pub mod config;
@@ -9,6 +10,7 @@ pub mod convert;
 pub mod discover;
 pub mod epub;
 pub mod error;
+pub mod fsio;
 pub mod geometry;
 pub mod hocr;
 pub mod lang;

@@ -3,7 +3,9 @@
 //! The format is decided by magic bytes, never by extension. Dimensions are checked from the
 //! header before any pixel buffer is allocated, so a decompression bomb costs nothing.
 
-use std::io::{Cursor, Read, Seek};
+use std::fs::File;
+use std::io::{BufReader, Cursor, Read, Seek};
+use std::path::Path;
 
 use image::metadata::Orientation;
 use image::{DynamicImage, GrayImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
@@ -114,15 +116,6 @@ pub struct LoadLimits {
     pub max_pixels: u64,
 }
 
-/// Number of pages in a file: frames of a TIFF, 1 for everything else (also for files that
-/// will fail to load: the error is reported when the page is loaded).
-pub fn count_frames(bytes: &[u8]) -> usize {
-    if sniff(bytes) != Ok(Format::Tiff) {
-        return 1;
-    }
-    count_tiff_frames(Cursor::new(bytes))
-}
-
 /// Number of frames of a TIFF read through `reader`: only the chain of directories is read,
 /// not the image data.
 pub fn count_tiff_frames<R: Read + Seek>(reader: R) -> usize {
@@ -138,6 +131,41 @@ pub fn count_tiff_frames<R: Read + Seek>(reader: R) -> usize {
         n += 1;
     }
     n
+}
+
+/// Opens and decodes frame `frame` (0-based) of the page file at `path`. A TIFF can hold a
+/// whole book: it is decoded through a reader that visits only this frame's directory and
+/// strips. Other files are read whole (a JPEG may go into the PDF as it is). A warning goes to
+/// `warnings` when the extension names another format than the bytes, even if decoding fails.
+pub fn open(
+    path: &Path,
+    frame: usize,
+    limits: LoadLimits,
+    warnings: &mut Vec<String>,
+) -> Result<LoadedPage, String> {
+    let mut head = [0u8; 4];
+    let is_tiff = File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && sniff(&head) == Ok(Format::Tiff);
+    let bytes = if is_tiff {
+        head.to_vec()
+    } else {
+        std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?
+    };
+    if let Ok(format) = sniff(&bytes) {
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        warnings.extend(extension_warning(format, &ext));
+    }
+    if is_tiff {
+        let file = File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+        load_tiff(BufReader::new(file), frame, limits)
+    } else {
+        load(&bytes, frame, limits)
+    }
 }
 
 /// Decodes frame `frame` (0-based) of an image file already read into memory.
@@ -347,8 +375,7 @@ pub fn load_tiff<R: Read + Seek>(
     frame: usize,
     limits: LoadLimits,
 ) -> Result<LoadedPage, String> {
-    use tiff::ColorType;
-    use tiff::decoder::{Decoder, DecodingResult};
+    use tiff::decoder::Decoder;
     use tiff::tags::Tag;
 
     let broken = |e: tiff::TiffError| match e {
@@ -369,6 +396,36 @@ pub fn load_tiff<R: Read + Seek>(
     dec = dec.with_limits(tl);
     let mut warnings = Vec::new();
 
+    let file_dpi = tiff_dpi(&mut dec, &mut warnings);
+    // Compression 7 (and the old 6) is JPEG inside the TIFF.
+    let lossy_source = matches!(
+        dec.find_tag_unsigned::<u16>(Tag::Compression)
+            .ok()
+            .flatten(),
+        Some(6 | 7)
+    );
+    let color = dec.colortype().map_err(broken)?;
+    let data = dec.read_image().map_err(broken)?;
+    let (image, bitonal) = tiff_pixels(&mut dec, (w, h), color, data)?;
+    Ok(LoadedPage {
+        image,
+        orientation: Orientation::NoTransforms,
+        file_dpi,
+        bitonal,
+        jpeg: None,
+        jpeg_components: 0,
+        format: Format::Tiff,
+        lossy_source,
+        warnings,
+    })
+}
+
+/// The resolution a TIFF's tags state, when plausible for a scan (a warning otherwise).
+fn tiff_dpi<R: Read + Seek>(
+    dec: &mut tiff::decoder::Decoder<R>,
+    warnings: &mut Vec<String>,
+) -> Option<(f64, f64)> {
+    use tiff::tags::Tag;
     let rational = |v: Option<tiff::decoder::ifd::Value>| -> Option<f64> {
         match v? {
             tiff::decoder::ifd::Value::Rational(n, d) if d != 0 => Some(n as f64 / d as f64),
@@ -382,7 +439,7 @@ pub fn load_tiff<R: Read + Seek>(
         .ok()
         .flatten()
         .unwrap_or(2);
-    let file_dpi = match (xres, yres, unit) {
+    match (xres, yres, unit) {
         (Some(x), Some(y), 2) => Some((x, y)),
         (Some(x), Some(y), 3) => Some((x * 2.54, y * 2.54)),
         _ => None,
@@ -396,16 +453,19 @@ pub fn load_tiff<R: Read + Seek>(
             ));
         }
         p
-    });
-    // Compression 7 (and the old 6) is JPEG inside the TIFF.
-    let lossy_source = matches!(
-        dec.find_tag_unsigned::<u16>(Tag::Compression)
-            .ok()
-            .flatten(),
-        Some(6 | 7)
-    );
-    let color = dec.colortype().map_err(broken)?;
-    let data = dec.read_image().map_err(broken)?;
+    })
+}
+
+/// A TIFF frame's decoded samples as an image, and whether it is bitonal (1 bit per pixel).
+fn tiff_pixels<R: Read + Seek>(
+    dec: &mut tiff::decoder::Decoder<R>,
+    (w, h): (u32, u32),
+    color: tiff::ColorType,
+    data: tiff::decoder::DecodingResult,
+) -> Result<(DynamicImage, bool), String> {
+    use tiff::ColorType;
+    use tiff::decoder::DecodingResult;
+    use tiff::tags::Tag;
     let (wu, hu) = (w as usize, h as usize);
     let too_short = || "truncated TIFF: fewer pixels decoded than the header promises".to_string();
 
@@ -480,17 +540,7 @@ pub fn load_tiff<R: Read + Seek>(
         }
         (c, _) => return Err(format!("unsupported TIFF pixel format {c:?}")),
     };
-    Ok(LoadedPage {
-        image,
-        orientation: Orientation::NoTransforms,
-        file_dpi,
-        bitonal,
-        jpeg: None,
-        jpeg_components: 0,
-        format: Format::Tiff,
-        lossy_source,
-        warnings,
-    })
+    Ok((image, bitonal))
 }
 
 #[cfg(test)]

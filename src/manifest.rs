@@ -1,13 +1,19 @@
 //! The batch manifest: what was converted, from where, into which files, how well.
 //! Its JSON Schema is `schemas/manifest.schema.json`; bump [`SCHEMA_VERSION`] on any change.
 
-use std::io::{self, Read, Write};
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::config::BookMeta;
+use crate::fsio;
+
+mod verify;
+
+pub use verify::FileProblem;
 
 pub const SCHEMA_VERSION: &str = "1.0";
 
@@ -127,7 +133,7 @@ pub struct PageRecord {
     pub frame: u32,
     /// `left` or `right` for the two pages split from one spread.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub part: Option<String>,
+    pub part: Option<Part>,
     /// The part of the prepared scan this page shows, `[left, top, right, bottom]` in pixels,
     /// when borders were cut or a spread split.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -143,15 +149,15 @@ pub struct PageRecord {
     pub dpi: Option<f64>,
     pub dpi_source: Option<DpiSource>,
     /// How the image is stored in the PDF.
-    pub image_encoding: Option<String>,
+    pub image_encoding: Option<ImageEncoding>,
     /// How far the scanned content was found turned clockwise (after EXIF): 0, 90, 180, 270.
     pub rotation_cw_deg: Option<u32>,
     /// How far the scanned content was found skewed clockwise, degrees.
     pub skew_cw_deg: Option<f64>,
-    /// How the page was straightened for display: `resampled`, `matrix` or `none`.
-    pub correction: Option<String>,
-    /// What decided the orientation: `osd`, `trial` or `none`.
-    pub orientation_by: Option<String>,
+    /// How the page was straightened for display.
+    pub correction: Option<Correction>,
+    /// What decided the orientation.
+    pub orientation_by: Option<OrientationBy>,
     /// Mean word confidence 0–100; null when the page has no words.
     pub confidence: Option<f64>,
     pub words: usize,
@@ -174,10 +180,142 @@ pub struct FileRecord {
     pub sha256: String,
 }
 
+/// How a page image is stored in the PDF.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImageEncoding {
+    /// The source JPEG file, byte for byte.
+    JpegPassthrough,
+    /// Re-encoded as JPEG.
+    Jpeg,
+    /// CCITT Group 4, 1 bit per pixel.
+    #[serde(rename = "ccitt-g4")]
+    CcittG4,
+    /// zlib with PNG predictors.
+    Flate,
+    /// zlib of palette indices (1–8 bits).
+    FlateIndexed,
+}
+
+/// How a page's geometry was corrected for display.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Correction {
+    /// Pixels turned and/or rotated into the page frame.
+    Resampled,
+    /// The original pixels placed by the PDF matrix.
+    Matrix,
+    /// Nothing to correct.
+    None,
+}
+
+/// What decided a page's orientation.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum OrientationBy {
+    /// Tesseract's orientation and script detection.
+    Osd,
+    /// Recognition trials of the candidate turns.
+    Trial,
+    /// Not looked for (disabled, or no text to go by).
+    None,
+}
+
+/// Which half of a split two-page spread a page is.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Part {
+    Left,
+    Right,
+}
+
+/// What was found and done on a page that converted: everything a [`PageRecord`] says beyond
+/// where the page came from.
+#[derive(Debug, Clone)]
+pub struct PageFacts {
+    pub part: Option<Part>,
+    pub crop: Option<[u32; 4]>,
+    pub warnings: Vec<String>,
+    pub width: u32,
+    pub height: u32,
+    pub dpi: f64,
+    pub dpi_source: DpiSource,
+    pub image_encoding: ImageEncoding,
+    pub rotation_cw_deg: u32,
+    pub skew_cw_deg: f64,
+    pub correction: Correction,
+    pub orientation_by: OrientationBy,
+    /// Mean word confidence, unrounded (the record keeps one decimal).
+    pub confidence: Option<f64>,
+    pub words: usize,
+}
+
+impl PageRecord {
+    /// A page that converted.
+    pub fn converted(index: u32, source: &str, frame: u32, f: PageFacts) -> PageRecord {
+        PageRecord {
+            index,
+            source: source.to_string(),
+            frame,
+            part: f.part,
+            crop: f.crop,
+            status: PageStatus::Ok,
+            error: None,
+            warnings: f.warnings,
+            width: Some(f.width),
+            height: Some(f.height),
+            dpi: Some(f.dpi),
+            dpi_source: Some(f.dpi_source),
+            image_encoding: Some(f.image_encoding),
+            rotation_cw_deg: Some(f.rotation_cw_deg),
+            skew_cw_deg: Some(f.skew_cw_deg),
+            correction: Some(f.correction),
+            orientation_by: Some(f.orientation_by),
+            confidence: f.confidence.map(round1),
+            words: f.words,
+        }
+    }
+
+    /// A page that could not be converted (a placeholder page stands in for it).
+    pub fn failed(
+        index: u32,
+        source: &str,
+        frame: u32,
+        error: String,
+        warnings: Vec<String>,
+    ) -> PageRecord {
+        PageRecord {
+            index,
+            source: source.to_string(),
+            frame,
+            part: None,
+            crop: None,
+            status: PageStatus::Failed,
+            error: Some(error),
+            warnings,
+            width: None,
+            height: None,
+            dpi: None,
+            dpi_source: None,
+            image_encoding: None,
+            rotation_cw_deg: None,
+            skew_cw_deg: None,
+            correction: None,
+            orientation_by: None,
+            confidence: None,
+            words: 0,
+        }
+    }
+}
+
+fn round1(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
+
 impl FileRecord {
     /// Describes a finished output file by reading it back.
     pub fn describe(out_root: &Path, path: &Path, media_type: &str) -> io::Result<FileRecord> {
-        let (bytes, sha256) = hash_file(path)?;
+        let (bytes, sha256) = fsio::hash_file(path)?;
         let rel = path.strip_prefix(out_root).unwrap_or(path);
         Ok(FileRecord {
             path: rel
@@ -192,53 +330,171 @@ impl FileRecord {
     }
 }
 
-/// Size and SHA-256 (lowercase hex) of a file.
-pub fn hash_file(path: &Path) -> io::Result<(u64, String)> {
-    let mut f = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut n = 0u64;
-    loop {
-        let k = f.read(&mut buf)?;
-        if k == 0 {
-            break;
+impl BookRecord {
+    /// Mean word confidence over the book's pages, weighted by their word counts, to one
+    /// decimal.
+    pub fn confidence_of(pages: &[PageRecord]) -> Option<f64> {
+        let (words, weighted) = pages
+            .iter()
+            .filter_map(|p| Some((p.words, p.confidence?)))
+            .fold((0usize, 0f64), |(n, s), (w, c)| (n + w, s + w as f64 * c));
+        (words > 0).then(|| round1(weighted / words as f64))
+    }
+}
+
+impl Summary {
+    /// Counts over `books`; `stage_seconds` rounded to milliseconds.
+    pub fn from_books(books: &[BookRecord], stage_seconds: StageSeconds) -> Summary {
+        let ms = |v: f64| (v * 1000.0).round() / 1000.0;
+        let mut s = Summary {
+            books: books.len(),
+            stage_seconds: StageSeconds {
+                load: ms(stage_seconds.load),
+                prepare: ms(stage_seconds.prepare),
+                encode: ms(stage_seconds.encode),
+                ocr: ms(stage_seconds.ocr),
+            },
+            ..Summary::default()
+        };
+        for b in books {
+            match b.status {
+                Status::Ok => s.books_ok += 1,
+                Status::Partial => s.books_partial += 1,
+                Status::Failed => s.books_failed += 1,
+            }
+            s.pages += b.pages.len();
+            s.pages_failed += b
+                .pages
+                .iter()
+                .filter(|p| p.status == PageStatus::Failed)
+                .count();
         }
-        hasher.update(&buf[..k]);
-        n += k as u64;
+        s
     }
-    Ok((n, format!("{:x}", hasher.finalize())))
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
-/// reader never sees half a file and a crash never leaves one.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = temp_path(path);
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+/// Why a manifest could not be read.
+#[derive(Debug)]
+pub enum ManifestError {
+    Read {
+        path: PathBuf,
+        source: io::Error,
+    },
+    /// Not JSON, or not the shape of a manifest; `message` has the line and column.
+    Parse {
+        path: PathBuf,
+        message: String,
+    },
+    /// Written by a newer kitap than this one.
+    NewerSchema {
+        path: PathBuf,
+        found: String,
+    },
 }
 
-/// `dir/.name.kitap-tmp-PID`: hidden, so a scan of the output folder never mistakes it for a result.
-pub fn temp_path(path: &Path) -> std::path::PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.kitap-tmp-{}", std::process::id()))
+impl fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ManifestError::Read { path, source } => {
+                write!(f, "{}: cannot read: {source}", path.display())
+            }
+            ManifestError::Parse { path, message } => {
+                write!(f, "{}: not a kitap manifest: {message}", path.display())
+            }
+            ManifestError::NewerSchema { path, found } => write!(
+                f,
+                "{}: schema_version {found} is newer than this kitap understands ({SCHEMA_VERSION}); use a newer kitap",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ManifestError {}
+
+/// `major.minor` of a schema version; None when it is not one.
+fn schema_parts(v: &str) -> Option<(u32, u32)> {
+    let (major, minor) = v.split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
 }
 
 impl Manifest {
+    /// A manifest of `books`, in the order given, its summary computed.
+    pub fn new(
+        pipeline: PipelineInfo,
+        started: String,
+        finished: String,
+        books: Vec<BookRecord>,
+        stage_seconds: StageSeconds,
+    ) -> Manifest {
+        Manifest {
+            schema_version: SCHEMA_VERSION.into(),
+            kitap_version: env!("CARGO_PKG_VERSION").into(),
+            pipeline,
+            started,
+            finished,
+            summary: Summary::from_books(&books, stage_seconds),
+            books,
+        }
+    }
+
+    /// Reads a manifest written by this or an older kitap.
+    pub fn read(path: &Path) -> Result<Manifest, ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        // The version first: a newer manifest may not parse, and saying why matters more.
+        let version = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v.get("schema_version")?.as_str().map(str::to_string));
+        if let Some(found) = version
+            && schema_parts(&found) > schema_parts(SCHEMA_VERSION)
+        {
+            return Err(ManifestError::NewerSchema {
+                path: path.to_path_buf(),
+                found,
+            });
+        }
+        serde_json::from_str(&text).map_err(|e| ManifestError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Writes the manifest atomically as pretty JSON with a final newline.
     pub fn write(&self, path: &Path) -> io::Result<()> {
         let mut json = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
         json.push(b'\n');
-        write_atomic(path, &json)
+        fsio::write_atomic(path, &json)
+    }
+
+    /// Joins manifests of the same OUT (shard parts, earlier runs) into one: one record per
+    /// book id, a later manifest's record replacing an earlier one's, books sorted by id, the
+    /// summary recomputed (stage times added up), the run spanning the earliest start to the
+    /// latest finish. The pipeline is the last manifest's. None for no manifests.
+    pub fn merge(parts: impl IntoIterator<Item = Manifest>) -> Option<Manifest> {
+        let mut books: BTreeMap<String, BookRecord> = BTreeMap::new();
+        let mut seconds = StageSeconds::default();
+        let mut span: Option<(String, String, PipelineInfo)> = None;
+        for m in parts {
+            seconds += m.summary.stage_seconds;
+            span = Some(match span {
+                None => (m.started, m.finished, m.pipeline),
+                Some((s, f, _)) => (s.min(m.started), f.max(m.finished), m.pipeline),
+            });
+            for b in m.books {
+                books.insert(b.id.clone(), b);
+            }
+        }
+        let (started, finished, pipeline) = span?;
+        let books: Vec<BookRecord> = books.into_values().collect();
+        Some(Manifest::new(pipeline, started, finished, books, seconds))
+    }
+
+    /// Checks every listed file under `out`: it exists, with the listed size and SHA-256.
+    pub fn verify(&self, out: &Path) -> Vec<FileProblem> {
+        verify::files(self, out)
     }
 }
 

@@ -8,6 +8,7 @@
 use image::metadata::Orientation;
 use image::{DynamicImage, GrayImage, Rgb, RgbImage};
 
+use crate::config::Split;
 use crate::geometry;
 use crate::load::LoadedPage;
 use crate::osd::LazyOsd;
@@ -25,12 +26,10 @@ pub struct PrepareOptions {
     pub min_skew_deg: f64,
     /// Corrections by placement matrix only; originals untouched. Default: false.
     pub keep_originals: bool,
-    /// Also return the upright page in colour (for a cover). Default: false.
-    pub want_upright: bool,
     /// Cut away dark scanner borders. Default: false.
     pub crop_borders: bool,
-    /// Split two-page spreads at the gutter into two pages. Default: false.
-    pub split: bool,
+    /// `Auto`: split two-page spreads at the gutter into two pages. Default: never.
+    pub split: Split,
 }
 
 impl Default for PrepareOptions {
@@ -41,9 +40,8 @@ impl Default for PrepareOptions {
             max_skew_deg: 15.0,
             min_skew_deg: 0.1,
             keep_originals: false,
-            want_upright: false,
             crop_borders: false,
-            split: false,
+            split: Split::Never,
         }
     }
 }
@@ -261,12 +259,14 @@ impl Analysis {
         )
     }
 
-    /// Prepares the page as turned `rotation` degrees clockwise (0, 90, 180, 270).
+    /// Prepares the page as turned `rotation` degrees clockwise (0, 90, 180, 270). A `cover`
+    /// page also keeps its upright colour image.
     pub fn orient(
         &self,
         rotation: u32,
         source: OrientationSource,
         opts: &PrepareOptions,
+        cover: bool,
     ) -> PreparedPage {
         let back = (4 - rotation / 90) % 4; // cw quarter turns that make the content upright
         let turned = geometry::turn_grey(&self.grey, back);
@@ -318,7 +318,7 @@ impl Analysis {
             };
             (d, Correction::Resampled)
         };
-        let upright = opts.want_upright.then(|| match back {
+        let upright = cover.then(|| match back {
             0 => self.upright.clone(),
             1 => self.upright.rotate90(),
             2 => self.upright.rotate180(),
@@ -346,10 +346,12 @@ impl Analysis {
     }
 }
 
-/// The first reading of a page: upright unless its lines run down the page.
+/// The first reading of a page: upright unless its lines run down the page. A `cover` page
+/// also keeps its upright colour image.
 pub fn prepare(
     page: LoadedPage,
     opts: &PrepareOptions,
+    cover: bool,
     osd: &mut LazyOsd,
     trial: &mut dyn ReadingTrial,
 ) -> (Analysis, PreparedPage) {
@@ -359,7 +361,7 @@ pub fn prepare(
     } else {
         (0, OrientationSource::None)
     };
-    let p = a.orient(rotation, source, opts);
+    let p = a.orient(rotation, source, opts, cover);
     (a, p)
 }
 
@@ -432,7 +434,10 @@ pub fn parts(page: &GrayImage, dpi: f64, opts: &PrepareOptions) -> Vec<(Rect, Op
     } else {
         full
     };
-    match opts.split.then(|| gutter(page, area, dpi)).flatten() {
+    match (opts.split == Split::Auto)
+        .then(|| gutter(page, area, dpi))
+        .flatten()
+    {
         Some(g) => vec![
             (Rect { x1: g, ..area }, Some(Part::Left)),
             (Rect { x0: g, ..area }, Some(Part::Right)),
@@ -633,6 +638,7 @@ mod tests {
         prepare(
             loaded(img, orientation, dpi),
             &opts(),
+            false,
             &mut LazyOsd::none(),
             &mut Oracle(truth.clone()),
         )
@@ -724,7 +730,7 @@ mod tests {
             .alternative(&mut LazyOsd::none(), p.rotation_cw_deg)
             .expect("an alternative");
         assert_eq!((rotation, source), (180, OrientationSource::Trial));
-        assert_eq!(a.orient(rotation, source, &opts()).ocr_image, page);
+        assert_eq!(a.orient(rotation, source, &opts(), false).ocr_image, page);
     }
 
     #[test]
@@ -749,7 +755,7 @@ mod tests {
         image::imageops::replace(&mut spread, &left, 0, 0);
         image::imageops::replace(&mut spread, &right, 700, 0);
         let o = PrepareOptions {
-            split: true,
+            split: Split::Auto,
             crop_borders: true,
             ..opts()
         };

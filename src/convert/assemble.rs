@@ -1,70 +1,42 @@
-//! Writing one book's outputs as its pages arrive in order: the PDF, text and hOCR streamed
-//! page by page, the EPUB at the end from the reading text, every file under a temporary name
-//! renamed into place, and the book's manifest record.
+//! One book's outputs as its pages arrive in order: every [`BookOutput`] is given each page,
+//! the page records are built beside them, and at the end the finished files are renamed into
+//! place together and the book's manifest record is made.
 
-use super::*;
+use std::path::{Path, PathBuf};
 
-/// Output files of one book, written as its pages arrive in order.
+use super::Reporter;
+use super::outputs::{self, BookEnd, BookOutput, FailedView, Finished, PageView};
+use super::page::{DonePage, PageFailure, PartReading};
+use super::plan::{PlannedBook, PlannedPage, Settings};
+use crate::fsio::temp_path;
+use crate::manifest::{
+    self, BookRecord, FileRecord, LanguageRecord, PageFacts, PageRecord, PageStatus, Status,
+};
+use crate::pdf::image::Encoding;
+use crate::prepare;
+
+/// The output files of one book, written as its pages arrive in order.
 pub(super) struct Assembler {
     dir: PathBuf,
-    pdf: Option<PdfWriter<BufWriter<File>>>,
-    txt: Option<BufWriter<File>>,
-    hocr: Option<BufWriter<File>>,
-    /// The lines of every page so far: the reading text is reflowed over the whole book.
-    epub_pages: Vec<PageText>,
-    /// Images of the doubtful pages, by page index.
-    epub_images: BTreeMap<u32, epub::PageImage>,
-    cover: Option<Vec<u8>>,
+    outputs: Vec<Box<dyn BookOutput>>,
     pages: Vec<PageRecord>,
+    /// The first write that failed: the book fails, and nothing more is written.
     io_error: Option<String>,
 }
 
-/// Every file a book can have in its output folder.
-const OUTPUT_EXTENSIONS: [&str; 4] = ["pdf", "epub", "txt", "hocr"];
-
-fn out_path(dir: &Path, id: &str, ext: &str) -> PathBuf {
-    dir.join(format!("{id}.{ext}"))
-}
-
 impl Assembler {
-    pub(super) fn start(job: &Job, book: &PlannedBook) -> Assembler {
-        let dir = job.out.join(&book.dir.id);
-        let mut asm = Assembler {
-            dir: dir.clone(),
-            pdf: None,
-            txt: None,
-            hocr: None,
-            epub_pages: Vec::new(),
-            epub_images: BTreeMap::new(),
-            cover: None,
+    pub(super) fn start(out: &Path, book: &PlannedBook, settings: &Settings) -> Assembler {
+        let dir = out.join(&book.dir.id);
+        let (outputs, io_error) = match outputs::for_book(&dir, &book.info, settings) {
+            Ok(o) => (o, None),
+            Err(e) => (Vec::new(), Some(cannot_write(&dir, &e))),
+        };
+        Assembler {
+            dir,
+            outputs,
             pages: Vec::new(),
-            io_error: None,
-        };
-        let id = &book.dir.id;
-        let open = |ext: &str| -> std::io::Result<BufWriter<File>> {
-            std::fs::create_dir_all(&dir)?;
-            Ok(BufWriter::new(File::create(manifest::temp_path(
-                &out_path(&dir, id, ext),
-            ))?))
-        };
-        let result = (|| -> std::io::Result<()> {
-            asm.pdf = Some(PdfWriter::new(open("pdf")?)?);
-            asm.txt = Some(open("txt")?);
-            if job.pipeline.hocr {
-                let mut h = open("hocr")?;
-                crate::hocr::begin(
-                    &mut h,
-                    &title_of(book),
-                    book.languages.first().map_or("und", |l| l.bcp47),
-                )?;
-                asm.hocr = Some(h);
-            }
-            Ok(())
-        })();
-        if let Err(e) = result {
-            asm.io_error = Some(format!("{}: cannot write: {e}", dir.display()));
+            io_error,
         }
-        asm
     }
 
     /// Index of the next page written: scans are planned one page each, but a split spread
@@ -73,409 +45,252 @@ impl Assembler {
         self.pages.len() as u32 + 1
     }
 
-    pub(super) fn add(&mut self, page: &PlannedPage, outcome: Outcome, reporter: &Reporter) {
+    /// Adds a page's outcome: its pages to every output, its records to the book.
+    pub(super) fn add(
+        &mut self,
+        page: &PlannedPage,
+        outcome: Result<DonePage, PageFailure>,
+        reporter: &Reporter,
+    ) {
         let shown = page.file.display().to_string();
-        let blank = |index: u32| PageRecord {
-            index,
-            source: page.source.clone(),
-            frame: page.frame,
-            part: None,
-            crop: None,
-            status: PageStatus::Ok,
-            error: None,
-            warnings: Vec::new(),
-            width: None,
-            height: None,
-            dpi: None,
-            dpi_source: None,
-            image_encoding: None,
-            rotation_cw_deg: None,
-            skew_cw_deg: None,
-            correction: None,
-            orientation_by: None,
-            confidence: None,
-            words: 0,
-        };
-        match outcome.result {
-            Ok(mut done) => {
+        match outcome {
+            Ok(done) => {
                 for w in &done.warnings {
                     reporter.warn(&format!("{shown}: page {}: {w}", self.next_index()));
                 }
-                if done.cover.is_some() {
-                    self.cover = done.cover.take();
-                }
-                let image_ref = match self.pdf.as_mut().map(|pdf| pdf.add_image(&done.image)) {
-                    Some(Ok(r)) => Some(r),
-                    Some(Err(e)) => {
-                        self.note_io_error(e);
-                        None
-                    }
-                    None => None,
-                };
-                let (fw, fh) = done.frame_px;
+                self.write(|o| o.scan(&done));
                 for reading in &done.parts {
-                    let mut record = blank(self.next_index());
-                    let r = reading.rect;
-                    record.part = reading.part.map(|p| p.name().to_string());
-                    record.crop = ([r.x0, r.y0, r.x1, r.y1] != [0, 0, fw, fh])
-                        .then_some([r.x0, r.y0, r.x1, r.y1]);
-                    record.warnings = done.warnings.clone();
-                    record.width = Some(r.width());
-                    record.height = Some(r.height());
-                    record.dpi = Some(done.dpi.1);
-                    record.dpi_source = Some(done.dpi_source);
-                    record.image_encoding = Some(done.image.encoding.name().into());
-                    record.rotation_cw_deg = Some(done.rotation_cw_deg);
-                    record.skew_cw_deg = Some(done.skew_cw_deg);
-                    record.correction = Some(done.correction.name().into());
-                    record.orientation_by = Some(
-                        match done.orientation_by {
-                            prepare::OrientationSource::Osd(_) => "osd",
-                            prepare::OrientationSource::Trial => "trial",
-                            prepare::OrientationSource::None => "none",
-                        }
-                        .into(),
-                    );
-                    record.confidence = reading
-                        .ocr
-                        .mean_confidence()
-                        .map(|c| (c * 10.0).round() / 10.0);
-                    record.words = reading.ocr.word_count();
-                    let written = self.write_page(page, record.index, &done, reading, image_ref);
-                    if let Err(e) = written {
-                        self.note_io_error(e);
-                    }
+                    let index = self.next_index();
+                    let view = PageView {
+                        index,
+                        source: &page.source,
+                        done: &done,
+                        reading,
+                    };
+                    self.write(|o| o.page(&view));
+                    let facts = page_facts(&done, reading);
+                    let record = PageRecord::converted(index, &page.source, page.frame, facts);
                     self.pages.push(record);
                 }
             }
-            Err((mut err, warnings)) => {
-                let mut record = blank(self.next_index());
-                err.page = record.index;
+            Err(PageFailure {
+                mut error,
+                warnings,
+            }) => {
+                let index = self.next_index();
+                error.page = index;
                 for w in &warnings {
-                    reporter.warn(&format!("{shown}: page {}: {w}", record.index));
+                    reporter.warn(&format!("{shown}: page {index}: {w}"));
                 }
-                reporter.error(&err.to_string());
-                record.status = PageStatus::Failed;
-                record.error = Some(err.message.clone());
-                record.warnings = warnings;
-                if let Err(e) = self.write_failed(page, record.index, &err) {
-                    self.note_io_error(e);
-                }
+                reporter.error(&error.to_string());
+                let view = FailedView {
+                    index,
+                    source: &page.source,
+                    message: &error.message,
+                };
+                self.write(|o| o.failed_page(&view));
+                let record =
+                    PageRecord::failed(index, &page.source, page.frame, error.message, warnings);
                 self.pages.push(record);
             }
         }
     }
 
-    fn note_io_error(&mut self, e: std::io::Error) {
-        if self.io_error.is_none() {
-            self.io_error = Some(format!("{}: cannot write: {e}", self.dir.display()));
+    /// Runs `step` on every output until one fails.
+    fn write(&mut self, mut step: impl FnMut(&mut dyn BookOutput) -> std::io::Result<()>) {
+        if self.io_error.is_some() {
+            return;
         }
-    }
-
-    fn write_page(
-        &mut self,
-        page: &PlannedPage,
-        index: u32,
-        done: &DonePage,
-        reading: &Reading,
-        image_ref: Option<pdf_writer::Ref>,
-    ) -> std::io::Result<()> {
-        let dpi = done.dpi.1;
-        let ocr = &reading.ocr;
-        let r = reading.rect;
-        if let (Some(pdf), Some(image_ref)) = (&mut self.pdf, image_ref) {
-            pdf.add_page(&pdf::PageContent {
-                image: &done.image,
-                image_ref,
-                px_per_pt: dpi / 72.0,
-                frame_px: done.frame_px,
-                crop: [r.x0, r.y0, r.x1, r.y1],
-                ocr,
-            })?;
-        }
-        if let Some(txt) = &mut self.txt {
-            if index > 1 {
-                txt.write_all(b"\x0c")?;
+        for o in &mut self.outputs {
+            if let Err(e) = step(o.as_mut()) {
+                self.io_error = Some(cannot_write(&self.dir, &e));
+                return;
             }
-            txt.write_all(ocr.text().as_bytes())?;
         }
-        if let Some(h) = &mut self.hocr {
-            let untouched = done.correction == prepare::Correction::None
-                && done.parts.len() == 1
-                && reading.rect.x0 == 0
-                && reading.rect.y0 == 0
-                && (reading.rect.width(), reading.rect.height()) == done.frame_px
-                && !done.non_square;
-            crate::hocr::page(h, index, &page.source, untouched, Some(dpi), Some(ocr))?;
-        }
-        let mut text = PageText::from_ocr(index, ocr);
-        if let Some(jpeg) = &reading.scan {
-            text.show_image = true;
-            let conf = ocr
-                .mean_confidence()
-                .map_or("no text recognised".into(), |c| {
-                    format!("OCR confidence {c:.0} %")
-                });
-            self.epub_images.insert(
-                index,
-                epub::PageImage {
-                    jpeg: jpeg.clone(),
-                    note: conf,
-                },
-            );
-        }
-        self.epub_pages.push(text);
-        Ok(())
     }
 
-    fn write_failed(
-        &mut self,
-        page: &PlannedPage,
-        index: u32,
-        err: &PageError,
-    ) -> std::io::Result<()> {
-        if let Some(pdf) = &mut self.pdf {
-            pdf.add_placeholder(index, &page.source, &err.message)?;
-        }
-        if let Some(txt) = &mut self.txt
-            && index > 1
-        {
-            txt.write_all(b"\x0c")?;
-        }
-        if let Some(h) = &mut self.hocr {
-            crate::hocr::page(h, index, &page.source, true, None, None)?;
-        }
-        self.epub_pages.push(PageText {
-            index,
-            ..PageText::default()
-        });
-        Ok(())
-    }
-
+    /// Finishes the book: its files renamed into place, or, when no page converted or a write
+    /// failed, none kept. Returns the book's record.
     pub(super) fn finish(
-        mut self,
-        job: &Job,
+        self,
+        out: &Path,
         book: &PlannedBook,
+        settings: &Settings,
         reporter: &Reporter,
     ) -> BookRecord {
-        let id = &book.dir.id;
-        let good = self
-            .pages
-            .iter()
-            .filter(|p| p.status == PageStatus::Ok)
-            .count();
-        let mut rec = book_record(
-            book,
-            if good == self.pages.len() {
-                Status::Ok
-            } else {
-                Status::Partial
-            },
-        );
-        rec.confidence = self.book_confidence();
-        let temps: Vec<PathBuf> = OUTPUT_EXTENSIONS
-            .iter()
-            .map(|e| manifest::temp_path(&out_path(&self.dir, id, e)))
-            .collect();
-        let discard = |temps: &[PathBuf]| {
-            for t in temps {
-                let _ = std::fs::remove_file(t);
-            }
+        let Assembler {
+            dir,
+            outputs,
+            pages,
+            io_error,
+        } = self;
+        let good = pages.iter().filter(|p| p.status == PageStatus::Ok).count();
+        let status = if good == pages.len() {
+            Status::Ok
+        } else {
+            Status::Partial
         };
-        // Files from an earlier run that this one does not write must not outlive it.
-        let finals: Vec<PathBuf> = OUTPUT_EXTENSIONS
-            .iter()
-            .map(|e| out_path(&self.dir, id, e))
-            .collect();
-        if good == 0 || self.io_error.is_some() {
-            discard(&temps);
-            discard(&finals);
-            rec.status = Status::Failed;
-            rec.error = Some(
-                self.io_error
-                    .clone()
-                    .unwrap_or_else(|| "no page could be converted; no files written".into()),
-            );
+        let mut rec = book_record(book, status);
+        rec.confidence = BookRecord::confidence_of(&pages);
+        let id = &book.dir.id;
+        let failure = match io_error {
+            Some(e) => Some(e),
+            None if good == 0 => Some("no page could be converted; no files written".into()),
+            None => None,
+        };
+        if let Some(e) = failure {
+            // Nothing of this book stands: neither this run's files nor an earlier run's.
+            discard(&dir, id, true);
             reporter.error(&format!(
-                "{}: book '{id}' failed: {}",
-                book.dir.dir.display(),
-                rec.error.as_deref().unwrap_or("")
+                "{}: book '{id}' failed: {e}",
+                book.dir.dir.display()
             ));
-            rec.page_count = self.pages.len();
-            rec.pages = self.pages;
-            return rec;
-        }
-        let result = self.write_outputs(job, book);
-        match result {
-            Ok(files) => rec.files = files,
-            Err(e) => {
-                discard(&temps);
-                rec.status = Status::Failed;
-                rec.error = Some(format!("{}: cannot write: {e}", self.dir.display()));
-                reporter.error(rec.error.as_deref().unwrap_or(""));
+            rec.status = Status::Failed;
+            rec.error = Some(e);
+        } else {
+            let end = BookEnd {
+                info: &book.info,
+                settings,
+                pages: &pages,
+            };
+            match finish_outputs(outputs, &end, out, &dir, id) {
+                Ok(files) => rec.files = files,
+                Err(e) => {
+                    discard(&dir, id, false);
+                    let e = cannot_write(&dir, &e);
+                    reporter.error(&e);
+                    rec.status = Status::Failed;
+                    rec.error = Some(e);
+                }
             }
         }
-        rec.page_count = self.pages.len();
-        rec.pages = self.pages;
+        rec.page_count = pages.len();
+        rec.pages = pages;
         rec
     }
+}
 
-    /// Mean word confidence over the book, to one decimal.
-    fn book_confidence(&self) -> Option<f64> {
-        let (words, weighted) = self
-            .pages
+fn cannot_write(dir: &Path, e: &std::io::Error) -> String {
+    format!("{}: cannot write: {e}", dir.display())
+}
+
+/// Finishes every output, then renames them all into place and describes them; files of an
+/// earlier run that this one did not write are removed.
+fn finish_outputs(
+    outputs: Vec<Box<dyn BookOutput>>,
+    end: &BookEnd,
+    out: &Path,
+    dir: &Path,
+    id: &str,
+) -> std::io::Result<Vec<manifest::FileRecord>> {
+    let finished: Vec<Finished> = outputs
+        .into_iter()
+        .map(|o| o.finish(end))
+        .collect::<Result<_, _>>()?;
+    let mut files = Vec::new();
+    for f in &finished {
+        std::fs::rename(temp_path(&f.path), &f.path)?;
+        files.push(FileRecord::describe(out, &f.path, f.media_type)?);
+    }
+    for ext in outputs::ALL_EXTENSIONS {
+        let stale = dir.join(format!("{id}.{ext}"));
+        if !finished.iter().any(|f| f.path == stale) {
+            let _ = std::fs::remove_file(stale);
+        }
+    }
+    Ok(files)
+}
+
+/// Removes a failed book's temporary files, and with `finals` its files of an earlier run.
+fn discard(dir: &Path, id: &str, finals: bool) {
+    for ext in outputs::ALL_EXTENSIONS {
+        let path = dir.join(format!("{id}.{ext}"));
+        let _ = std::fs::remove_file(temp_path(&path));
+        if finals {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// What the manifest says about one converted page.
+fn page_facts(done: &DonePage, reading: &PartReading) -> PageFacts {
+    let r = reading.rect;
+    let (fw, fh) = done.frame_px;
+    let crop = [r.x0, r.y0, r.x1, r.y1];
+    PageFacts {
+        part: reading.part.map(part),
+        crop: (crop != [0, 0, fw, fh]).then_some(crop),
+        warnings: done.warnings.clone(),
+        width: r.width(),
+        height: r.height(),
+        dpi: done.dpi.1,
+        dpi_source: done.dpi_source,
+        image_encoding: image_encoding(done.image.encoding),
+        rotation_cw_deg: done.rotation_cw_deg,
+        skew_cw_deg: done.skew_cw_deg,
+        correction: correction(done.correction),
+        orientation_by: orientation_by(done.orientation_by),
+        confidence: reading.ocr.mean_confidence(),
+        words: reading.ocr.word_count(),
+    }
+}
+
+fn part(p: prepare::Part) -> manifest::Part {
+    match p {
+        prepare::Part::Left => manifest::Part::Left,
+        prepare::Part::Right => manifest::Part::Right,
+    }
+}
+
+fn image_encoding(e: Encoding) -> manifest::ImageEncoding {
+    match e {
+        Encoding::Jpeg => manifest::ImageEncoding::JpegPassthrough,
+        Encoding::JpegReencoded => manifest::ImageEncoding::Jpeg,
+        Encoding::G4 => manifest::ImageEncoding::CcittG4,
+        Encoding::Flate => manifest::ImageEncoding::Flate,
+        Encoding::FlateIndexed { .. } => manifest::ImageEncoding::FlateIndexed,
+    }
+}
+
+fn correction(c: prepare::Correction) -> manifest::Correction {
+    match c {
+        prepare::Correction::Resampled => manifest::Correction::Resampled,
+        prepare::Correction::Matrix => manifest::Correction::Matrix,
+        prepare::Correction::None => manifest::Correction::None,
+    }
+}
+
+fn orientation_by(o: prepare::OrientationSource) -> manifest::OrientationBy {
+    match o {
+        prepare::OrientationSource::Osd(_) => manifest::OrientationBy::Osd,
+        prepare::OrientationSource::Trial => manifest::OrientationBy::Trial,
+        prepare::OrientationSource::None => manifest::OrientationBy::None,
+    }
+}
+
+/// A book's record before its pages: what was planned.
+pub(super) fn book_record(book: &PlannedBook, status: Status) -> BookRecord {
+    BookRecord {
+        id: book.dir.id.clone(),
+        status,
+        source: book.dir.source.clone(),
+        metadata: book.info.meta.clone(),
+        languages: book
+            .info
+            .languages
             .iter()
-            .filter_map(|p| Some((p.words, p.confidence?)))
-            .fold((0usize, 0f64), |(n, s), (w, c)| (n + w, s + w as f64 * c));
-        (words > 0).then(|| ((weighted / words as f64) * 10.0).round() / 10.0)
+            .map(|l| LanguageRecord {
+                code: l.iso639_3.into(),
+                tag: l.bcp47.into(),
+                name: l.name.into(),
+            })
+            .collect(),
+        ocr_models: book.models.clone(),
+        page_count: book.pages.len(),
+        confidence: None,
+        error: book.error.clone(),
+        warnings: book.warnings.clone(),
+        pages: Vec::new(),
+        files: Vec::new(),
     }
-
-    fn write_outputs(&mut self, job: &Job, book: &PlannedBook) -> std::io::Result<Vec<FileRecord>> {
-        let id = &book.dir.id;
-        let date = creation_date(book);
-        let info = DocInfo {
-            title: title_of(book),
-            authors: book.meta.authors.clone(),
-            subjects: book.meta.subjects.clone(),
-            languages: book.languages.iter().map(|l| l.bcp47.to_string()).collect(),
-            publisher: book.meta.publisher.clone(),
-            rights: book.meta.rights.clone(),
-            identifier: book
-                .meta
-                .identifier
-                .clone()
-                .unwrap_or_else(|| format!("urn:uuid:{}", epub::book_uuid(id))),
-            date,
-            creator_tool: format!("kitap {}", env!("CARGO_PKG_VERSION")),
-            page_labels: book.meta.page_labels.iter().map(pdf_label).collect(),
-            chapters: book
-                .meta
-                .chapters
-                .iter()
-                .map(|c| (c.title.clone(), c.page))
-                .collect(),
-        };
-        let mut done: Vec<(PathBuf, &str)> = Vec::new();
-        let pdf_path = out_path(&self.dir, id, "pdf");
-        if let Some(pdf) = self.pdf.take() {
-            let mut f = pdf.finish(&info)?;
-            f.flush()?;
-            f.get_ref().sync_all()?;
-            done.push((pdf_path, "application/pdf"));
-        }
-        let epub_path = out_path(&self.dir, id, "epub");
-        {
-            let meta = EpubMeta {
-                id: id.clone(),
-                title: info.title.clone(),
-                authors: info.authors.clone(),
-                languages: info.languages.clone(),
-                rtl: book.languages.first().is_some_and(|l| l.rtl),
-                isbn: book.meta.isbn.clone(),
-                identifier: book.meta.identifier.clone(),
-                publisher: book.meta.publisher.clone(),
-                year: book.meta.year,
-                subjects: book.meta.subjects.clone(),
-                rights: book.meta.rights.clone(),
-                modified: format!(
-                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-                    date.0, date.1, date.2, date.3, date.4, date.5
-                ),
-                chapters: info.chapters.clone(),
-                pages_per_section: job.pipeline.epub_pages_per_section,
-                confidence: self.book_confidence(),
-            };
-            let labels = (!book.meta.page_labels.is_empty()).then(|| {
-                reading::configured_labels(&book.meta.page_labels, self.epub_pages.len() as u32)
-            });
-            let text = reading::reflow(&self.epub_pages, labels);
-            let f = BufWriter::new(File::create(manifest::temp_path(&epub_path))?);
-            let mut f = epub::write(f, &meta, &text, &self.epub_images, self.cover.as_deref())?;
-            f.flush()?;
-            f.get_ref().sync_all()?;
-            done.push((epub_path, "application/epub+zip"));
-        }
-        let txt_path = out_path(&self.dir, id, "txt");
-        if let Some(mut t) = self.txt.take() {
-            t.flush()?;
-            t.get_ref().sync_all()?;
-            done.push((txt_path, "text/plain; charset=utf-8"));
-        }
-        let hocr_path = out_path(&self.dir, id, "hocr");
-        if let Some(mut h) = self.hocr.take() {
-            crate::hocr::end(&mut h)?;
-            h.flush()?;
-            h.get_ref().sync_all()?;
-            done.push((hocr_path, "text/vnd.hocr+html"));
-        }
-        let mut files = Vec::new();
-        for (path, media_type) in &done {
-            std::fs::rename(manifest::temp_path(path), path)?;
-            files.push(FileRecord::describe(&job.out, path, media_type)?);
-        }
-        for e in OUTPUT_EXTENSIONS {
-            let stale = out_path(&self.dir, id, e);
-            if !done.iter().any(|(p, _)| *p == stale) {
-                let _ = std::fs::remove_file(stale);
-            }
-        }
-        Ok(files)
-    }
-}
-
-/// A book.toml page-label range as the PDF writer takes it.
-fn pdf_label(r: &crate::config::PageLabelRange) -> pdf::PageLabelRange {
-    use crate::config::LabelStyle;
-    use pdf_writer::types::NumberingStyle;
-    pdf::PageLabelRange {
-        from: r.from,
-        style: match r.style {
-            LabelStyle::Arabic => Some(NumberingStyle::Arabic),
-            LabelStyle::Roman => Some(NumberingStyle::LowerRoman),
-            LabelStyle::RomanUpper => Some(NumberingStyle::UpperRoman),
-            LabelStyle::Letters => Some(NumberingStyle::LowerAlpha),
-            LabelStyle::LettersUpper => Some(NumberingStyle::UpperAlpha),
-            LabelStyle::None => None,
-        },
-        start: r.start,
-        prefix: r.prefix.clone(),
-    }
-}
-
-fn title_of(book: &PlannedBook) -> String {
-    book.meta
-        .title
-        .clone()
-        .unwrap_or_else(|| book.dir.id.clone())
-}
-
-/// The date written into a book's files. `SOURCE_DATE_EPOCH` when set (reproducible builds),
-/// else the newest modification time of the book's inputs: the same scans give the same bytes,
-/// whenever they are converted.
-fn creation_date(book: &PlannedBook) -> (i32, u8, u8, u8, u8, u8) {
-    let from_env = std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|s| s.trim().parse::<i64>().ok());
-    let from_inputs = || {
-        book.dir
-            .files
-            .iter()
-            .chain(book.dir.meta_path.iter())
-            .filter_map(|p| std::fs::metadata(p).ok()?.modified().ok())
-            .max()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_secs() as i64)
-    };
-    let t = from_env
-        .or_else(from_inputs)
-        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    (
-        t.year(),
-        t.month() as u8,
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-    )
 }

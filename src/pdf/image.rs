@@ -9,6 +9,7 @@ use flate2::Compression;
 use flate2::write::ZlibEncoder;
 use image::{DynamicImage, GrayImage};
 
+use crate::config::ImageMode;
 use crate::prepare::Display;
 
 /// How the image data in [`PageImage::data`] is encoded.
@@ -74,10 +75,10 @@ impl PageImage {
 /// How grey and colour pages are stored (bitonal pages are always G4).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ImageOptions {
-    /// Re-encode grey and colour pages as JPEG, or G4 when they are text on white (`compact`),
-    /// instead of keeping them lossless (`archive`). Source JPEGs are replaced too when that is
-    /// clearly smaller. Default: false.
-    pub compact: bool,
+    /// `Compact`: re-encode grey and colour pages as JPEG, or G4 when they are text on white,
+    /// instead of keeping them lossless (`Archive`). Source JPEGs are replaced too when that is
+    /// clearly smaller. Default: archive.
+    pub mode: ImageMode,
     /// JPEG quality of re-encoded pages. Default: 75.
     pub jpeg_quality: u8,
     /// In compact mode, pages finer than this are downsampled to it. Default: none.
@@ -87,7 +88,7 @@ pub struct ImageOptions {
 impl Default for ImageOptions {
     fn default() -> Self {
         ImageOptions {
-            compact: false,
+            mode: ImageMode::Archive,
             jpeg_quality: 75,
             max_dpi: None,
         }
@@ -120,7 +121,7 @@ pub fn encode(
         p
     };
     if let Some((data, components)) = jpeg.filter(|_| display.original) {
-        if opts.compact {
+        if opts.mode == ImageMode::Compact {
             let alt = compact(img, opts, dpi);
             if alt.data.len() as f64 <= data.len() as f64 * REPLACE_JPEG_SHARE {
                 return placed(alt);
@@ -145,7 +146,7 @@ pub fn encode(
             data,
         ));
     }
-    placed(if opts.compact {
+    placed(if opts.mode == ImageMode::Compact {
         compact(img, opts, dpi)
     } else {
         lossless(img, lossy_source)
@@ -623,7 +624,7 @@ mod tests {
             3
         );
         let compact = ImageOptions {
-            compact: true,
+            mode: ImageMode::Compact,
             max_dpi: Some(150.0),
             ..opts
         };

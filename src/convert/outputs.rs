@@ -1,0 +1,379 @@
+//! A book's output files, one [`BookOutput`] each: the PDF, the OCR text and the hOCR stream
+//! page by page, the EPUB is built at the end from the reading text. Each writes under a
+//! temporary name; the assembler renames them all into place once every one has finished.
+//! A new format (ALTO, say) is one more implementation here and one line in [`for_book`].
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use pdf_writer::Ref;
+
+use super::page::{DonePage, PartReading};
+use super::plan::{BookInfo, Settings};
+use crate::epub::{self, EpubMeta};
+use crate::fsio::temp_path;
+use crate::manifest::{BookRecord, PageRecord};
+use crate::pdf::{self, DocInfo, PdfWriter};
+use crate::prepare;
+use crate::reading::{self, PageText};
+
+/// Every extension a book's output can have: a file of these that a run did not write is a
+/// leftover of an earlier run and is removed.
+pub const ALL_EXTENSIONS: [&str; 4] = ["pdf", "epub", "txt", "hocr"];
+
+/// One converted page (a scan, or one half of a split spread) as the outputs see it.
+pub struct PageView<'a> {
+    /// 1-based position in the book's outputs.
+    pub index: u32,
+    /// The scan, relative to the scan root.
+    pub source: &'a str,
+    pub done: &'a DonePage,
+    pub reading: &'a PartReading,
+}
+
+/// A page that failed: the outputs keep its place.
+pub struct FailedView<'a> {
+    pub index: u32,
+    pub source: &'a str,
+    pub message: &'a str,
+}
+
+/// What the outputs need to finish: the book and its page records.
+pub struct BookEnd<'a> {
+    pub info: &'a BookInfo,
+    pub settings: &'a Settings,
+    pub pages: &'a [PageRecord],
+}
+
+/// A finished file, still under its temporary name.
+pub struct Finished {
+    pub path: PathBuf,
+    pub media_type: &'static str,
+}
+
+/// One output file of a book, written as pages arrive in order.
+pub trait BookOutput {
+    /// A converted scan, before its pages (one, or the halves of a spread).
+    fn scan(&mut self, _done: &DonePage) -> io::Result<()> {
+        Ok(())
+    }
+    /// A converted page.
+    fn page(&mut self, page: &PageView) -> io::Result<()>;
+    /// A page that could not be converted.
+    fn failed_page(&mut self, page: &FailedView) -> io::Result<()>;
+    /// Completes the file under its temporary name, synced to disk.
+    fn finish(self: Box<Self>, end: &BookEnd) -> io::Result<Finished>;
+}
+
+fn out_path(dir: &Path, id: &str, ext: &str) -> PathBuf {
+    dir.join(format!("{id}.{ext}"))
+}
+
+fn create_temp(path: &Path) -> io::Result<BufWriter<File>> {
+    Ok(BufWriter::new(File::create(temp_path(path))?))
+}
+
+fn sync(mut f: BufWriter<File>) -> io::Result<()> {
+    f.flush()?;
+    f.get_ref().sync_all()
+}
+
+/// The outputs the pipeline asks for, in the order the manifest lists them, their temporary
+/// files created in `dir`.
+pub fn for_book(
+    dir: &Path,
+    info: &BookInfo,
+    settings: &Settings,
+) -> io::Result<Vec<Box<dyn BookOutput>>> {
+    std::fs::create_dir_all(dir)?;
+    let path = |ext| out_path(dir, &info.id, ext);
+    let mut outputs: Vec<Box<dyn BookOutput>> = vec![
+        Box::new(PdfOutput::create(path("pdf"))?),
+        Box::new(EpubOutput::new(path("epub"))),
+        Box::new(TextOutput::create(path("txt"))?),
+    ];
+    if settings.hocr {
+        outputs.push(Box::new(HocrOutput::create(path("hocr"), info)?));
+    }
+    Ok(outputs)
+}
+
+/// The searchable PDF, streamed page by page.
+struct PdfOutput {
+    path: PathBuf,
+    writer: PdfWriter<BufWriter<File>>,
+    /// The current scan's image: both halves of a spread show it.
+    image: Option<Ref>,
+}
+
+impl PdfOutput {
+    fn create(path: PathBuf) -> io::Result<PdfOutput> {
+        let writer = PdfWriter::new(create_temp(&path)?)?;
+        Ok(PdfOutput {
+            path,
+            writer,
+            image: None,
+        })
+    }
+}
+
+impl BookOutput for PdfOutput {
+    fn scan(&mut self, done: &DonePage) -> io::Result<()> {
+        self.image = Some(self.writer.add_image(&done.image)?);
+        Ok(())
+    }
+
+    fn page(&mut self, page: &PageView) -> io::Result<()> {
+        let image_ref = self.image.expect("the scan's image comes first");
+        let r = page.reading.rect;
+        self.writer.add_page(&pdf::PageContent {
+            image: &page.done.image,
+            image_ref,
+            px_per_pt: page.done.dpi.1 / 72.0,
+            frame_px: page.done.frame_px,
+            crop: [r.x0, r.y0, r.x1, r.y1],
+            ocr: &page.reading.ocr,
+        })
+    }
+
+    fn failed_page(&mut self, page: &FailedView) -> io::Result<()> {
+        self.writer
+            .add_placeholder(page.index, page.source, page.message)
+    }
+
+    fn finish(self: Box<Self>, end: &BookEnd) -> io::Result<Finished> {
+        sync(self.writer.finish(&doc_info(end.info))?)?;
+        Ok(Finished {
+            path: self.path,
+            media_type: "application/pdf",
+        })
+    }
+}
+
+/// The PDF's Info and XMP metadata of a book.
+fn doc_info(info: &BookInfo) -> DocInfo {
+    DocInfo {
+        title: info.title.clone(),
+        authors: info.meta.authors.clone(),
+        subjects: info.meta.subjects.clone(),
+        languages: info.language_tags(),
+        publisher: info.meta.publisher.clone(),
+        rights: info.meta.rights.clone(),
+        identifier: info.identifier.clone(),
+        date: info.date_parts(),
+        creator_tool: format!("kitap {}", env!("CARGO_PKG_VERSION")),
+        page_labels: info.meta.page_labels.iter().map(pdf_label).collect(),
+        chapters: chapters(info),
+    }
+}
+
+fn chapters(info: &BookInfo) -> Vec<(String, u32)> {
+    info.meta
+        .chapters
+        .iter()
+        .map(|c| (c.title.clone(), c.page))
+        .collect()
+}
+
+/// A book.toml page-label range as the PDF writer takes it.
+fn pdf_label(r: &crate::config::PageLabelRange) -> pdf::PageLabelRange {
+    use crate::config::LabelStyle;
+    use pdf_writer::types::NumberingStyle;
+    pdf::PageLabelRange {
+        from: r.from,
+        style: match r.style {
+            LabelStyle::Arabic => Some(NumberingStyle::Arabic),
+            LabelStyle::Roman => Some(NumberingStyle::LowerRoman),
+            LabelStyle::RomanUpper => Some(NumberingStyle::UpperRoman),
+            LabelStyle::Letters => Some(NumberingStyle::LowerAlpha),
+            LabelStyle::LettersUpper => Some(NumberingStyle::UpperAlpha),
+            LabelStyle::None => None,
+        },
+        start: r.start,
+        prefix: r.prefix.clone(),
+    }
+}
+
+/// The plain OCR text: one chunk per page, a form feed between pages.
+struct TextOutput {
+    path: PathBuf,
+    file: BufWriter<File>,
+}
+
+impl TextOutput {
+    fn create(path: PathBuf) -> io::Result<TextOutput> {
+        let file = create_temp(&path)?;
+        Ok(TextOutput { path, file })
+    }
+
+    fn separate(&mut self, index: u32) -> io::Result<()> {
+        if index > 1 {
+            self.file.write_all(b"\x0c")?;
+        }
+        Ok(())
+    }
+}
+
+impl BookOutput for TextOutput {
+    fn page(&mut self, page: &PageView) -> io::Result<()> {
+        self.separate(page.index)?;
+        self.file.write_all(page.reading.ocr.text().as_bytes())
+    }
+
+    fn failed_page(&mut self, page: &FailedView) -> io::Result<()> {
+        self.separate(page.index)
+    }
+
+    fn finish(self: Box<Self>, _end: &BookEnd) -> io::Result<Finished> {
+        sync(self.file)?;
+        Ok(Finished {
+            path: self.path,
+            media_type: "text/plain; charset=utf-8",
+        })
+    }
+}
+
+/// hOCR: word boxes and confidences for proofreading tools.
+struct HocrOutput {
+    path: PathBuf,
+    file: BufWriter<File>,
+}
+
+impl HocrOutput {
+    fn create(path: PathBuf, info: &BookInfo) -> io::Result<HocrOutput> {
+        let mut file = create_temp(&path)?;
+        crate::hocr::begin(&mut file, &info.title, info.main_tag())?;
+        Ok(HocrOutput { path, file })
+    }
+}
+
+impl BookOutput for HocrOutput {
+    fn page(&mut self, page: &PageView) -> io::Result<()> {
+        let (done, rect) = (page.done, page.reading.rect);
+        // The boxes are in the scan's own pixels only when nothing moved them.
+        let untouched = done.correction == prepare::Correction::None
+            && done.parts.len() == 1
+            && rect.x0 == 0
+            && rect.y0 == 0
+            && (rect.width(), rect.height()) == done.frame_px
+            && !done.non_square;
+        let dpi = Some(done.dpi.1);
+        let ocr = Some(&page.reading.ocr);
+        crate::hocr::page(&mut self.file, page.index, page.source, untouched, dpi, ocr)
+    }
+
+    fn failed_page(&mut self, page: &FailedView) -> io::Result<()> {
+        crate::hocr::page(&mut self.file, page.index, page.source, true, None, None)
+    }
+
+    fn finish(mut self: Box<Self>, _end: &BookEnd) -> io::Result<Finished> {
+        crate::hocr::end(&mut self.file)?;
+        sync(self.file)?;
+        Ok(Finished {
+            path: self.path,
+            media_type: "text/vnd.hocr+html",
+        })
+    }
+}
+
+/// The reading EPUB: the book's lines gathered page by page, reflowed at the end.
+struct EpubOutput {
+    path: PathBuf,
+    pages: Vec<PageText>,
+    /// Images of the doubtful pages, by page index.
+    images: BTreeMap<u32, epub::PageImage>,
+    cover: Option<Vec<u8>>,
+}
+
+impl EpubOutput {
+    fn new(path: PathBuf) -> EpubOutput {
+        EpubOutput {
+            path,
+            pages: Vec::new(),
+            images: BTreeMap::new(),
+            cover: None,
+        }
+    }
+}
+
+impl BookOutput for EpubOutput {
+    fn scan(&mut self, done: &DonePage) -> io::Result<()> {
+        if done.cover.is_some() {
+            self.cover.clone_from(&done.cover);
+        }
+        Ok(())
+    }
+
+    fn page(&mut self, page: &PageView) -> io::Result<()> {
+        let ocr = &page.reading.ocr;
+        let mut text = PageText::from_ocr(page.index, ocr);
+        if let Some(jpeg) = &page.reading.scan {
+            text.show_image = true;
+            let note = ocr
+                .mean_confidence()
+                .map_or("no text recognised".into(), |c| {
+                    format!("OCR confidence {c:.0} %")
+                });
+            let image = epub::PageImage {
+                jpeg: jpeg.clone(),
+                note,
+            };
+            self.images.insert(page.index, image);
+        }
+        self.pages.push(text);
+        Ok(())
+    }
+
+    fn failed_page(&mut self, page: &FailedView) -> io::Result<()> {
+        self.pages.push(PageText {
+            index: page.index,
+            ..PageText::default()
+        });
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>, end: &BookEnd) -> io::Result<Finished> {
+        let meta = epub_meta(end);
+        let info = end.info;
+        let labels = (!info.meta.page_labels.is_empty())
+            .then(|| reading::configured_labels(&info.meta.page_labels, self.pages.len() as u32));
+        let text = reading::reflow(&self.pages, labels);
+        let f = create_temp(&self.path)?;
+        sync(epub::write(
+            f,
+            &meta,
+            &text,
+            &self.images,
+            self.cover.as_deref(),
+        )?)?;
+        Ok(Finished {
+            path: self.path,
+            media_type: "application/epub+zip",
+        })
+    }
+}
+
+/// The EPUB's package metadata of a book.
+fn epub_meta(end: &BookEnd) -> EpubMeta {
+    let info = end.info;
+    let (y, mo, d, h, mi, s) = info.date_parts();
+    EpubMeta {
+        id: info.id.clone(),
+        title: info.title.clone(),
+        authors: info.meta.authors.clone(),
+        languages: info.language_tags(),
+        rtl: info.languages.first().is_some_and(|l| l.rtl),
+        isbn: info.meta.isbn.clone(),
+        identifier: info.meta.identifier.clone(),
+        publisher: info.meta.publisher.clone(),
+        year: info.meta.year,
+        subjects: info.meta.subjects.clone(),
+        rights: info.meta.rights.clone(),
+        modified: format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"),
+        chapters: chapters(info),
+        pages_per_section: end.settings.epub.pages_per_section,
+        confidence: BookRecord::confidence_of(end.pages),
+    }
+}

@@ -1,0 +1,473 @@
+//! One page through every stage: open and decode, prepare, read upright, resolve the
+//! resolution, encode. No threads, no files written, no printing: the scheduler calls
+//! [`convert_page`] on a worker and hands the result to the assembler.
+
+use std::path::Path;
+use std::time::Instant;
+
+use image::{DynamicImage, GrayImage};
+
+use super::plan::{EpubOptions, Settings};
+use crate::error::PageError;
+use crate::load::{self, LoadedPage};
+use crate::manifest::{DpiSource, StageSeconds};
+use crate::ocr::{OcrEngine, OcrPage};
+use crate::osd::LazyOsd;
+use crate::pdf::image::PageImage;
+use crate::prepare::{self, Analysis, PrepareOptions, PreparedPage};
+
+/// Resolution assumed when the file has none and the text gives no usable estimate.
+const ASSUMED_DPI: f64 = 300.0;
+/// Typical height of a printed body-text line box (ascender to descender), in points, used to
+/// estimate a page's resolution from its text when the file does not state it.
+const TYPICAL_LINE_PT: f64 = 11.0;
+
+/// Where a page comes from.
+#[derive(Debug, Clone, Copy)]
+pub struct PageInput<'a> {
+    /// 1-based position in the book as planned (the first page is the cover).
+    pub index: u32,
+    pub file: &'a Path,
+    /// 0-based frame of a multi-page TIFF.
+    pub frame: u32,
+    /// Tesseract models joined with `+`, e.g. `rus+eng`.
+    pub models: &'a str,
+}
+
+/// A page that went through every stage.
+pub struct DonePage {
+    pub image: PageImage,
+    /// Page-frame size in pixels: what the image's placement covers.
+    pub frame_px: (u32, u32),
+    /// The pages this scan became: one, or the two halves of a spread.
+    pub parts: Vec<PartReading>,
+    pub dpi: (f64, f64),
+    pub dpi_source: DpiSource,
+    /// The upright first page as a JPEG, for the EPUB cover.
+    pub cover: Option<Vec<u8>>,
+    pub warnings: Vec<String>,
+    pub rotation_cw_deg: u32,
+    pub skew_cw_deg: f64,
+    pub correction: prepare::Correction,
+    pub orientation_by: prepare::OrientationSource,
+    /// The source's pixels were not square: the page frame is resampled.
+    pub non_square: bool,
+}
+
+/// One page cut from the page frame and what Tesseract read on it.
+pub struct PartReading {
+    pub rect: prepare::Rect,
+    pub part: Option<prepare::Part>,
+    pub ocr: OcrPage,
+    /// The part as a small JPEG, for the EPUB, when its OCR is too doubtful to stand alone.
+    pub scan: Option<Vec<u8>>,
+}
+
+impl PartReading {
+    /// Mean confidence over all words of the readings (None without words).
+    fn confidence(readings: &[PartReading]) -> Option<f64> {
+        let (n, sum) = readings
+            .iter()
+            .flat_map(|r| r.ocr.words())
+            .fold((0usize, 0f64), |(n, s), w| (n + 1, s + w.conf as f64));
+        (n > 0).then(|| sum / n as f64)
+    }
+}
+
+/// A page that could not be converted, with the warnings gathered before it failed.
+#[derive(Debug)]
+pub struct PageFailure {
+    pub error: PageError,
+    pub warnings: Vec<String>,
+}
+
+/// The stages a page's time is counted in (see [`StageSeconds`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Load,
+    Prepare,
+    Ocr,
+    Encode,
+}
+
+/// Adds up the time of each stage as the steps run.
+#[derive(Debug, Default)]
+pub struct Clock {
+    seconds: StageSeconds,
+}
+
+impl Clock {
+    /// Runs `f`, counting its time in `stage`.
+    pub fn time<T>(&mut self, stage: Stage, f: impl FnOnce() -> T) -> T {
+        self.timed(stage, f).0
+    }
+
+    /// Runs `f`, counting its time in `stage`, and also returns that time in seconds.
+    pub fn timed<T>(&mut self, stage: Stage, f: impl FnOnce() -> T) -> (T, f64) {
+        let start = Instant::now();
+        let value = f();
+        let secs = start.elapsed().as_secs_f64();
+        *self.slot(stage) += secs;
+        (value, secs)
+    }
+
+    /// Counts `secs` already counted in `from` in `to` instead: a reading that turned out to be
+    /// a trial is preparation, not OCR.
+    pub fn recount(&mut self, secs: f64, from: Stage, to: Stage) {
+        *self.slot(from) -= secs;
+        *self.slot(to) += secs;
+    }
+
+    pub fn seconds(&self) -> StageSeconds {
+        self.seconds
+    }
+
+    fn slot(&mut self, stage: Stage) -> &mut f64 {
+        match stage {
+            Stage::Load => &mut self.seconds.load,
+            Stage::Prepare => &mut self.seconds.prepare,
+            Stage::Ocr => &mut self.seconds.ocr,
+            Stage::Encode => &mut self.seconds.encode,
+        }
+    }
+}
+
+/// The engines one worker thread owns: OCR for the current book's models, and OSD when a
+/// page needs it. Dropping them frees Tesseract's memory.
+pub struct Engines {
+    tessdata: std::path::PathBuf,
+    ocr: Option<OcrEngine>,
+    osd: LazyOsd,
+}
+
+impl Engines {
+    pub fn new(tessdata: &Path, with_osd: bool) -> Engines {
+        Engines {
+            tessdata: tessdata.to_path_buf(),
+            ocr: None,
+            osd: if with_osd {
+                LazyOsd::new(tessdata)
+            } else {
+                LazyOsd::none()
+            },
+        }
+    }
+
+    /// The OCR engine for `models` (started anew only when a book needs other models), and OSD.
+    fn get(&mut self, models: &str) -> Result<(&mut OcrEngine, &mut LazyOsd), String> {
+        if self.ocr.as_ref().is_none_or(|e| e.models() != models) {
+            self.ocr = None;
+            self.ocr = Some(OcrEngine::new(&self.tessdata, models)?);
+        }
+        Ok((self.ocr.as_mut().expect("engine just set"), &mut self.osd))
+    }
+}
+
+/// Orientation trials read a band of the page with the book's own engine.
+impl prepare::ReadingTrial for OcrEngine {
+    fn read(&mut self, image: &GrayImage, dpi: u32) -> Option<(f64, usize)> {
+        let page = self.recognize(image, Some(dpi)).ok()?;
+        Some((page.mean_confidence().unwrap_or(0.0), page.word_count()))
+    }
+}
+
+/// Converts one page: every stage, timed in `clock`.
+pub fn convert_page(
+    page: &PageInput,
+    settings: &Settings,
+    engines: &mut Engines,
+    clock: &mut Clock,
+) -> Result<DonePage, PageFailure> {
+    let mut warnings = Vec::new();
+    let fail = |message: String, warnings: Vec<String>| PageFailure {
+        error: PageError::new(page.file, page.index, message),
+        warnings,
+    };
+    let loaded = clock.time(Stage::Load, || open(page, settings, &mut warnings));
+    let loaded = match loaded {
+        Ok(l) => l,
+        Err(e) => return Err(fail(e, warnings)),
+    };
+    let file_dpi = loaded.file_dpi;
+    let (bitonal, lossy_source) = (loaded.bitonal, loaded.lossy_source);
+    // Engine start-up is no stage's time.
+    let (engine, osd) = match engines.get(page.models) {
+        Ok(e) => e,
+        Err(e) => return Err(fail(e, warnings)),
+    };
+    let cover = page.index == 1;
+    let (analysis, prepared) = clock.time(Stage::Prepare, || {
+        prepare::prepare(loaded, &settings.prepare, cover, osd, engine)
+    });
+    let upright = read_upright(&analysis, prepared, settings, cover, (engine, osd), clock);
+    let (prepared, mut readings) = match upright {
+        Ok(r) => r,
+        Err(e) => return Err(fail(e, warnings)),
+    };
+    clock.time(Stage::Encode, || {
+        add_doubtful_scans(&mut readings, &prepared.ocr_image, &settings.epub)
+    });
+    let (dpi, dpi_source) = resolve_dpi(file_dpi, &readings, &mut warnings);
+    let image = clock.time(Stage::Encode, || {
+        crate::pdf::image::encode(
+            &prepared.display,
+            analysis.into_jpeg(),
+            bitonal,
+            lossy_source,
+            &settings.image,
+            dpi.1,
+        )
+    });
+    Ok(DonePage {
+        image,
+        frame_px: prepared.ocr_image.dimensions(),
+        parts: readings,
+        dpi,
+        dpi_source,
+        cover: prepared.upright.as_ref().and_then(cover_jpeg),
+        warnings,
+        rotation_cw_deg: prepared.rotation_cw_deg,
+        skew_cw_deg: prepared.skew_cw_deg,
+        correction: prepared.correction,
+        orientation_by: prepared.orientation_source,
+        non_square: file_dpi.is_some_and(|(x, y)| (x / y - 1.0).abs() > 0.01),
+    })
+}
+
+/// Opens and decodes the page, with the warnings about its file (a misleading extension,
+/// non-square pixels) added to `warnings`.
+fn open(
+    page: &PageInput,
+    settings: &Settings,
+    warnings: &mut Vec<String>,
+) -> Result<LoadedPage, String> {
+    let mut loaded = load::open(page.file, page.frame as usize, settings.load, warnings)?;
+    warnings.append(&mut loaded.warnings);
+    loaded.file_dpi = loaded.file_dpi.map(|(x, y)| (round_dpi(x), round_dpi(y)));
+    if let Some((x, y)) = loaded.file_dpi
+        && (x / y - 1.0).abs() > 0.01
+    {
+        warnings.push(format!(
+            "pixels are not square ({x:.0}×{y:.0} dpi); the page is resampled to {y:.0} dpi both ways"
+        ));
+    }
+    Ok(loaded)
+}
+
+/// Reads the prepared page; a page that reads badly may be upside down (or OSD knows better):
+/// the alternative is tried and whichever reads better kept. The reading thrown away counts
+/// as preparation.
+fn read_upright(
+    analysis: &Analysis,
+    prepared: PreparedPage,
+    settings: &Settings,
+    cover: bool,
+    (engine, osd): (&mut OcrEngine, &mut LazyOsd),
+    clock: &mut Clock,
+) -> Result<(PreparedPage, Vec<PartReading>), String> {
+    let opts = &settings.prepare;
+    let (readings, first_secs) = read_parts(&prepared, opts, engine, clock)?;
+    let confidence = PartReading::confidence(&readings);
+    let doubtful = confidence.is_none_or(|c| c < prepare::DOUBTFUL_CONFIDENCE);
+    if !(opts.orientation && analysis.has_text && doubtful) {
+        return Ok((prepared, readings));
+    }
+    let Some((rotation, source)) = analysis.alternative(osd, prepared.rotation_cw_deg) else {
+        return Ok((prepared, readings));
+    };
+    let alt = clock.time(Stage::Prepare, || {
+        analysis.orient(rotation, source, opts, cover)
+    });
+    match read_parts(&alt, opts, engine, clock) {
+        Ok((alt_readings, _))
+            if PartReading::confidence(&alt_readings).unwrap_or(-1.0)
+                > confidence.unwrap_or(-1.0) =>
+        {
+            // The first reading was the trial.
+            clock.recount(first_secs, Stage::Ocr, Stage::Prepare);
+            Ok((alt, alt_readings))
+        }
+        Ok((_, alt_secs)) => {
+            clock.recount(alt_secs, Stage::Ocr, Stage::Prepare);
+            Ok((prepared, readings))
+        }
+        // A failed trial leaves the first reading.
+        Err(_) => Ok((prepared, readings)),
+    }
+}
+
+/// Cuts the prepared page into its parts (borders, spread halves) and reads each; also returns
+/// the seconds spent reading.
+fn read_parts(
+    prepared: &PreparedPage,
+    opts: &PrepareOptions,
+    engine: &mut OcrEngine,
+    clock: &mut Clock,
+) -> Result<(Vec<PartReading>, f64), String> {
+    let page = &prepared.ocr_image;
+    let dpi = prepared.dpi.map(|d| d.round() as u32);
+    let parts = clock.time(Stage::Prepare, || {
+        prepare::parts(page, prepared.dpi.unwrap_or(300.0), opts)
+    });
+    let full = (page.width(), page.height());
+    let (readings, secs) = clock.timed(Stage::Ocr, || {
+        parts
+            .into_iter()
+            .map(|(rect, part)| {
+                let ocr = if (rect.width(), rect.height()) == full {
+                    engine.recognize(page, dpi)?
+                } else {
+                    let cut = image::imageops::crop_imm(
+                        page,
+                        rect.x0,
+                        rect.y0,
+                        rect.width(),
+                        rect.height(),
+                    )
+                    .to_image();
+                    engine.recognize(&cut, dpi)?
+                };
+                Ok(PartReading {
+                    rect,
+                    part,
+                    ocr,
+                    scan: None,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()
+    });
+    Ok((readings?, secs))
+}
+
+/// Parts read below the EPUB's confidence threshold keep a small image of themselves.
+fn add_doubtful_scans(readings: &mut [PartReading], page: &GrayImage, opts: &EpubOptions) {
+    let Some(threshold) = opts.image_below_confidence else {
+        return;
+    };
+    for r in readings {
+        if r.ocr.mean_confidence().is_none_or(|c| c < threshold) {
+            r.scan = scan_jpeg(page, r.rect);
+        }
+    }
+}
+
+/// The page's resolution: the file's, else estimated from the text's line height, else
+/// assumed; the last two with a warning.
+fn resolve_dpi(
+    file_dpi: Option<(f64, f64)>,
+    readings: &[PartReading],
+    warnings: &mut Vec<String>,
+) -> ((f64, f64), DpiSource) {
+    if let Some(d) = file_dpi {
+        return (d, DpiSource::File);
+    }
+    let line = readings
+        .iter()
+        .max_by_key(|r| r.ocr.word_count())
+        .and_then(|r| r.ocr.median_line_height());
+    let estimate = line
+        .map(|h| round_dpi((h * 72.0 / TYPICAL_LINE_PT / 10.0).round() * 10.0))
+        .filter(|d| load::PLAUSIBLE_DPI.contains(d));
+    match estimate {
+        Some(d) => {
+            warnings.push(format!(
+                "no usable resolution in the file; estimated {d:.0} dpi from the text height"
+            ));
+            ((d, d), DpiSource::Estimated)
+        }
+        None => {
+            warnings.push(format!(
+                "no usable resolution in the file; assumed {ASSUMED_DPI:.0} dpi"
+            ));
+            ((ASSUMED_DPI, ASSUMED_DPI), DpiSource::Assumed)
+        }
+    }
+}
+
+/// A resolution rounded to a whole number when it is within 0.05 of one, else to a tenth.
+fn round_dpi(d: f64) -> f64 {
+    let r = d.round();
+    if (d - r).abs() < 0.05 {
+        r
+    } else {
+        (d * 10.0).round() / 10.0
+    }
+}
+
+/// The first page, downscaled, as the EPUB cover.
+fn cover_jpeg(img: &DynamicImage) -> Option<Vec<u8>> {
+    preview_jpeg(img, 1200, 1600, 80)
+}
+
+/// A page part as the EPUB shows a doubtful page: grey JPEG, at most 1000 px on the long side.
+/// `None` for a blank part (almost no ink): nothing to show.
+fn scan_jpeg(img: &GrayImage, r: prepare::Rect) -> Option<Vec<u8>> {
+    let part = image::imageops::crop_imm(img, r.x0, r.y0, r.width(), r.height()).to_image();
+    let dark = part.pixels().filter(|p| p.0[0] < 128).count();
+    if dark * 500 < part.len() {
+        return None;
+    }
+    preview_jpeg(&DynamicImage::ImageLuma8(part), 1000, 1000, 70)
+}
+
+/// `img` fitted into `max_w`×`max_h` (never enlarged), grey or RGB as it looks, as JPEG.
+fn preview_jpeg(img: &DynamicImage, max_w: u32, max_h: u32, quality: u8) -> Option<Vec<u8>> {
+    let fitted;
+    let img = if img.width() > max_w || img.height() > max_h {
+        fitted = img.resize(max_w, max_h, image::imageops::FilterType::Triangle);
+        &fitted
+    } else {
+        img
+    };
+    let (components, raw) = if img.color().has_color() {
+        (3, img.to_rgb8().into_raw())
+    } else {
+        (1, img.to_luma8().into_raw())
+    };
+    crate::pdf::image::encode_jpeg(&raw, img.width(), img.height(), components, quality)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_counts_each_stage_and_moves_a_trial() {
+        let mut clock = Clock::default();
+        let v = clock.time(Stage::Load, || {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            7
+        });
+        assert_eq!(v, 7);
+        let ((), secs) = clock.timed(Stage::Ocr, || {
+            std::thread::sleep(std::time::Duration::from_millis(5))
+        });
+        let s = clock.seconds();
+        assert!(s.load >= 0.005 && s.ocr >= 0.005 && s.prepare == 0.0 && s.encode == 0.0);
+        clock.recount(secs, Stage::Ocr, Stage::Prepare);
+        let t = clock.seconds();
+        assert!(t.ocr.abs() < 1e-12 && (t.prepare - secs).abs() < 1e-12);
+    }
+
+    #[test]
+    fn resolution_rounds_near_whole_numbers_only() {
+        assert_eq!(round_dpi(299.97), 300.0);
+        assert_eq!(round_dpi(200.0 * 2.54 / 2.54), 200.0);
+        assert_eq!(round_dpi(236.22), 236.2);
+    }
+
+    #[test]
+    fn the_file_resolution_wins_and_none_is_assumed_with_a_warning() {
+        let mut w = Vec::new();
+        assert_eq!(
+            resolve_dpi(Some((400.0, 400.0)), &[], &mut w),
+            ((400.0, 400.0), DpiSource::File)
+        );
+        assert!(w.is_empty());
+        assert_eq!(
+            resolve_dpi(None, &[], &mut w),
+            ((ASSUMED_DPI, ASSUMED_DPI), DpiSource::Assumed)
+        );
+        assert_eq!(w.len(), 1);
+    }
+}

@@ -1,0 +1,442 @@
+//! The checked batch: the command line and the pipeline turned once into settings every stage
+//! takes as they are, and every book planned — metadata resolved, languages mapped to
+//! installed models, pages listed — before the first pixel is decoded.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use crate::config::{BookMeta, Pipeline};
+use crate::discover::{BookDir, find_books};
+use crate::error::ConfigError;
+use crate::lang::{self, Language};
+use crate::load::{self, LoadLimits};
+use crate::ocr;
+use crate::pdf::image::ImageOptions;
+use crate::prepare::PrepareOptions;
+
+/// What the user asked for on the command line, before checking.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConvertRequest {
+    /// Folder of book folders, or a single book folder.
+    pub scans: PathBuf,
+    /// Output folder (created if missing; books in it are rebuilt).
+    #[arg(short, long)]
+    pub out: PathBuf,
+    /// Pages OCR'd in parallel, one Tesseract engine each. Default: all cores.
+    #[arg(short, long)]
+    pub jobs: Option<usize>,
+    /// Languages for books whose book.toml names none, comma-separated: e.g. rus,eng.
+    #[arg(short, long)]
+    pub lang: Option<String>,
+    /// A built-in pipeline name (see `kitap pipelines`) or a path to a pipeline .toml file.
+    #[arg(short, long, default_value = "default")]
+    pub pipeline: String,
+    /// No progress bar, no warnings, no summary: errors only (for scheduled jobs).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// How the reading EPUB is built.
+#[derive(Debug, Clone, Copy)]
+pub struct EpubOptions {
+    /// Pages per content document. Default: 10.
+    pub pages_per_section: u32,
+    /// Pages read below this mean confidence also show their image; None: never. Default: 50.
+    pub image_below_confidence: Option<f64>,
+}
+
+/// Everything the stages need from the pipeline, derived once.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The pipeline as written (name, description and the raw values, for the manifest).
+    pub pipeline: Pipeline,
+    pub load: LoadLimits,
+    pub prepare: PrepareOptions,
+    pub image: ImageOptions,
+    pub epub: EpubOptions,
+    /// Also write `<id>.hocr`.
+    pub hocr: bool,
+    /// Where the Tesseract models are.
+    pub tessdata: PathBuf,
+}
+
+impl Settings {
+    pub fn from_pipeline(pipeline: Pipeline, tessdata: PathBuf) -> Settings {
+        let p = &pipeline;
+        Settings {
+            load: LoadLimits {
+                max_pixels: (p.max_megapixels * 1e6) as u64,
+            },
+            prepare: PrepareOptions {
+                orientation: p.orientation,
+                deskew: p.deskew,
+                max_skew_deg: p.max_skew_deg,
+                min_skew_deg: p.min_skew_deg,
+                keep_originals: p.keep_originals,
+                crop_borders: p.crop_borders,
+                split: p.split,
+            },
+            image: ImageOptions {
+                mode: p.images,
+                jpeg_quality: p.jpeg_quality,
+                max_dpi: (p.max_dpi > 0.0).then_some(p.max_dpi),
+            },
+            epub: EpubOptions {
+                pages_per_section: p.epub_pages_per_section,
+                image_below_confidence: (p.epub_image_below_confidence > 0.0)
+                    .then_some(p.epub_image_below_confidence),
+            },
+            hocr: p.hocr,
+            tessdata,
+            pipeline,
+        }
+    }
+}
+
+/// A book's identity and bibliographic facts, resolved once: what the PDF's Info and XMP, the
+/// EPUB's package document, the hOCR title and the manifest record all say about it.
+#[derive(Debug, Clone)]
+pub struct BookInfo {
+    /// The folder name; names the output files.
+    pub id: String,
+    /// `book.toml` as given.
+    pub meta: BookMeta,
+    /// The title as printed, else the book id.
+    pub title: String,
+    /// The extra identifier, else a stable `urn:uuid:` from the id.
+    pub identifier: String,
+    /// Main language first.
+    pub languages: Vec<Language>,
+    /// The date written into the files (UTC).
+    pub date: time::OffsetDateTime,
+}
+
+impl BookInfo {
+    fn resolve(dir: &BookDir, meta: BookMeta, languages: Vec<Language>) -> BookInfo {
+        BookInfo {
+            title: meta.title.clone().unwrap_or_else(|| dir.id.clone()),
+            identifier: meta
+                .identifier
+                .clone()
+                .unwrap_or_else(|| format!("urn:uuid:{}", crate::epub::book_uuid(&dir.id))),
+            id: dir.id.clone(),
+            date: creation_date(dir),
+            meta,
+            languages,
+        }
+    }
+
+    /// BCP 47 tags, main language first.
+    pub fn language_tags(&self) -> Vec<String> {
+        self.languages.iter().map(|l| l.bcp47.to_string()).collect()
+    }
+
+    /// The main language's BCP 47 tag, `und` when there is none.
+    pub fn main_tag(&self) -> &str {
+        self.languages.first().map_or("und", |l| l.bcp47)
+    }
+
+    /// The date as (year, month, day, hour, minute, second).
+    pub fn date_parts(&self) -> (i32, u8, u8, u8, u8, u8) {
+        let t = self.date;
+        (
+            t.year(),
+            t.month() as u8,
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+        )
+    }
+}
+
+/// The date written into a book's files. `SOURCE_DATE_EPOCH` when set (reproducible builds),
+/// else the newest modification time of the book's inputs: the same scans give the same bytes,
+/// whenever they are converted.
+fn creation_date(dir: &BookDir) -> time::OffsetDateTime {
+    let from_env = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok());
+    let from_inputs = || {
+        dir.files
+            .iter()
+            .chain(dir.meta_path.iter())
+            .filter_map(|p| std::fs::metadata(p).ok()?.modified().ok())
+            .max()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs() as i64)
+    };
+    from_env
+        .or_else(from_inputs)
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}
+
+/// A checked batch: every path resolved, every model verified, before any page is touched.
+pub struct Job {
+    pub scans: PathBuf,
+    pub out: PathBuf,
+    pub jobs: usize,
+    pub settings: Settings,
+    pub books: Vec<PlannedBook>,
+    pub quiet: bool,
+}
+
+/// One book as planned: its facts, the models to read it with, its pages — or why it cannot
+/// be converted.
+pub struct PlannedBook {
+    pub dir: BookDir,
+    pub info: BookInfo,
+    /// Tesseract models, e.g. `["rus", "eng"]`.
+    pub models: Vec<String>,
+    /// Why the book cannot be converted at all (its book.toml, its languages, its folder).
+    pub error: Option<String>,
+    pub warnings: Vec<String>,
+    pub pages: Vec<PlannedPage>,
+}
+
+/// One page of a book: a file, or one frame of a multi-page TIFF.
+pub struct PlannedPage {
+    /// 1-based position in the book as planned.
+    pub index: u32,
+    pub file: PathBuf,
+    /// The file relative to the scan root, as the manifest names it.
+    pub source: String,
+    /// 0-based frame within the file.
+    pub frame: u32,
+}
+
+fn parse_languages(codes: &[String], origin: &str) -> Result<Vec<Language>, ConfigError> {
+    codes
+        .iter()
+        .flat_map(|c| c.split(','))
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            lang::lookup(c).ok_or_else(|| ConfigError::UnknownLanguage {
+                origin: origin.to_string(),
+                code: c.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The models of the installation, to check a book's against.
+struct Models {
+    tessdata: PathBuf,
+    installed: Vec<String>,
+}
+
+impl Models {
+    fn check(&self, models: &[String], origin: &str) -> Result<(), ConfigError> {
+        let missing: Vec<String> = models
+            .iter()
+            .filter(|m| !self.installed.contains(m))
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(ConfigError::MissingModels {
+            origin: origin.to_string(),
+            missing,
+            installed: self.installed.clone(),
+            tessdata: self.tessdata.clone(),
+        })
+    }
+}
+
+impl Job {
+    /// Checks the request: pipeline, languages and models, scan tree, output folder, book ids.
+    pub fn build(req: &ConvertRequest) -> Result<Job, ConfigError> {
+        let pipeline = Pipeline::resolve(&req.pipeline)?;
+        let tessdata = ocr::find_tessdata().ok_or(ConfigError::NoTessdata)?;
+        let models = Models {
+            installed: ocr::installed_models(&tessdata),
+            tessdata,
+        };
+        let default_languages = default_languages(req, &pipeline, &models)?;
+        let dirs = find_books(&req.scans).map_err(|source| ConfigError::ScanFolder {
+            path: req.scans.clone(),
+            source,
+        })?;
+        if dirs.is_empty() {
+            return Err(ConfigError::NoPages {
+                path: req.scans.clone(),
+            });
+        }
+        check_unique_ids(&dirs)?;
+        std::fs::create_dir_all(&req.out).map_err(|source| ConfigError::OutFolder {
+            path: req.out.clone(),
+            source,
+        })?;
+        let jobs = req
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1);
+        let books = dirs
+            .into_iter()
+            .map(|d| plan_book(d, &req.scans, &default_languages, &models))
+            .collect();
+        Ok(Job {
+            scans: req.scans.clone(),
+            out: req.out.clone(),
+            jobs,
+            settings: Settings::from_pipeline(pipeline, models.tessdata),
+            books,
+            quiet: req.quiet,
+        })
+    }
+
+    /// Number of pages planned in the batch.
+    pub fn page_total(&self) -> usize {
+        self.books.iter().map(|b| b.pages.len()).sum()
+    }
+}
+
+/// `--lang`, else the pipeline's languages; their models must be installed.
+fn default_languages(
+    req: &ConvertRequest,
+    pipeline: &Pipeline,
+    models: &Models,
+) -> Result<Vec<Language>, ConfigError> {
+    let origin = if req.lang.is_some() {
+        "--lang".to_string()
+    } else {
+        format!("pipeline '{}'", pipeline.name)
+    };
+    let languages = match &req.lang {
+        Some(l) => parse_languages(std::slice::from_ref(l), &origin)?,
+        None => parse_languages(&pipeline.languages, &origin)?,
+    };
+    if languages.is_empty() {
+        return Err(ConfigError::NoLanguage);
+    }
+    models.check(&lang::models_for(&languages), &origin)?;
+    Ok(languages)
+}
+
+fn check_unique_ids(dirs: &[BookDir]) -> Result<(), ConfigError> {
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for d in dirs {
+        if let Some(first) = seen.insert(&d.id, &d.source) {
+            return Err(ConfigError::DuplicateId {
+                id: d.id.clone(),
+                first: first.to_string(),
+                second: d.source.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Plans one book. A problem with its folder, book.toml or languages fails this book alone.
+fn plan_book(
+    dir: BookDir,
+    scans: &Path,
+    default_languages: &[Language],
+    models: &Models,
+) -> PlannedBook {
+    let setup = book_setup(&dir, default_languages, models);
+    let pages = if setup.error.is_none() {
+        plan_pages(&dir.files, scans)
+    } else {
+        Vec::new()
+    };
+    PlannedBook {
+        info: BookInfo::resolve(&dir, setup.meta, setup.languages),
+        models: setup.models,
+        error: setup.error,
+        warnings: dir.skipped.clone(),
+        pages,
+        dir,
+    }
+}
+
+/// A book's metadata, languages and models, as far as they could be worked out, and why the
+/// book cannot be converted when it cannot.
+struct BookSetup {
+    meta: BookMeta,
+    languages: Vec<Language>,
+    models: Vec<String>,
+    error: Option<String>,
+}
+
+fn book_setup(dir: &BookDir, default_languages: &[Language], models: &Models) -> BookSetup {
+    let mut setup = BookSetup {
+        meta: BookMeta::default(),
+        languages: default_languages.to_vec(),
+        models: Vec::new(),
+        error: dir.error.clone(),
+    };
+    if setup.error.is_some() {
+        return setup;
+    }
+    if let Some(path) = &dir.meta_path {
+        match BookMeta::load(path) {
+            Ok(m) => setup.meta = m,
+            Err(e) => {
+                setup.error = Some(e.to_string());
+                return setup;
+            }
+        }
+    }
+    let origin = dir.meta_path.as_ref().map_or_else(
+        || dir.dir.display().to_string(),
+        |p| p.display().to_string(),
+    );
+    if !setup.meta.languages.is_empty() {
+        match parse_languages(&setup.meta.languages, &origin) {
+            Ok(l) => setup.languages = l,
+            Err(e) => {
+                setup.error = Some(e.to_string());
+                return setup;
+            }
+        }
+    }
+    setup.models = if setup.meta.ocr_models.is_empty() {
+        lang::models_for(&setup.languages)
+    } else {
+        setup.meta.ocr_models.clone()
+    };
+    if let Err(e) = models.check(&setup.models, &origin) {
+        setup.error = Some(e.to_string());
+    }
+    setup
+}
+
+/// Every page of the files: one per file, one per frame of a multi-page TIFF.
+fn plan_pages(files: &[PathBuf], scans: &Path) -> Vec<PlannedPage> {
+    let mut pages = Vec::new();
+    for file in files {
+        let source = file
+            .strip_prefix(scans)
+            .unwrap_or(file)
+            .to_string_lossy()
+            .into_owned();
+        for frame in 0..frame_count(file) {
+            pages.push(PlannedPage {
+                index: pages.len() as u32 + 1,
+                file: file.clone(),
+                source: source.clone(),
+                frame: frame as u32,
+            });
+        }
+    }
+    pages
+}
+
+/// Only TIFF files can hold several pages; everything else is one page (or one error).
+fn frame_count(file: &Path) -> usize {
+    let mut head = [0u8; 4];
+    let is_tiff = File::open(file)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && load::sniff(&head) == Ok(load::Format::Tiff);
+    if !is_tiff {
+        return 1;
+    }
+    File::open(file).map_or(1, |f| load::count_tiff_frames(BufReader::new(f)))
+}

@@ -1,0 +1,199 @@
+//! The parallel scheduler: items worked on by a pool of threads, each with state of its own
+//! (its Tesseract engines), and handed to one consumer strictly in item order. Workers take
+//! items in order and may run at most `window` items ahead of the consumer, so the finished
+//! items waiting to be consumed stay few however long the run is.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, mpsc};
+
+/// How a run is spread over threads.
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    /// Worker threads.
+    pub threads: usize,
+    /// How many items past the last one consumed a worker may start.
+    pub window: usize,
+}
+
+impl Schedule {
+    /// `threads` workers with a window of two items per worker and two spare.
+    pub fn for_threads(threads: usize) -> Schedule {
+        let threads = threads.max(1);
+        Schedule {
+            threads,
+            window: 2 * threads + 2,
+        }
+    }
+}
+
+/// The consumer's progress, which workers wait on.
+struct Consumed {
+    count: Mutex<usize>,
+    changed: Condvar,
+}
+
+impl Consumed {
+    fn wait_below(&self, item: usize, window: usize) {
+        let mut n = self.count.lock().unwrap_or_else(|e| e.into_inner());
+        while item >= *n + window {
+            n = self.changed.wait(n).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn set(&self, n: usize) {
+        *self.count.lock().unwrap_or_else(|e| e.into_inner()) = n;
+        self.changed.notify_all();
+    }
+}
+
+/// Runs `work(state, index, item)` for every item on `schedule.threads` threads, each thread
+/// with a state made by `state`, and calls `consume(index, result)` on the calling thread in
+/// item order. `work` must not panic (catch what it calls): the consumer waits for every item.
+pub fn run_ordered<I, S, R>(
+    schedule: Schedule,
+    items: &[I],
+    state: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, usize, &I) -> R + Sync,
+    mut consume: impl FnMut(usize, R),
+) -> std::io::Result<()>
+where
+    I: Sync,
+    R: Send,
+{
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(schedule.threads)
+        .thread_name(|i| format!("kitap-ocr-{i}"))
+        .build()
+        .map_err(std::io::Error::other)?;
+    let next = AtomicUsize::new(0);
+    let consumed = Consumed {
+        count: Mutex::new(0),
+        changed: Condvar::new(),
+    };
+    let (tx, rx) = mpsc::channel::<(usize, R)>();
+    std::thread::scope(|s| {
+        let (next, consumed, state, work) = (&next, &consumed, &state, &work);
+        s.spawn(move || {
+            pool.broadcast(|_| {
+                let mut st = state();
+                let tx = tx.clone();
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= items.len() {
+                        break;
+                    }
+                    consumed.wait_below(i, schedule.window);
+                    if tx.send((i, work(&mut st, i, &items[i]))).is_err() {
+                        break;
+                    }
+                }
+            });
+            drop(tx);
+        });
+        let mut pending: BTreeMap<usize, R> = BTreeMap::new();
+        let mut next_item = 0usize;
+        for (i, result) in rx.iter() {
+            pending.insert(i, result);
+            while let Some(result) = pending.remove(&next_item) {
+                consume(next_item, result);
+                next_item += 1;
+                consumed.set(next_item);
+            }
+        }
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
+
+    #[test]
+    fn results_arrive_in_item_order_whatever_order_they_finish_in() {
+        let items: Vec<u64> = (0..60).collect();
+        let mut seen = Vec::new();
+        run_ordered(
+            Schedule::for_threads(4),
+            &items,
+            || (),
+            |_, i, &item| {
+                // Later items finish first within each group of five.
+                std::thread::sleep(Duration::from_millis(5 - (item % 5)));
+                (i, item * 2)
+            },
+            |i, (j, doubled)| {
+                assert_eq!(i, j);
+                seen.push(doubled);
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, items.iter().map(|x| x * 2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn workers_never_run_past_the_window() {
+        let items: Vec<usize> = (0..40).collect();
+        let schedule = Schedule {
+            threads: 3,
+            window: 4,
+        };
+        let consumed = AtomicUsize::new(0);
+        let worst = AtomicUsize::new(0);
+        run_ordered(
+            schedule,
+            &items,
+            || (),
+            |_, i, _| {
+                let ahead = i - consumed.load(Ordering::SeqCst);
+                worst.fetch_max(ahead, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(1));
+            },
+            |i, ()| {
+                // A slow consumer: workers must wait for it rather than pile up results.
+                std::thread::sleep(Duration::from_millis(3));
+                consumed.store(i + 1, Ordering::SeqCst);
+            },
+        )
+        .unwrap();
+        let worst = worst.load(Ordering::SeqCst);
+        assert!(worst < schedule.window, "ran {worst} items ahead");
+        assert!(
+            worst >= 2,
+            "the workers ran in parallel ahead of the consumer"
+        );
+    }
+
+    #[test]
+    fn each_worker_keeps_its_own_state() {
+        let items: Vec<()> = vec![(); 30];
+        let made = AtomicUsize::new(0);
+        let mut total = 0;
+        run_ordered(
+            Schedule::for_threads(2),
+            &items,
+            || made.fetch_add(1, Ordering::SeqCst),
+            |_, _, _| 1,
+            |_, n| total += n,
+        )
+        .unwrap();
+        assert_eq!(total, 30);
+        assert_eq!(made.load(Ordering::SeqCst), 2, "one state per thread");
+    }
+
+    #[test]
+    fn no_items_is_no_work() {
+        let mut calls = 0;
+        run_ordered(
+            Schedule::for_threads(2),
+            &[] as &[u8],
+            || (),
+            |_, _, _| (),
+            |_, ()| calls += 1,
+        )
+        .unwrap();
+        assert_eq!(calls, 0);
+    }
+}
