@@ -506,3 +506,192 @@ pub fn now_rfc3339() -> String {
     ))
     .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn book(id: &str, status: Status, pages: Vec<PageRecord>) -> BookRecord {
+        BookRecord {
+            id: id.into(),
+            status,
+            source: id.into(),
+            metadata: BookMeta::default(),
+            languages: Vec::new(),
+            ocr_models: vec!["eng".into()],
+            page_count: pages.len(),
+            confidence: BookRecord::confidence_of(&pages),
+            error: None,
+            warnings: Vec::new(),
+            pages,
+            files: Vec::new(),
+        }
+    }
+
+    fn ok_page(index: u32, conf: f64, words: usize) -> PageRecord {
+        PageRecord::converted(
+            index,
+            "b/1.png",
+            0,
+            PageFacts {
+                part: Some(Part::Left),
+                crop: None,
+                warnings: Vec::new(),
+                width: 10,
+                height: 20,
+                dpi: 300.0,
+                dpi_source: DpiSource::File,
+                image_encoding: ImageEncoding::CcittG4,
+                rotation_cw_deg: 0,
+                skew_cw_deg: 0.0,
+                correction: Correction::None,
+                orientation_by: OrientationBy::Osd,
+                confidence: Some(conf),
+                words,
+            },
+        )
+    }
+
+    fn manifest(started: &str, books: Vec<BookRecord>) -> Manifest {
+        let info = PipelineInfo {
+            name: "default".into(),
+            description: String::new(),
+        };
+        let secs = StageSeconds {
+            ocr: 1.0,
+            ..StageSeconds::default()
+        };
+        Manifest::new(info, started.into(), started.into(), books, secs)
+    }
+
+    #[test]
+    fn enums_are_written_as_the_schema_names_them() {
+        let json = serde_json::to_value(ok_page(1, 90.0, 3)).unwrap();
+        assert_eq!(json["image_encoding"], "ccitt-g4");
+        assert_eq!(json["correction"], "none");
+        assert_eq!(json["orientation_by"], "osd");
+        assert_eq!(json["part"], "left");
+        for (e, name) in [
+            (ImageEncoding::JpegPassthrough, "jpeg-passthrough"),
+            (ImageEncoding::Jpeg, "jpeg"),
+            (ImageEncoding::Flate, "flate"),
+            (ImageEncoding::FlateIndexed, "flate-indexed"),
+        ] {
+            assert_eq!(serde_json::to_value(e).unwrap(), name);
+        }
+    }
+
+    #[test]
+    fn confidence_is_weighted_by_words_and_rounded() {
+        let pages = vec![ok_page(1, 90.04, 3), ok_page(2, 60.0, 1)];
+        assert_eq!(pages[0].confidence, Some(90.0));
+        assert_eq!(BookRecord::confidence_of(&pages), Some(82.5));
+        let failed = PageRecord::failed(3, "b/3.png", 0, "broken".into(), Vec::new());
+        assert_eq!(BookRecord::confidence_of(&[failed]), None);
+    }
+
+    #[test]
+    fn summary_counts_books_and_pages() {
+        let failed = PageRecord::failed(2, "b/2.png", 0, "broken".into(), Vec::new());
+        let books = vec![
+            book("a", Status::Ok, vec![ok_page(1, 90.0, 1)]),
+            book("b", Status::Partial, vec![ok_page(1, 90.0, 1), failed]),
+            book("c", Status::Failed, Vec::new()),
+        ];
+        let s = Summary::from_books(&books, StageSeconds::default());
+        assert_eq!(
+            (s.books, s.books_ok, s.books_partial, s.books_failed),
+            (3, 1, 1, 1)
+        );
+        assert_eq!((s.pages, s.pages_failed), (3, 1));
+    }
+
+    #[test]
+    fn merge_keeps_one_record_per_book_the_later_one_sorted_by_id() {
+        let first = manifest(
+            "2026-01-01T00:00:00Z",
+            vec![
+                book("b", Status::Failed, Vec::new()),
+                book("a", Status::Ok, vec![ok_page(1, 90.0, 1)]),
+            ],
+        );
+        let second = manifest(
+            "2026-01-02T00:00:00Z",
+            vec![book("b", Status::Ok, vec![ok_page(1, 80.0, 1)])],
+        );
+        let m = Manifest::merge([first, second]).unwrap();
+        let ids: Vec<_> = m.books.iter().map(|b| b.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert_eq!(m.books[1].status, Status::Ok);
+        assert_eq!((m.summary.books_ok, m.summary.books_failed), (2, 0));
+        assert_eq!(m.summary.stage_seconds.ocr, 2.0);
+        assert_eq!(m.started, "2026-01-01T00:00:00Z");
+        assert_eq!(m.finished, "2026-01-02T00:00:00Z");
+        assert!(Manifest::merge(Vec::new()).is_none());
+    }
+
+    #[test]
+    fn read_gives_back_what_write_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("manifest.json");
+        let m = manifest(
+            "2026-01-01T00:00:00Z",
+            vec![book("a", Status::Ok, vec![ok_page(1, 90.0, 1)])],
+        );
+        m.write(&path).unwrap();
+        let back = Manifest::read(&path).unwrap();
+        assert_eq!(
+            serde_json::to_string(&back).unwrap(),
+            serde_json::to_string(&m).unwrap()
+        );
+    }
+
+    #[test]
+    fn read_names_a_newer_schema_and_a_broken_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("manifest.json");
+        std::fs::write(&path, r#"{"schema_version": "9.0", "books": "?"}"#).unwrap();
+        let e = Manifest::read(&path).unwrap_err();
+        assert!(matches!(e, ManifestError::NewerSchema { .. }), "{e}");
+        assert!(e.to_string().contains("9.0"), "{e}");
+        std::fs::write(&path, "{\"schema_version\": \"1.0\",\n  \"books\": [").unwrap();
+        let e = Manifest::read(&path).unwrap_err();
+        assert!(matches!(e, ManifestError::Parse { .. }), "{e}");
+        assert!(e.to_string().contains("line 2"), "{e}");
+        let e = Manifest::read(&dir.path().join("none.json")).unwrap_err();
+        assert!(matches!(e, ManifestError::Read { .. }), "{e}");
+    }
+
+    #[test]
+    fn verify_finds_missing_resized_and_altered_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        std::fs::create_dir(out.join("a")).unwrap();
+        let mut b = book("a", Status::Ok, vec![ok_page(1, 90.0, 1)]);
+        for (name, text) in [("a.pdf", "pdf"), ("a.txt", "text"), ("a.epub", "epub")] {
+            let p = out.join("a").join(name);
+            std::fs::write(&p, text).unwrap();
+            b.files.push(FileRecord::describe(out, &p, "x/y").unwrap());
+        }
+        assert_eq!(b.files[0].path, "a/a.pdf");
+        let m = manifest("2026-01-01T00:00:00Z", vec![b]);
+        assert!(m.verify(out).is_empty());
+        std::fs::remove_file(out.join("a/a.pdf")).unwrap();
+        std::fs::write(out.join("a/a.txt"), "texts").unwrap();
+        std::fs::write(out.join("a/a.epub"), "EPUB").unwrap();
+        let problems = m.verify(out);
+        assert_eq!(problems.len(), 3);
+        assert!(matches!(problems[0], FileProblem::Unreadable { .. }));
+        assert!(matches!(
+            problems[1],
+            FileProblem::Size {
+                listed: 4,
+                found: 5,
+                ..
+            }
+        ));
+        assert!(matches!(problems[2], FileProblem::Digest { .. }));
+        assert!(problems.iter().all(|p| p.book() == "a"));
+        assert!(problems[2].to_string().contains("a/a.epub"));
+    }
+}
