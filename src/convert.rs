@@ -15,12 +15,11 @@ pub mod plan;
 pub mod schedule;
 
 use assemble::Assembler;
-use page::{Clock, DonePage, Engines, PageFailure, PageInput};
+use page::{Clock, DonePage, Engines, PageFailure, PageInput, StageError};
 pub use plan::{ConvertRequest, Job};
 use plan::{PlannedBook, PlannedPage};
 use schedule::Schedule;
 
-use crate::error::PageError;
 use crate::manifest::{self, BookRecord, Manifest, PipelineInfo, StageSeconds, Status};
 
 /// Result of a whole run, for the exit code.
@@ -133,11 +132,7 @@ fn work(job: &Job, engines: &mut Engines, book: &PlannedBook, page: &PlannedPage
             *engines = new_engines(job);
             Outcome {
                 result: Err(PageFailure {
-                    error: PageError::new(
-                        &page.file,
-                        page.index,
-                        "internal error while converting this page (a bug in kitap: please report it with the file)",
-                    ),
+                    cause: StageError::Internal,
                     warnings: Vec::new(),
                 }),
                 seconds: StageSeconds::default(),

@@ -167,6 +167,44 @@ pub fn installed_models(tessdata: &Path) -> Vec<String> {
     v
 }
 
+/// What went wrong inside Tesseract.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OcrError {
+    /// A path or model name that cannot be passed to C (it holds a NUL byte).
+    Name(String),
+    /// The models could not be loaded.
+    Models { models: String, tessdata: PathBuf },
+    /// A setting was refused.
+    Variable { name: String, value: String },
+    /// The page image was refused.
+    Image(String),
+    /// Recognition failed.
+    Recognition,
+    /// Recognition gave no hOCR to read.
+    NoHocr,
+}
+
+impl std::fmt::Display for OcrError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OcrError::Name(e) => f.write_str(e),
+            OcrError::Models { models, tessdata } => write!(
+                f,
+                "Tesseract could not load models '{models}' from {}",
+                tessdata.display()
+            ),
+            OcrError::Variable { name, value } => {
+                write!(f, "Tesseract rejected variable {name}={value}")
+            }
+            OcrError::Image(e) => write!(f, "Tesseract refused the image: {e}"),
+            OcrError::Recognition => f.write_str("Tesseract failed to recognise the page"),
+            OcrError::NoHocr => f.write_str("Tesseract returned no hOCR"),
+        }
+    }
+}
+
+impl std::error::Error for OcrError {}
+
 /// One Tesseract engine, loaded with a set of models, reused page after page by one thread.
 pub struct OcrEngine {
     api: TessBaseApi,
@@ -175,17 +213,16 @@ pub struct OcrEngine {
 
 impl OcrEngine {
     /// Loads `models` (e.g. `rus+eng`) from `tessdata`. Takes ~0.1 s; reuse the engine.
-    pub fn new(tessdata: &Path, models: &str) -> Result<OcrEngine, String> {
+    pub fn new(tessdata: &Path, models: &str) -> Result<OcrEngine, OcrError> {
         let mut api = TessBaseApi::create();
-        let path =
-            CString::new(tessdata.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
-        let lang = CString::new(models).map_err(|e| e.to_string())?;
-        api.init_2(Some(&path), Some(&lang)).map_err(|_| {
-            format!(
-                "Tesseract could not load models '{models}' from {}",
-                tessdata.display()
-            )
-        })?;
+        let name = |e: std::ffi::NulError| OcrError::Name(e.to_string());
+        let path = CString::new(tessdata.as_os_str().as_encoded_bytes()).map_err(name)?;
+        let lang = CString::new(models).map_err(name)?;
+        api.init_2(Some(&path), Some(&lang))
+            .map_err(|_| OcrError::Models {
+                models: models.to_string(),
+                tessdata: tessdata.to_path_buf(),
+            })?;
         let mut engine = OcrEngine {
             api,
             models: models.to_string(),
@@ -198,11 +235,14 @@ impl OcrEngine {
         Ok(engine)
     }
 
-    fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
+    fn set(&mut self, name: &str, value: &str) -> Result<(), OcrError> {
         let (n, v) = (CString::new(name).unwrap(), CString::new(value).unwrap());
         self.api
             .set_variable(&n, &v)
-            .map_err(|_| format!("Tesseract rejected variable {name}={value}"))
+            .map_err(|_| OcrError::Variable {
+                name: name.to_string(),
+                value: value.to_string(),
+            })
     }
 
     pub fn models(&self) -> &str {
@@ -211,21 +251,16 @@ impl OcrEngine {
 
     /// Recognises a greyscale page. `dpi` is the image's resolution when known; without it
     /// Tesseract estimates one from the text itself.
-    pub fn recognize(&mut self, image: &GrayImage, dpi: Option<u32>) -> Result<OcrPage, String> {
+    pub fn recognize(&mut self, image: &GrayImage, dpi: Option<u32>) -> Result<OcrPage, OcrError> {
         let (w, h) = image.dimensions();
         self.api
             .set_image(image.as_raw(), w as i32, h as i32, 1, w as i32)
-            .map_err(|e| format!("Tesseract refused the image: {e:?}"))?;
+            .map_err(|e| OcrError::Image(format!("{e:?}")))?;
         if let Some(dpi) = dpi {
             self.api.set_source_resolution(dpi as i32);
         }
-        self.api
-            .recognize()
-            .map_err(|_| "Tesseract failed to recognise the page".to_string())?;
-        let hocr = self
-            .api
-            .get_hocr_text(0)
-            .map_err(|_| "Tesseract returned no hOCR".to_string())?;
+        self.api.recognize().map_err(|_| OcrError::Recognition)?;
+        let hocr = self.api.get_hocr_text(0).map_err(|_| OcrError::NoHocr)?;
         let hocr = hocr.as_ref().to_string_lossy();
         let mut page = parse_hocr(&hocr);
         page.width = w;

@@ -8,6 +8,7 @@ use super::Reporter;
 use super::outputs::{self, BookEnd, BookOutput, FailedView, Finished, PageView};
 use super::page::{DonePage, PageFailure, PartReading};
 use super::plan::{PlannedBook, PlannedPage, Settings};
+use crate::error::PageError;
 use crate::fsio::temp_path;
 use crate::manifest::{
     self, BookRecord, FileRecord, LanguageRecord, PageFacts, PageRecord, PageStatus, Status,
@@ -73,12 +74,9 @@ impl Assembler {
                     self.pages.push(record);
                 }
             }
-            Err(PageFailure {
-                mut error,
-                warnings,
-            }) => {
+            Err(PageFailure { cause, warnings }) => {
                 let index = self.next_index();
-                error.page = index;
+                let error = PageError::new(&page.file, index, cause.to_string());
                 for w in &warnings {
                     reporter.warn(&format!("{shown}: page {index}: {w}"));
                 }

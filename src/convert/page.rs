@@ -8,10 +8,9 @@ use std::time::Instant;
 use image::{DynamicImage, GrayImage};
 
 use super::plan::{EpubOptions, Settings};
-use crate::error::PageError;
-use crate::load::{self, LoadedPage};
+use crate::load::{self, LoadError, LoadedPage};
 use crate::manifest::{DpiSource, StageSeconds};
-use crate::ocr::{OcrEngine, OcrPage};
+use crate::ocr::{OcrEngine, OcrError, OcrPage};
 use crate::osd::LazyOsd;
 use crate::pdf::image::PageImage;
 use crate::prepare::{self, Analysis, PrepareOptions, PreparedPage};
@@ -77,9 +76,32 @@ impl PartReading {
 /// A page that could not be converted, with the warnings gathered before it failed.
 #[derive(Debug)]
 pub struct PageFailure {
-    pub error: PageError,
+    pub cause: StageError,
     pub warnings: Vec<String>,
 }
+
+/// The stage a page failed in, and why.
+#[derive(Debug)]
+pub enum StageError {
+    Load(LoadError),
+    Ocr(OcrError),
+    /// A bug: the page's conversion panicked.
+    Internal,
+}
+
+impl std::fmt::Display for StageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StageError::Load(e) => e.fmt(f),
+            StageError::Ocr(e) => e.fmt(f),
+            StageError::Internal => f.write_str(
+                "internal error while converting this page (a bug in kitap: please report it with the file)",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for StageError {}
 
 /// The stages a page's time is counted in (see [`StageSeconds`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,7 +176,7 @@ impl Engines {
     }
 
     /// The OCR engine for `models` (started anew only when a book needs other models), and OSD.
-    fn get(&mut self, models: &str) -> Result<(&mut OcrEngine, &mut LazyOsd), String> {
+    fn get(&mut self, models: &str) -> Result<(&mut OcrEngine, &mut LazyOsd), OcrError> {
         if self.ocr.as_ref().is_none_or(|e| e.models() != models) {
             self.ocr = None;
             self.ocr = Some(OcrEngine::new(&self.tessdata, models)?);
@@ -179,21 +201,18 @@ pub fn convert_page(
     clock: &mut Clock,
 ) -> Result<DonePage, PageFailure> {
     let mut warnings = Vec::new();
-    let fail = |message: String, warnings: Vec<String>| PageFailure {
-        error: PageError::new(page.file, page.index, message),
-        warnings,
-    };
+    let fail = |cause: StageError, warnings: Vec<String>| PageFailure { cause, warnings };
     let loaded = clock.time(Stage::Load, || open(page, settings, &mut warnings));
     let loaded = match loaded {
         Ok(l) => l,
-        Err(e) => return Err(fail(e, warnings)),
+        Err(e) => return Err(fail(StageError::Load(e), warnings)),
     };
     let file_dpi = loaded.file_dpi;
     let (bitonal, lossy_source) = (loaded.bitonal, loaded.lossy_source);
     // Engine start-up is no stage's time.
     let (engine, osd) = match engines.get(page.models) {
         Ok(e) => e,
-        Err(e) => return Err(fail(e, warnings)),
+        Err(e) => return Err(fail(StageError::Ocr(e), warnings)),
     };
     let cover = page.index == 1;
     let (analysis, prepared) = clock.time(Stage::Prepare, || {
@@ -202,7 +221,7 @@ pub fn convert_page(
     let upright = read_upright(&analysis, prepared, settings, cover, (engine, osd), clock);
     let (prepared, mut readings) = match upright {
         Ok(r) => r,
-        Err(e) => return Err(fail(e, warnings)),
+        Err(e) => return Err(fail(StageError::Ocr(e), warnings)),
     };
     clock.time(Stage::Encode, || {
         add_doubtful_scans(&mut readings, &prepared.ocr_image, &settings.epub)
@@ -240,7 +259,7 @@ fn open(
     page: &PageInput,
     settings: &Settings,
     warnings: &mut Vec<String>,
-) -> Result<LoadedPage, String> {
+) -> Result<LoadedPage, LoadError> {
     let mut loaded = load::open(page.file, page.frame as usize, settings.load, warnings)?;
     warnings.append(&mut loaded.warnings);
     loaded.file_dpi = loaded.file_dpi.map(|(x, y)| (round_dpi(x), round_dpi(y)));
@@ -264,7 +283,7 @@ fn read_upright(
     cover: bool,
     (engine, osd): (&mut OcrEngine, &mut LazyOsd),
     clock: &mut Clock,
-) -> Result<(PreparedPage, Vec<PartReading>), String> {
+) -> Result<(PreparedPage, Vec<PartReading>), OcrError> {
     let opts = &settings.prepare;
     let (readings, first_secs) = read_parts(&prepared, opts, engine, clock)?;
     let confidence = PartReading::confidence(&readings);
@@ -303,7 +322,7 @@ fn read_parts(
     opts: &PrepareOptions,
     engine: &mut OcrEngine,
     clock: &mut Clock,
-) -> Result<(Vec<PartReading>, f64), String> {
+) -> Result<(Vec<PartReading>, f64), OcrError> {
     let page = &prepared.ocr_image;
     let dpi = prepared.dpi.map(|d| d.round() as u32);
     let parts = clock.time(Stage::Prepare, || {
@@ -334,7 +353,7 @@ fn read_parts(
                     scan: None,
                 })
             })
-            .collect::<Result<Vec<_>, String>>()
+            .collect::<Result<Vec<_>, OcrError>>()
     });
     Ok((readings?, secs))
 }

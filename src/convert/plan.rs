@@ -434,7 +434,7 @@ fn frame_count(file: &Path) -> usize {
     let is_tiff = File::open(file)
         .and_then(|mut f| f.read_exact(&mut head))
         .is_ok()
-        && load::sniff(&head) == Ok(load::Format::Tiff);
+        && matches!(load::sniff(&head), Ok(load::Format::Tiff));
     if !is_tiff {
         return 1;
     }
