@@ -6,7 +6,46 @@
 //! page (coarse, ±15° in 0.5° steps), then refines on a finer page (±1° in 0.05° steps, then ±0.1° in
 //! 0.01° steps) and takes the centre of the peak. Hough lines (1° resolution) are too coarse for this (DESIGN.md).
 
+use std::ops::Sub;
+
 use image::{GrayImage, RgbImage};
+
+/// An axis-aligned rectangle: left, top, right, bottom (right and bottom exclusive). In whole
+/// pixels (`Rect<u32>`: page parts, crops) or in fractional ones (`Rect<f64>`: OCR boxes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Rect<T = u32> {
+    pub x0: T,
+    pub y0: T,
+    pub x1: T,
+    pub y1: T,
+}
+
+impl<T: Copy + Sub<Output = T>> Rect<T> {
+    pub fn width(&self) -> T {
+        self.x1 - self.x0
+    }
+
+    pub fn height(&self) -> T {
+        self.y1 - self.y0
+    }
+}
+
+impl Rect<u32> {
+    /// The whole of a `width`×`height` image.
+    pub fn of_size(width: u32, height: u32) -> Rect {
+        Rect {
+            x0: 0,
+            y0: 0,
+            x1: width,
+            y1: height,
+        }
+    }
+
+    /// `[left, top, right, bottom]`, as the manifest writes a crop.
+    pub fn to_array(self) -> [u32; 4] {
+        [self.x0, self.y0, self.x1, self.y1]
+    }
+}
 
 /// Result of the skew search.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -10,23 +10,8 @@ use std::path::{Path, PathBuf};
 use image::GrayImage;
 use tesseract::plumbing::TessBaseApi;
 
-/// An axis-aligned box in pixels: left, top, right, bottom (exclusive).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct BBox {
-    pub x0: f64,
-    pub y0: f64,
-    pub x1: f64,
-    pub y1: f64,
-}
-
-impl BBox {
-    pub fn width(&self) -> f64 {
-        self.x1 - self.x0
-    }
-    pub fn height(&self) -> f64 {
-        self.y1 - self.y0
-    }
-}
+/// A box of the OCR'd image in pixels, as hOCR gives it: the one rectangle type, in `f64`.
+pub type BBox = crate::geometry::Rect<f64>;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Word {

@@ -9,7 +9,7 @@ use image::metadata::Orientation;
 use image::{DynamicImage, GrayImage, Rgb, RgbImage};
 
 use crate::config::Split;
-use crate::geometry;
+use crate::geometry::{self, Rect};
 use crate::load::LoadedPage;
 use crate::osd::LazyOsd;
 
@@ -386,24 +386,6 @@ fn resample(img: &DynamicImage, back: u32, ccw_deg: f64) -> DynamicImage {
     }
 }
 
-/// A rectangle of the page frame in pixels: left, top, right, bottom (exclusive).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rect {
-    pub x0: u32,
-    pub y0: u32,
-    pub x1: u32,
-    pub y1: u32,
-}
-
-impl Rect {
-    pub fn width(&self) -> u32 {
-        self.x1 - self.x0
-    }
-    pub fn height(&self) -> u32 {
-        self.y1 - self.y0
-    }
-}
-
 /// Which half of a split spread a page is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
@@ -423,12 +405,7 @@ impl Part {
 /// The pages one prepared scan becomes: the whole page frame, or what is left after cutting
 /// dark borders, or the two halves of a spread.
 pub fn parts(page: &GrayImage, dpi: f64, opts: &PrepareOptions) -> Vec<(Rect, Option<Part>)> {
-    let full = Rect {
-        x0: 0,
-        y0: 0,
-        x1: page.width(),
-        y1: page.height(),
-    };
+    let full = Rect::of_size(page.width(), page.height());
     let area = if opts.crop_borders {
         content_area(page)
     } else {

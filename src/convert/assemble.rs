@@ -10,6 +10,7 @@ use super::page::{DonePage, PageFailure, PartReading};
 use super::plan::{PlannedBook, PlannedPage, Settings};
 use crate::error::PageError;
 use crate::fsio::temp_path;
+use crate::geometry::Rect;
 use crate::manifest::{
     self, BookRecord, FileRecord, LanguageRecord, PageFacts, PageRecord, PageStatus, Status,
 };
@@ -214,10 +215,9 @@ fn discard(dir: &Path, id: &str, finals: bool) {
 fn page_facts(done: &DonePage, reading: &PartReading) -> PageFacts {
     let r = reading.rect;
     let (fw, fh) = done.frame_px;
-    let crop = [r.x0, r.y0, r.x1, r.y1];
     PageFacts {
         part: reading.part.map(part),
-        crop: (crop != [0, 0, fw, fh]).then_some(crop),
+        crop: (r != Rect::of_size(fw, fh)).then_some(r.to_array()),
         warnings: done.warnings.clone(),
         width: r.width(),
         height: r.height(),

@@ -14,6 +14,7 @@ use super::page::{DonePage, PartReading};
 use super::plan::{BookInfo, Settings};
 use crate::epub::{self, EpubMeta};
 use crate::fsio::temp_path;
+use crate::geometry::Rect;
 use crate::manifest::{BookRecord, PageRecord};
 use crate::pdf::{self, DocInfo, PdfWriter};
 use crate::prepare;
@@ -133,7 +134,7 @@ impl BookOutput for PdfOutput {
             image_ref,
             px_per_pt: page.done.dpi.1 / 72.0,
             frame_px: page.done.frame_px,
-            crop: [r.x0, r.y0, r.x1, r.y1],
+            crop: r.to_array(),
             ocr: &page.reading.ocr,
         })
     }
@@ -252,12 +253,11 @@ impl HocrOutput {
 impl BookOutput for HocrOutput {
     fn page(&mut self, page: &PageView) -> io::Result<()> {
         let (done, rect) = (page.done, page.reading.rect);
+        let (fw, fh) = done.frame_px;
         // The boxes are in the scan's own pixels only when nothing moved them.
         let untouched = done.correction == prepare::Correction::None
             && done.parts.len() == 1
-            && rect.x0 == 0
-            && rect.y0 == 0
-            && (rect.width(), rect.height()) == done.frame_px
+            && rect == Rect::of_size(fw, fh)
             && !done.non_square;
         let dpi = Some(done.dpi.1);
         let ocr = Some(&page.reading.ocr);

@@ -8,6 +8,7 @@ use std::time::Instant;
 use image::{DynamicImage, GrayImage};
 
 use super::plan::{EpubOptions, Settings};
+use crate::geometry::Rect;
 use crate::load::{self, LoadError, LoadedPage};
 use crate::manifest::{DpiSource, StageSeconds};
 use crate::ocr::{OcrEngine, OcrError, OcrPage};
@@ -55,7 +56,7 @@ pub struct DonePage {
 
 /// One page cut from the page frame and what Tesseract read on it.
 pub struct PartReading {
-    pub rect: prepare::Rect,
+    pub rect: Rect,
     pub part: Option<prepare::Part>,
     pub ocr: OcrPage,
     /// The part as a small JPEG, for the EPUB, when its OCR is too doubtful to stand alone.
@@ -420,7 +421,7 @@ fn cover_jpeg(img: &DynamicImage) -> Option<Vec<u8>> {
 
 /// A page part as the EPUB shows a doubtful page: grey JPEG, at most 1000 px on the long side.
 /// `None` for a blank part (almost no ink): nothing to show.
-fn scan_jpeg(img: &GrayImage, r: prepare::Rect) -> Option<Vec<u8>> {
+fn scan_jpeg(img: &GrayImage, r: Rect) -> Option<Vec<u8>> {
     let part = image::imageops::crop_imm(img, r.x0, r.y0, r.width(), r.height()).to_image();
     let dark = part.pixels().filter(|p| p.0[0] < 128).count();
     if dark * 500 < part.len() {
