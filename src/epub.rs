@@ -14,7 +14,7 @@ use unicode_normalization::UnicodeNormalization;
 use zip::CompressionMethod;
 use zip::write::{SimpleFileOptions, ZipWriter};
 
-use crate::reading::{self, Block, Inline, Reading, Section};
+use crate::reading::{self, Inline, ReadingBlock, ReadingText, Section};
 use crate::xml;
 
 /// Book-level metadata for the package document.
@@ -61,7 +61,7 @@ pub fn book_uuid(id: &str) -> String {
 /// A page image shown after the text of a page whose OCR is doubtful: a JPEG and why it is
 /// shown ("OCR confidence 42 %"); the alt text names the page by its printed label.
 #[derive(Debug, Clone)]
-pub struct PageImage {
+pub struct DoubtfulPageImage {
     pub jpeg: Vec<u8>,
     pub note: String,
 }
@@ -70,8 +70,8 @@ pub struct PageImage {
 pub fn write<W: Write + Seek>(
     out: W,
     meta: &EpubMeta,
-    reading: &Reading,
-    images: &BTreeMap<u32, PageImage>,
+    reading: &ReadingText,
+    images: &BTreeMap<u32, DoubtfulPageImage>,
     cover_jpeg: Option<&[u8]>,
 ) -> io::Result<W> {
     let mut zip = ZipWriter::new(out);
@@ -147,20 +147,20 @@ h2 { font-size: 1.15em; text-align: center; margin: 1em 0 0.5em; }\n\
         // The chapter title goes after the page break that opens the chapter's first page, so
         // the page-list entry for that page lands on the title.
         let mut title_due = s.section.chapter.as_ref();
-        let leads_with_break = matches!(s.section.blocks.first(), Some(Block::PageBreak(_)));
+        let leads_with_break = matches!(s.section.blocks.first(), Some(ReadingBlock::PageBreak(_)));
         if !leads_with_break && let Some(ch) = title_due.take() {
             body.push_str(&format!("<h1>{}</h1>\n", text(ch)));
         }
         for b in &s.section.blocks {
             match b {
-                Block::PageBreak(p) => {
+                ReadingBlock::PageBreak(p) => {
                     body.push_str(&pagebreak(*p, &reading.label(*p)));
                     if let Some(ch) = title_due.take() {
                         body.push_str(&format!("<h1>{}</h1>\n", text(ch)));
                     }
                 }
-                Block::Heading(t) => body.push_str(&format!("<h2>{}</h2>\n", text(t))),
-                Block::Para { inlines, continued } => {
+                ReadingBlock::Heading(t) => body.push_str(&format!("<h2>{}</h2>\n", text(t))),
+                ReadingBlock::Para { inlines, continued } => {
                     body.push_str(if *continued {
                         "<p class=\"cont\">"
                     } else {
@@ -176,7 +176,7 @@ h2 { font-size: 1.15em; text-align: center; margin: 1em 0 0.5em; }\n\
                     }
                     body.push_str("</p>\n");
                 }
-                Block::PageImage(p) => {
+                ReadingBlock::PageImage(p) => {
                     if let Some(img) = images.get(p) {
                         used_images.push(*p);
                         body.push_str(&format!(
@@ -244,7 +244,7 @@ struct Doc {
     in_toc: bool,
 }
 
-fn sections(reading: &Reading, chapters: &[(String, u32)], per: u32) -> Vec<Doc> {
+fn sections(reading: &ReadingText, chapters: &[(String, u32)], per: u32) -> Vec<Doc> {
     let secs = reading::sections(reading, chapters, per);
     let titled = secs.iter().any(|s| s.title.is_some());
     secs.into_iter()
@@ -483,7 +483,7 @@ mod tests {
         };
         let images = BTreeMap::from([(
             2,
-            PageImage {
+            DoubtfulPageImage {
                 jpeg: vec![0xff, 0xd8],
                 note: "OCR confidence 31 %".into(),
             },

@@ -13,7 +13,7 @@ pub(super) struct Assembler {
     /// The lines of every page so far: the reading text is reflowed over the whole book.
     epub_pages: Vec<PageText>,
     /// Images of the doubtful pages, by page index.
-    epub_images: BTreeMap<u32, epub::PageImage>,
+    epub_images: BTreeMap<u32, epub::DoubtfulPageImage>,
     cover: Option<Vec<u8>>,
     pages: Vec<PageRecord>,
     io_error: Option<String>,
@@ -218,7 +218,7 @@ impl Assembler {
                 });
             self.epub_images.insert(
                 index,
-                epub::PageImage {
+                epub::DoubtfulPageImage {
                     jpeg: jpeg.clone(),
                     note: conf,
                 },

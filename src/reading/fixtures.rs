@@ -3,7 +3,7 @@
 
 use crate::ocr::BBox;
 
-use super::{Block, Inline, PageText, Reading, TextLine};
+use super::{Inline, PageText, ReadingBlock, ReadingText, TextLine};
 
 pub(super) fn line(text: &str, y0: f64, h: f64, para_start: bool) -> TextLine {
     TextLine {
@@ -59,12 +59,12 @@ pub(super) fn page_from(
     }
 }
 
-pub(super) fn text_of(r: &Reading) -> String {
+pub(super) fn text_of(r: &ReadingText) -> String {
     let mut s = String::new();
     for b in &r.blocks {
         match b {
-            Block::Heading(t) => s.push_str(&format!("# {t}\n")),
-            Block::Para { inlines, .. } => {
+            ReadingBlock::Heading(t) => s.push_str(&format!("# {t}\n")),
+            ReadingBlock::Para { inlines, .. } => {
                 for i in inlines {
                     match i {
                         Inline::Text(t) => s.push_str(t),
@@ -73,8 +73,8 @@ pub(super) fn text_of(r: &Reading) -> String {
                 }
                 s.push('\n');
             }
-            Block::PageBreak(p) => s.push_str(&format!("[{p}]\n")),
-            Block::PageImage(p) => s.push_str(&format!("<img {p}>\n")),
+            ReadingBlock::PageBreak(p) => s.push_str(&format!("[{p}]\n")),
+            ReadingBlock::PageImage(p) => s.push_str(&format!("<img {p}>\n")),
         }
     }
     s

@@ -265,7 +265,7 @@ pub fn find_furniture(pages: &[PageText]) -> Vec<Furniture> {
 mod tests {
     use super::*;
     use crate::reading::fixtures::{line, page, page_from, text_of};
-    use crate::reading::{Block, reflow};
+    use crate::reading::{ReadingBlock, reflow};
 
     #[test]
     fn a_folio_beside_the_running_title_goes_with_it() {
@@ -377,7 +377,7 @@ mod tests {
         let r = reflow(&pages, None);
         assert_eq!(
             r.blocks[1],
-            Block::Heading("Библиотека становится центром".into()),
+            ReadingBlock::Heading("Библиотека становится центром".into()),
             "{r:?}"
         );
         let furniture = find_furniture(&pages);

@@ -93,7 +93,7 @@ pub enum Inline {
 
 /// One block of the reading text, in reading order.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Block {
+pub enum ReadingBlock {
     /// Page `index` begins here, between paragraphs.
     PageBreak(u32),
     Heading(String),
@@ -108,13 +108,13 @@ pub enum Block {
 
 /// The reflowed book.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Reading {
-    pub blocks: Vec<Block>,
+pub struct ReadingText {
+    pub blocks: Vec<ReadingBlock>,
     /// The printed label of each page, `labels[index - 1]`.
     pub labels: Vec<String>,
 }
 
-impl Reading {
+impl ReadingText {
     /// The printed label of page `index` (1-based), its position when none is known.
     pub fn label(&self, index: u32) -> String {
         (index as usize)
@@ -132,7 +132,7 @@ pub const HEADING_RATIO: f64 = 1.25;
 /// Reflows `pages` (in order, every index present). `labels` are the printed page labels from
 /// book.toml when it gives any; otherwise the page numbers found on the pages are used when
 /// they agree with the page order, else the page index.
-pub fn reflow(pages: &[PageText], labels: Option<Vec<String>>) -> Reading {
+pub fn reflow(pages: &[PageText], labels: Option<Vec<String>>) -> ReadingText {
     let furniture = find_furniture(pages);
     let labels = labels.unwrap_or_else(|| {
         detected_labels(&furniture.iter().map(|f| f.number).collect::<Vec<_>>())
@@ -152,7 +152,7 @@ pub fn reflow(pages: &[PageText], labels: Option<Vec<String>>) -> Reading {
     let vocab = Vocabulary::of(&body);
     let book_median = median_height(body.iter().flatten().copied());
 
-    let mut blocks: Vec<Block> = Vec::new();
+    let mut blocks: Vec<ReadingBlock> = Vec::new();
     // Whether the last block may continue on the next page.
     let mut open = false;
     for (page, lines) in pages.iter().zip(&body) {
@@ -169,7 +169,7 @@ pub fn reflow(pages: &[PageText], labels: Option<Vec<String>>) -> Reading {
                 .is_some_and(|p| !p.heading && starts_lowercase(&p.lines[0].text));
         if joins {
             let first = paras.remove(0);
-            if let Some(Block::Para { inlines, .. }) = blocks.last_mut()
+            if let Some(ReadingBlock::Para { inlines, .. }) = blocks.last_mut()
                 && let Some(Inline::Text(prev)) = inlines.pop()
             {
                 let (before, after) = split_join(&prev, &first.lines[0].text, &vocab);
@@ -182,7 +182,7 @@ pub fn reflow(pages: &[PageText], labels: Option<Vec<String>>) -> Reading {
                 inlines.push(Inline::Text(rest));
             }
         } else {
-            blocks.push(Block::PageBreak(page.index));
+            blocks.push(ReadingBlock::PageBreak(page.index));
         }
         for p in &paras {
             if p.heading {
@@ -192,13 +192,13 @@ pub fn reflow(pages: &[PageText], labels: Option<Vec<String>>) -> Reading {
                     .map(|l| l.text.as_str())
                     .collect::<Vec<_>>()
                     .join(" ");
-                blocks.push(Block::Heading(text));
+                blocks.push(ReadingBlock::Heading(text));
             } else {
                 let mut text = String::new();
                 for l in &p.lines {
                     text = join_lines(&text, &l.text, &vocab);
                 }
-                blocks.push(Block::Para {
+                blocks.push(ReadingBlock::Para {
                     inlines: vec![Inline::Text(text)],
                     continued: false,
                 });
@@ -206,14 +206,14 @@ pub fn reflow(pages: &[PageText], labels: Option<Vec<String>>) -> Reading {
         }
         open = ends_open(&blocks);
         if page.show_image {
-            blocks.push(Block::PageImage(page.index));
+            blocks.push(ReadingBlock::PageImage(page.index));
             open = false;
         }
         if page.lines.is_empty() {
             open = false;
         }
     }
-    Reading { blocks, labels }
+    ReadingText { blocks, labels }
 }
 
 /// A paragraph that ends inside a hyphenated word goes on in the next one: OCR often starts a
@@ -238,9 +238,9 @@ fn merge_broken_words(paras: &mut Vec<OcrPara>) {
 }
 
 /// The last block is a paragraph that does not end a sentence: it may go on on the next page.
-fn ends_open(blocks: &[Block]) -> bool {
+fn ends_open(blocks: &[ReadingBlock]) -> bool {
     match blocks.last() {
-        Some(Block::Para { inlines, .. }) => match inlines.last() {
+        Some(ReadingBlock::Para { inlines, .. }) => match inlines.last() {
             Some(Inline::Text(t)) => !ends_sentence(t),
             _ => false,
         },

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{Block, Inline, Reading};
+use super::{Inline, ReadingBlock, ReadingText};
 
 /// One content document of the EPUB.
 #[derive(Debug, Clone, PartialEq)]
@@ -12,7 +12,7 @@ pub struct Section {
     pub title: Option<String>,
     /// The chapter from book.toml that starts here (written as `<h1>`).
     pub chapter: Option<String>,
-    pub blocks: Vec<Block>,
+    pub blocks: Vec<ReadingBlock>,
     /// Pages that begin in this document.
     pub pages: Vec<u32>,
 }
@@ -20,7 +20,7 @@ pub struct Section {
 /// Splits the reading into content documents: at book.toml chapters when given, else at
 /// detected headings; and after at most `per` pages in any case, so no document is huge (a
 /// paragraph running over that page turn is split, its second half marked `continued`).
-pub fn sections(reading: &Reading, chapters: &[(String, u32)], per: u32) -> Vec<Section> {
+pub fn sections(reading: &ReadingText, chapters: &[(String, u32)], per: u32) -> Vec<Section> {
     let per = per.max(1) as usize;
     let chapter_at: HashMap<u32, &str> = chapters
         .iter()
@@ -40,11 +40,11 @@ pub fn sections(reading: &Reading, chapters: &[(String, u32)], per: u32) -> Vec<
     let has_text = |s: &Section| {
         s.blocks
             .iter()
-            .any(|b| matches!(b, Block::Para { .. } | Block::PageImage(_)))
+            .any(|b| matches!(b, ReadingBlock::Para { .. } | ReadingBlock::PageImage(_)))
     };
     for block in &reading.blocks {
         match block {
-            Block::PageBreak(p) => {
+            ReadingBlock::PageBreak(p) => {
                 let chapter = chapter_at.get(p).copied();
                 let full = out.last().is_none_or(|s| s.pages.len() >= per);
                 if chapter.is_some() || full {
@@ -54,12 +54,12 @@ pub fn sections(reading: &Reading, chapters: &[(String, u32)], per: u32) -> Vec<
                 s.pages.push(*p);
                 s.blocks.push(block.clone());
             }
-            Block::Heading(t) => {
+            ReadingBlock::Heading(t) => {
                 let s = out.last_mut().expect("pages begin with a page break");
                 if by_heading && has_text(s) {
                     // The heading's page break (and nothing else before it) moves along.
                     let moved = match s.blocks.last() {
-                        Some(Block::PageBreak(p)) => {
+                        Some(ReadingBlock::PageBreak(p)) => {
                             let p = *p;
                             s.blocks.pop();
                             s.pages.pop();
@@ -71,7 +71,7 @@ pub fn sections(reading: &Reading, chapters: &[(String, u32)], per: u32) -> Vec<
                     let s = out.last_mut().expect("just pushed");
                     if let Some(p) = moved {
                         s.pages.push(p);
-                        s.blocks.push(Block::PageBreak(p));
+                        s.blocks.push(ReadingBlock::PageBreak(p));
                     }
                 }
                 let s = out.last_mut().expect("a section");
@@ -80,7 +80,7 @@ pub fn sections(reading: &Reading, chapters: &[(String, u32)], per: u32) -> Vec<
                 }
                 s.blocks.push(block.clone());
             }
-            Block::Para { inlines, continued } => {
+            ReadingBlock::Para { inlines, continued } => {
                 // Page turns inside the paragraph may close the document too.
                 let mut part: Vec<Inline> = Vec::new();
                 let mut cont = *continued;
@@ -89,10 +89,13 @@ pub fn sections(reading: &Reading, chapters: &[(String, u32)], per: u32) -> Vec<
                         let chapter = chapter_at.get(p).copied();
                         let full = out.last().is_some_and(|s| s.pages.len() >= per);
                         if chapter.is_some() || full {
-                            out.last_mut().expect("a section").blocks.push(Block::Para {
-                                inlines: std::mem::take(&mut part),
-                                continued: cont,
-                            });
+                            out.last_mut()
+                                .expect("a section")
+                                .blocks
+                                .push(ReadingBlock::Para {
+                                    inlines: std::mem::take(&mut part),
+                                    continued: cont,
+                                });
                             cont = true;
                             new_section(&mut out, chapter);
                         }
@@ -100,12 +103,15 @@ pub fn sections(reading: &Reading, chapters: &[(String, u32)], per: u32) -> Vec<
                     }
                     part.push(inline.clone());
                 }
-                out.last_mut().expect("a section").blocks.push(Block::Para {
-                    inlines: part,
-                    continued: cont,
-                });
+                out.last_mut()
+                    .expect("a section")
+                    .blocks
+                    .push(ReadingBlock::Para {
+                        inlines: part,
+                        continued: cont,
+                    });
             }
-            Block::PageImage(_) => out
+            ReadingBlock::PageImage(_) => out
                 .last_mut()
                 .expect("a section")
                 .blocks
@@ -136,7 +142,7 @@ mod tests {
         assert_eq!(s.len(), 2);
         assert_eq!(s[1].title.as_deref(), Some("Глава вторая"));
         assert_eq!(s[1].pages, [2, 3]);
-        assert_eq!(s[1].blocks[0], Block::PageBreak(2));
+        assert_eq!(s[1].blocks[0], ReadingBlock::PageBreak(2));
     }
 
     #[test]
@@ -157,7 +163,7 @@ mod tests {
         assert_eq!(
             r.blocks
                 .iter()
-                .filter(|b| matches!(b, Block::Para { .. }))
+                .filter(|b| matches!(b, ReadingBlock::Para { .. }))
                 .count(),
             1
         );
@@ -169,7 +175,7 @@ mod tests {
         assert_eq!(spans, [(1, 10), (11, 20), (21, 25)]);
         assert!(matches!(
             s[1].blocks[0],
-            Block::Para {
+            ReadingBlock::Para {
                 continued: true,
                 ..
             }
