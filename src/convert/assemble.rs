@@ -347,7 +347,7 @@ impl Assembler {
                 .unwrap_or_else(|| format!("urn:uuid:{}", epub::book_uuid(id))),
             date,
             creator_tool: format!("kitap {}", env!("CARGO_PKG_VERSION")),
-            page_labels: book.meta.page_labels.iter().map(pdf_label).collect(),
+            page_labels: book.meta.page_labels.clone(),
             chapters: book
                 .meta
                 .chapters
@@ -420,25 +420,6 @@ impl Assembler {
             }
         }
         Ok(files)
-    }
-}
-
-/// A book.toml page-label range as the PDF writer takes it.
-fn pdf_label(r: &crate::config::PageLabelRange) -> pdf::PageLabelRange {
-    use crate::config::LabelStyle;
-    use pdf_writer::types::NumberingStyle;
-    pdf::PageLabelRange {
-        from: r.from,
-        style: match r.style {
-            LabelStyle::Arabic => Some(NumberingStyle::Arabic),
-            LabelStyle::Roman => Some(NumberingStyle::LowerRoman),
-            LabelStyle::RomanUpper => Some(NumberingStyle::UpperRoman),
-            LabelStyle::Letters => Some(NumberingStyle::LowerAlpha),
-            LabelStyle::LettersUpper => Some(NumberingStyle::UpperAlpha),
-            LabelStyle::None => None,
-        },
-        start: r.start,
-        prefix: r.prefix.clone(),
     }
 }
 

@@ -20,6 +20,7 @@ mod xmp;
 
 use pdf_writer::Ref;
 
+use crate::config::PageLabelRange;
 use crate::ocr::OcrPage;
 use image::PageImage;
 
@@ -39,7 +40,8 @@ pub struct DocInfo {
     /// Creation date as (year, month, day, hour, minute, second) UTC.
     pub date: (i32, u8, u8, u8, u8, u8),
     pub creator_tool: String,
-    /// Printed page numbering: from which page (1-based) on, in which style, from which number.
+    /// Printed page numbering (book.toml's `page_labels`): from which page (1-based) on, in
+    /// which style, from which number.
     pub page_labels: Vec<PageLabelRange>,
     /// The outline: (title, 1-based page).
     pub chapters: Vec<(String, u32)>,
@@ -51,16 +53,6 @@ impl DocInfo {
     fn author(&self) -> Option<String> {
         (!self.authors.is_empty()).then(|| self.authors.join("; "))
     }
-}
-
-/// From page `from` (1-based) on, pages are labelled `prefix` + number in `style`, counting from
-/// `start`. `style: None` gives the prefix alone.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PageLabelRange {
-    pub from: u32,
-    pub style: Option<pdf_writer::types::NumberingStyle>,
-    pub start: u32,
-    pub prefix: Option<String>,
 }
 
 /// One page to write. The image is placed over the whole page frame (the upright, deskewed

@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use pdf_writer::types::{CidFontType, FontFlags, SystemInfo};
+use pdf_writer::types::{CidFontType, FontFlags, NumberingStyle, SystemInfo};
 use pdf_writer::{Chunk, Content, Date, Filter, Name, Rect, Ref, Str, TextStr};
 use sha2::{Digest, Sha256};
 
@@ -12,7 +12,8 @@ use super::image::{Encoding, PageImage};
 use super::placeholder::{A4, notice};
 use super::textlayer::{text_layer, to_unicode_cmap};
 use super::xmp::xmp_packet;
-use super::{DocInfo, PageContent, PageLabelRange, glyphless};
+use super::{DocInfo, PageContent, glyphless};
+use crate::config::{LabelStyle, PageLabelRange};
 
 const CATALOG: Ref = Ref::new(1);
 const PAGES: Ref = Ref::new(2);
@@ -330,7 +331,7 @@ impl<W: Write> PdfWriter<W> {
             let mut c = Chunk::new();
             {
                 let mut label = c.indirect(id).start::<pdf_writer::writers::PageLabel>();
-                if let Some(style) = r.style {
+                if let Some(style) = numbering(r.style) {
                     label.style(style);
                 }
                 if let Some(prefix) = &r.prefix {
@@ -439,6 +440,18 @@ impl<W: Write> PdfWriter<W> {
         self.sink.write(xref.as_bytes())?;
         self.sink.inner.flush()?;
         Ok(self.sink.inner)
+    }
+}
+
+/// The PDF numbering style of a book.toml label style; `None` shows the prefix alone.
+fn numbering(style: LabelStyle) -> Option<NumberingStyle> {
+    match style {
+        LabelStyle::Arabic => Some(NumberingStyle::Arabic),
+        LabelStyle::Roman => Some(NumberingStyle::LowerRoman),
+        LabelStyle::RomanUpper => Some(NumberingStyle::UpperRoman),
+        LabelStyle::Letters => Some(NumberingStyle::LowerAlpha),
+        LabelStyle::LettersUpper => Some(NumberingStyle::UpperAlpha),
+        LabelStyle::None => None,
     }
 }
 
