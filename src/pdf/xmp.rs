@@ -1,7 +1,7 @@
 //! The XMP metadata packet of the PDF, consistent with its Info dictionary.
 
 use super::DocInfo;
-use crate::xml;
+use crate::xml::XmlWriter;
 
 /// XMP metadata consistent with the Info dictionary (Dublin Core, XMP basic, PDF schema), with
 /// the PDF/A identification: part 2, conformance U (Unicode text).
@@ -10,66 +10,83 @@ pub(super) fn xmp_packet(info: &DocInfo) -> String {
     // Clamped as the Info dictionary's date is, so the two agree.
     let y = y.clamp(0, 9999);
     let date = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z");
-    let li = |items: &[String]| -> String {
-        items
-            .iter()
-            .map(|i| format!("<rdf:li>{}</rdf:li>", xml::escape(i)))
-            .collect()
-    };
-    let mut dc = format!(
-        "<dc:format>application/pdf</dc:format>\n<dc:title><rdf:Alt><rdf:li xml:lang=\"x-default\">{}</rdf:li></rdf:Alt></dc:title>\n<dc:identifier>{}</dc:identifier>\n",
-        xml::escape(&info.title),
-        xml::escape(&info.identifier)
-    );
+    let mut x = XmlWriter::new();
+    x.instruction(
+        "xpacket",
+        "begin=\"\u{feff}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"",
+    )
+    .newline();
+    x.start("x:xmpmeta", &[("xmlns:x", "adobe:ns:meta/")])
+        .newline();
+    let rdf = [("xmlns:rdf", "http://www.w3.org/1999/02/22-rdf-syntax-ns#")];
+    x.start("rdf:RDF", &rdf).newline();
+    let description = [
+        ("rdf:about", ""),
+        ("xmlns:dc", "http://purl.org/dc/elements/1.1/"),
+        ("xmlns:xmp", "http://ns.adobe.com/xap/1.0/"),
+        ("xmlns:pdf", "http://ns.adobe.com/pdf/1.3/"),
+    ];
+    x.start("rdf:Description", &description).newline();
+    dublin_core(&mut x, info);
+    x.element("xmp:CreatorTool", &[], &info.creator_tool)
+        .newline();
+    for property in ["xmp:CreateDate", "xmp:ModifyDate", "xmp:MetadataDate"] {
+        x.element(property, &[], &date).newline();
+    }
+    x.element("pdf:Producer", &[], &info.creator_tool).newline();
+    if !info.subjects.is_empty() {
+        x.element("pdf:Keywords", &[], &info.subjects.join(", "))
+            .newline();
+    }
+    x.end().newline();
+    let pdfaid = [
+        ("rdf:about", ""),
+        ("xmlns:pdfaid", "http://www.aiim.org/pdfa/ns/id/"),
+    ];
+    x.start("rdf:Description", &pdfaid).newline();
+    x.element("pdfaid:part", &[], "2").newline();
+    x.element("pdfaid:conformance", &[], "U").newline();
+    x.end().newline().end().newline().end().newline();
+    x.instruction("xpacket", "end=\"w\"");
+    x.finish()
+}
+
+/// The Dublin Core properties.
+fn dublin_core(x: &mut XmlWriter, info: &DocInfo) {
+    x.element("dc:format", &[], "application/pdf").newline();
+    array(x, "dc:title", "rdf:Alt", &[&info.title]);
+    x.element("dc:identifier", &[], &info.identifier).newline();
     if let Some(author) = info.author() {
-        dc.push_str(&format!(
-            "<dc:creator><rdf:Seq>{}</rdf:Seq></dc:creator>\n",
-            li(&[author])
-        ));
+        array(x, "dc:creator", "rdf:Seq", &[&author]);
     }
     if !info.languages.is_empty() {
-        dc.push_str(&format!(
-            "<dc:language><rdf:Bag>{}</rdf:Bag></dc:language>\n",
-            li(&info.languages)
-        ));
+        array(x, "dc:language", "rdf:Bag", &info.languages);
     }
     if !info.subjects.is_empty() {
-        dc.push_str(&format!(
-            "<dc:description><rdf:Alt><rdf:li xml:lang=\"x-default\">{}</rdf:li></rdf:Alt></dc:description>\n<dc:subject><rdf:Bag>{}</rdf:Bag></dc:subject>\n",
-            xml::escape(&info.subjects.join("; ")),
-            li(&info.subjects)
-        ));
+        array(x, "dc:description", "rdf:Alt", &[&info.subjects.join("; ")]);
+        array(x, "dc:subject", "rdf:Bag", &info.subjects);
     }
     if let Some(p) = &info.publisher {
-        dc.push_str(&format!(
-            "<dc:publisher><rdf:Bag><rdf:li>{}</rdf:li></rdf:Bag></dc:publisher>\n",
-            xml::escape(p)
-        ));
+        array(x, "dc:publisher", "rdf:Bag", &[p]);
     }
     if let Some(r) = &info.rights {
-        dc.push_str(&format!(
-            "<dc:rights><rdf:Alt><rdf:li xml:lang=\"x-default\">{}</rdf:li></rdf:Alt></dc:rights>\n",
-            xml::escape(r)
-        ));
+        array(x, "dc:rights", "rdf:Alt", &[r]);
     }
-    let keywords = if info.subjects.is_empty() {
-        String::new()
+}
+
+/// A property holding an RDF container (`rdf:Seq`, `rdf:Bag`, or `rdf:Alt`, whose items are
+/// in the default language) of `items`, on one line.
+fn array<S: AsRef<str>>(x: &mut XmlWriter, property: &str, container: &str, items: &[S]) {
+    let lang: &[(&str, &str)] = if container == "rdf:Alt" {
+        &[("xml:lang", "x-default")]
     } else {
-        format!(
-            "<pdf:Keywords>{}</pdf:Keywords>\n",
-            xml::escape(&info.subjects.join(", "))
-        )
+        &[]
     };
-    format!(
-        "<?xpacket begin=\"\u{feff}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n\
-<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n\
-<rdf:Description rdf:about=\"\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\" xmlns:pdf=\"http://ns.adobe.com/pdf/1.3/\">\n\
-{dc}<xmp:CreatorTool>{tool}</xmp:CreatorTool>\n<xmp:CreateDate>{date}</xmp:CreateDate>\n<xmp:ModifyDate>{date}</xmp:ModifyDate>\n<xmp:MetadataDate>{date}</xmp:MetadataDate>\n\
-<pdf:Producer>{tool}</pdf:Producer>\n{keywords}</rdf:Description>\n\
-<rdf:Description rdf:about=\"\" xmlns:pdfaid=\"http://www.aiim.org/pdfa/ns/id/\">\n\
-<pdfaid:part>2</pdfaid:part>\n<pdfaid:conformance>U</pdfaid:conformance>\n</rdf:Description>\n</rdf:RDF>\n</x:xmpmeta>\n<?xpacket end=\"w\"?>",
-        tool = xml::escape(&info.creator_tool),
-    )
+    x.start(property, &[]).start(container, &[]);
+    for item in items {
+        x.element("rdf:li", lang, item.as_ref());
+    }
+    x.end().end().newline();
 }
 
 #[cfg(test)]
