@@ -14,8 +14,8 @@ use unicode_normalization::UnicodeNormalization;
 use zip::CompressionMethod;
 use zip::write::{SimpleFileOptions, ZipWriter};
 
-use crate::reading::{self, Block, Inline, Reading, Section};
-use crate::xml;
+use crate::reading::{self, Inline, ReadingBlock, ReadingText, Section};
+use crate::xml::XmlWriter;
 
 /// Book-level metadata for the package document.
 #[derive(Debug, Clone, Default)]
@@ -61,18 +61,17 @@ pub fn book_uuid(id: &str) -> String {
 /// A page image shown after the text of a page whose OCR is doubtful: a JPEG and why it is
 /// shown ("OCR confidence 42 %"); the alt text names the page by its printed label.
 #[derive(Debug, Clone)]
-pub struct PageImage {
+pub struct DoubtfulPageImage {
     pub jpeg: Vec<u8>,
     pub note: String,
 }
 
 /// Writes the EPUB of the reflowed book. `images` holds the page images the reading refers to.
-#[allow(clippy::too_many_lines)] // split by the XML-writer change
 pub fn write<W: Write + Seek>(
     out: W,
     meta: &EpubMeta,
-    reading: &Reading,
-    images: &BTreeMap<u32, PageImage>,
+    reading: &ReadingText,
+    images: &BTreeMap<u32, DoubtfulPageImage>,
     cover_jpeg: Option<&[u8]>,
 ) -> io::Result<W> {
     let mut zip = ZipWriter::new(out);
@@ -87,154 +86,232 @@ pub fn write<W: Write + Seek>(
     zip.start_file("mimetype", stored)?;
     zip.write_all(b"application/epub+zip")?;
     zip.start_file("META-INF/container.xml", deflated)?;
-    zip.write_all(
-        br#"<?xml version="1.0" encoding="UTF-8"?>
-<container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">
-  <rootfiles>
-    <rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/>
-  </rootfiles>
-</container>
-"#,
-    )?;
+    zip.write_all(container().as_bytes())?;
 
-    let lang = meta.languages.first().map_or("und", String::as_str);
-    let dir = if meta.rtl { "rtl" } else { "ltr" };
-    let title = text(&meta.title);
+    let frame = Frame {
+        lang: meta.languages.first().map_or("und", String::as_str),
+        dir: if meta.rtl { "rtl" } else { "ltr" },
+        title: nfc(&meta.title),
+    };
     let secs = sections(reading, &meta.chapters, meta.pages_per_section);
 
     zip.start_file("OEBPS/style.css", deflated)?;
-    zip.write_all(
-        b"body { margin: 0 5%; line-height: 1.45; }\n\
-p { margin: 0; text-indent: 1.5em; text-align: justify; hyphens: auto; }\n\
-p.cont { text-indent: 0; }\n\
-h1 { font-size: 1.3em; text-align: center; margin: 1em 0; }\n\
-h2 { font-size: 1.15em; text-align: center; margin: 1em 0 0.5em; }\n\
-.scan { margin: 1em 0; text-align: center; } .scan img { max-width: 100%; }\n\
-.cover { text-align: center; } .cover img { max-width: 100%; max-height: 95vh; }\n",
-    )?;
+    zip.write_all(STYLE)?;
 
     if let Some(jpeg) = cover_jpeg {
         zip.start_file("OEBPS/images/cover.jpg", stored)?;
         zip.write_all(jpeg)?;
         zip.start_file("OEBPS/cover.xhtml", deflated)?;
-        zip.write_all(
-            xhtml(
-                lang,
-                dir,
-                "style.css",
-                &title,
-                &format!(
-                    "<section class=\"cover\" epub:type=\"cover\"><img src=\"images/cover.jpg\" alt=\"{}\"/></section>\n",
-                    text(&format!("Cover: first page of the scan of {}", meta.title))
-                ),
-            )
-            .as_bytes(),
-        )?;
+        let alt = nfc(&format!("Cover: first page of the scan of {}", meta.title));
+        let doc = frame.xhtml("style.css", |x| {
+            x.start("section", &[("class", "cover"), ("epub:type", "cover")])
+                .empty("img", &[("src", "images/cover.jpg"), ("alt", &alt)])
+                .end()
+                .newline();
+        });
+        zip.write_all(doc.as_bytes())?;
     }
     for (p, img) in images {
         zip.start_file(format!("OEBPS/images/page-{p:04}.jpg"), stored)?;
         zip.write_all(&img.jpeg)?;
     }
 
-    let mut page_file: BTreeMap<u32, &str> = BTreeMap::new();
-    for s in &secs {
-        for p in &s.section.pages {
-            page_file.insert(*p, s.file.as_str());
-        }
-    }
     let mut used_images = Vec::new();
     for s in &secs {
-        let mut body = String::new();
-        // The chapter title goes after the page break that opens the chapter's first page, so
-        // the page-list entry for that page lands on the title.
-        let mut title_due = s.section.chapter.as_ref();
-        let leads_with_break = matches!(s.section.blocks.first(), Some(Block::PageBreak(_)));
-        if !leads_with_break && let Some(ch) = title_due.take() {
-            body.push_str(&format!("<h1>{}</h1>\n", text(ch)));
-        }
-        for b in &s.section.blocks {
-            match b {
-                Block::PageBreak(p) => {
-                    body.push_str(&pagebreak(*p, &reading.label(*p)));
-                    if let Some(ch) = title_due.take() {
-                        body.push_str(&format!("<h1>{}</h1>\n", text(ch)));
-                    }
-                }
-                Block::Heading(t) => body.push_str(&format!("<h2>{}</h2>\n", text(t))),
-                Block::Para { inlines, continued } => {
-                    body.push_str(if *continued {
-                        "<p class=\"cont\">"
-                    } else {
-                        "<p>"
-                    });
-                    for i in inlines {
-                        match i {
-                            Inline::Text(t) => body.push_str(&text(t)),
-                            Inline::Break(p) => {
-                                body.push_str(pagebreak(*p, &reading.label(*p)).trim_end())
-                            }
-                        }
-                    }
-                    body.push_str("</p>\n");
-                }
-                Block::PageImage(p) => {
-                    if let Some(img) = images.get(p) {
-                        used_images.push(*p);
-                        body.push_str(&format!(
-                            "<figure class=\"scan\"><img src=\"../images/page-{p:04}.jpg\" alt=\"{}\"/></figure>\n",
-                            text(&format!("Scan of page {}: {}", reading.label(*p), img.note))
-                        ));
-                    }
-                }
-            }
-        }
+        let doc = frame.xhtml("../style.css", |x| {
+            content_document(x, &s.section, reading, images, &mut used_images);
+        });
         zip.start_file(format!("OEBPS/{}", s.file), deflated)?;
-        zip.write_all(xhtml(lang, dir, "../style.css", &title, &body).as_bytes())?;
+        zip.write_all(doc.as_bytes())?;
     }
 
-    // Navigation: table of contents and the print page list.
-    let toc: String = secs
-        .iter()
-        .filter(|s| s.in_toc)
-        .map(|s| {
-            format!(
-                "<li><a href=\"{}\">{}</a></li>\n",
-                s.file,
-                text(&s.toc_title)
-            )
-        })
-        .collect();
-    let page_list: String = page_file
-        .iter()
-        .map(|(p, file)| {
-            format!(
-                "<li><a href=\"{file}#page-{p}\">{}</a></li>\n",
-                text(&reading.label(*p))
-            )
-        })
-        .collect();
-    let nav_body = format!(
-        "<nav epub:type=\"toc\" id=\"toc\"><h1>{title}</h1>\n<ol>\n{toc}</ol></nav>\n\
-<nav epub:type=\"page-list\" id=\"page-list\" hidden=\"\"><ol>\n{page_list}</ol></nav>\n"
-    );
     zip.start_file("OEBPS/nav.xhtml", deflated)?;
-    zip.write_all(xhtml(lang, dir, "style.css", &title, &nav_body).as_bytes())?;
+    zip.write_all(nav(&frame, &secs, reading).as_bytes())?;
 
     zip.start_file("OEBPS/content.opf", deflated)?;
     zip.write_all(package_document(meta, &secs, &used_images, cover_jpeg.is_some()).as_bytes())?;
     zip.finish().map_err(io::Error::other)
 }
 
-/// Unicode NFC, escaped for XHTML: OCR and book.toml text may come decomposed.
-fn text(s: &str) -> String {
-    xml::escape(&s.nfc().collect::<String>())
+const STYLE: &[u8] = b"body { margin: 0 5%; line-height: 1.45; }\n\
+p { margin: 0; text-indent: 1.5em; text-align: justify; hyphens: auto; }\n\
+p.cont { text-indent: 0; }\n\
+h1 { font-size: 1.3em; text-align: center; margin: 1em 0; }\n\
+h2 { font-size: 1.15em; text-align: center; margin: 1em 0 0.5em; }\n\
+.scan { margin: 1em 0; text-align: center; } .scan img { max-width: 100%; }\n\
+.cover { text-align: center; } .cover img { max-width: 100%; max-height: 95vh; }\n";
+
+/// Unicode NFC: OCR and book.toml text may come decomposed.
+fn nfc(s: &str) -> String {
+    s.nfc().collect()
 }
 
-fn pagebreak(p: u32, label: &str) -> String {
-    format!(
-        "<span epub:type=\"pagebreak\" role=\"doc-pagebreak\" id=\"page-{p}\" aria-label=\"{}\"></span>\n",
-        text(label)
+/// META-INF/container.xml: where the package document is.
+fn container() -> String {
+    let mut x = XmlWriter::indented(2);
+    x.declaration()
+        .start(
+            "container",
+            &[
+                ("version", "1.0"),
+                ("xmlns", "urn:oasis:names:tc:opendocument:xmlns:container"),
+            ],
+        )
+        .start("rootfiles", &[])
+        .empty(
+            "rootfile",
+            &[
+                ("full-path", "OEBPS/content.opf"),
+                ("media-type", "application/oebps-package+xml"),
+            ],
+        )
+        .end()
+        .end();
+    x.finish()
+}
+
+/// What every XHTML document of the book shares: language, direction and title.
+struct Frame<'a> {
+    lang: &'a str,
+    dir: &'a str,
+    /// The book title, NFC.
+    title: String,
+}
+
+impl Frame<'_> {
+    /// An XHTML document with the stylesheet at `css` and the body `body` writes.
+    fn xhtml(&self, css: &str, body: impl FnOnce(&mut XmlWriter)) -> String {
+        let mut x = XmlWriter::new();
+        x.declaration().newline().doctype("html").newline();
+        x.start(
+            "html",
+            &[
+                ("xmlns", "http://www.w3.org/1999/xhtml"),
+                ("xmlns:epub", "http://www.idpf.org/2007/ops"),
+                ("xml:lang", self.lang),
+                ("lang", self.lang),
+                ("dir", self.dir),
+            ],
+        )
+        .newline();
+        x.start("head", &[])
+            .empty("meta", &[("charset", "UTF-8")])
+            .element("title", &[], &self.title)
+            .empty(
+                "link",
+                &[("rel", "stylesheet"), ("type", "text/css"), ("href", css)],
+            )
+            .end()
+            .newline();
+        x.start("body", &[]).newline();
+        body(&mut x);
+        x.end().newline().end().newline();
+        x.finish()
+    }
+}
+
+/// The body of one content document. The page images shown are added to `used_images`.
+fn content_document(
+    x: &mut XmlWriter,
+    section: &Section,
+    reading: &ReadingText,
+    images: &BTreeMap<u32, DoubtfulPageImage>,
+    used_images: &mut Vec<u32>,
+) {
+    // The chapter title goes after the page break that opens the chapter's first page, so
+    // the page-list entry for that page lands on the title.
+    let mut title_due = section.chapter.as_ref();
+    let leads_with_break = matches!(section.blocks.first(), Some(ReadingBlock::PageBreak(_)));
+    if !leads_with_break && let Some(ch) = title_due.take() {
+        x.element("h1", &[], &nfc(ch)).newline();
+    }
+    for b in &section.blocks {
+        match b {
+            ReadingBlock::PageBreak(p) => {
+                pagebreak(x, *p, &reading.label(*p)).newline();
+                if let Some(ch) = title_due.take() {
+                    x.element("h1", &[], &nfc(ch)).newline();
+                }
+            }
+            ReadingBlock::Heading(t) => {
+                x.element("h2", &[], &nfc(t)).newline();
+            }
+            ReadingBlock::Para { inlines, continued } => {
+                let cont: &[(&str, &str)] = &[("class", "cont")];
+                x.start("p", if *continued { cont } else { &[] });
+                for i in inlines {
+                    match i {
+                        Inline::Text(t) => x.text(&nfc(t)),
+                        Inline::Break(p) => pagebreak(x, *p, &reading.label(*p)),
+                    };
+                }
+                x.end().newline();
+            }
+            ReadingBlock::PageImage(p) => {
+                if let Some(img) = images.get(p) {
+                    used_images.push(*p);
+                    let src = format!("../images/page-{p:04}.jpg");
+                    let alt = nfc(&format!("Scan of page {}: {}", reading.label(*p), img.note));
+                    x.start("figure", &[("class", "scan")])
+                        .empty("img", &[("src", &src), ("alt", &alt)])
+                        .end()
+                        .newline();
+                }
+            }
+        }
+    }
+}
+
+/// The marker where page `p`, printed `label`, begins.
+fn pagebreak<'x>(x: &'x mut XmlWriter, p: u32, label: &str) -> &'x mut XmlWriter {
+    let id = format!("page-{p}");
+    x.start(
+        "span",
+        &[
+            ("epub:type", "pagebreak"),
+            ("role", "doc-pagebreak"),
+            ("id", &id),
+            ("aria-label", &nfc(label)),
+        ],
     )
+    .end()
+}
+
+/// Navigation: the table of contents and the print page list.
+fn nav(frame: &Frame, secs: &[Doc], reading: &ReadingText) -> String {
+    let mut page_file: BTreeMap<u32, &str> = BTreeMap::new();
+    for s in secs {
+        for p in &s.section.pages {
+            page_file.insert(*p, s.file.as_str());
+        }
+    }
+    let link = |x: &mut XmlWriter, href: &str, label: &str| {
+        x.start("li", &[])
+            .element("a", &[("href", href)], &nfc(label))
+            .end()
+            .newline();
+    };
+    frame.xhtml("style.css", |x| {
+        x.start("nav", &[("epub:type", "toc"), ("id", "toc")])
+            .element("h1", &[], &frame.title)
+            .newline()
+            .start("ol", &[])
+            .newline();
+        for s in secs.iter().filter(|s| s.in_toc) {
+            link(x, &s.file, &s.toc_title);
+        }
+        x.end().end().newline();
+        let attrs = [
+            ("epub:type", "page-list"),
+            ("id", "page-list"),
+            ("hidden", ""),
+        ];
+        x.start("nav", &attrs).start("ol", &[]).newline();
+        for (p, file) in &page_file {
+            link(x, &format!("{file}#page-{p}"), &reading.label(*p));
+        }
+        x.end().end().newline();
+    })
 }
 
 /// A content document and how the table of contents names it.
@@ -245,7 +322,7 @@ struct Doc {
     in_toc: bool,
 }
 
-fn sections(reading: &Reading, chapters: &[(String, u32)], per: u32) -> Vec<Doc> {
+fn sections(reading: &ReadingText, chapters: &[(String, u32)], per: u32) -> Vec<Doc> {
     let secs = reading::sections(reading, chapters, per);
     let titled = secs.iter().any(|s| s.title.is_some());
     secs.into_iter()
@@ -270,128 +347,144 @@ fn sections(reading: &Reading, chapters: &[(String, u32)], per: u32) -> Vec<Doc>
         .collect()
 }
 
-fn xhtml(lang: &str, dir: &str, css: &str, title: &str, body: &str) -> String {
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE html>\n\
-<html xmlns=\"http://www.w3.org/1999/xhtml\" xmlns:epub=\"http://www.idpf.org/2007/ops\" xml:lang=\"{lang}\" lang=\"{lang}\" dir=\"{dir}\">\n\
-<head><meta charset=\"UTF-8\"/><title>{title}</title><link rel=\"stylesheet\" type=\"text/css\" href=\"{css}\"/></head>\n<body>\n{body}</body>\n</html>\n"
-    )
+/// The package document: metadata, manifest and spine.
+fn package_document(meta: &EpubMeta, secs: &[Doc], page_images: &[u32], cover: bool) -> String {
+    let mut x = XmlWriter::new();
+    let lang = meta.languages.first().map_or("und", String::as_str);
+    x.declaration().newline();
+    let package = [
+        ("xmlns", "http://www.idpf.org/2007/opf"),
+        ("version", "3.0"),
+        ("unique-identifier", "uid"),
+        ("xml:lang", lang),
+    ];
+    x.start("package", &package).newline();
+    let dc = [("xmlns:dc", "http://purl.org/dc/elements/1.1/")];
+    x.start("metadata", &dc).newline();
+    metadata(&mut x, meta, page_images.len(), cover);
+    x.end().newline();
+
+    let xhtml = "application/xhtml+xml";
+    let mut spine: Vec<String> = Vec::new();
+    x.start("manifest", &[]).newline();
+    let mut item = |attrs: &[(&str, &str)]| {
+        x.empty("item", attrs).newline();
+    };
+    item(&[
+        ("id", "nav"),
+        ("href", "nav.xhtml"),
+        ("media-type", xhtml),
+        ("properties", "nav"),
+    ]);
+    item(&[
+        ("id", "css"),
+        ("href", "style.css"),
+        ("media-type", "text/css"),
+    ]);
+    if cover {
+        item(&[
+            ("id", "cover-image"),
+            ("href", "images/cover.jpg"),
+            ("media-type", "image/jpeg"),
+            ("properties", "cover-image"),
+        ]);
+        item(&[
+            ("id", "cover"),
+            ("href", "cover.xhtml"),
+            ("media-type", xhtml),
+        ]);
+        spine.push("cover".to_string());
+    }
+    for p in page_images {
+        let (id, href) = (format!("page-image-{p}"), format!("images/page-{p:04}.jpg"));
+        item(&[("id", &id), ("href", &href), ("media-type", "image/jpeg")]);
+    }
+    for (i, s) in secs.iter().enumerate() {
+        let id = format!("s{}", i + 1);
+        item(&[("id", &id), ("href", &s.file), ("media-type", xhtml)]);
+        spine.push(id);
+    }
+    x.end().newline();
+
+    let rtl: &[(&str, &str)] = &[("page-progression-direction", "rtl")];
+    x.start("spine", if meta.rtl { rtl } else { &[] }).newline();
+    for id in &spine {
+        x.empty("itemref", &[("idref", id)]).newline();
+    }
+    x.end().newline().end().newline();
+    x.finish()
 }
 
-fn package_document(meta: &EpubMeta, secs: &[Doc], page_images: &[u32], cover: bool) -> String {
-    let mut md = String::new();
-    md.push_str(&format!(
-        "<dc:identifier id=\"uid\">urn:uuid:{}</dc:identifier>\n",
-        book_uuid(&meta.id)
-    ));
+/// The package document's metadata: Dublin Core, modification date, cover, accessibility.
+fn metadata(x: &mut XmlWriter, meta: &EpubMeta, page_images: usize, cover: bool) {
+    let uid = format!("urn:uuid:{}", book_uuid(&meta.id));
+    x.element("dc:identifier", &[("id", "uid")], &uid).newline();
     let isbn = meta.isbn.as_ref().map(|isbn| {
         let digits: String = isbn.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-        format!("urn:isbn:{}", text(&digits))
+        format!("urn:isbn:{digits}")
     });
     if let Some(isbn) = &isbn {
-        md.push_str(&format!(
-            "<dc:identifier id=\"isbn\">{isbn}</dc:identifier>\n"
-        ));
+        x.element("dc:identifier", &[("id", "isbn")], isbn)
+            .newline();
     }
     if let Some(other) = &meta.identifier {
-        md.push_str(&format!(
-            "<dc:identifier id=\"extra-id\">{}</dc:identifier>\n",
-            text(other)
-        ));
+        x.element("dc:identifier", &[("id", "extra-id")], &nfc(other))
+            .newline();
     }
-    md.push_str(&format!(
-        "<dc:title id=\"title\">{}</dc:title>\n",
-        text(&meta.title)
-    ));
+    x.element("dc:title", &[("id", "title")], &nfc(&meta.title))
+        .newline();
     for (i, a) in meta.authors.iter().enumerate() {
-        md.push_str(&format!(
-            "<dc:creator id=\"creator{i}\">{}</dc:creator>\n<meta refines=\"#creator{i}\" property=\"role\" scheme=\"marc:relators\">aut</meta>\n",
-            text(a)
-        ));
+        let (id, refines) = (format!("creator{i}"), format!("#creator{i}"));
+        x.element("dc:creator", &[("id", &id)], &nfc(a)).newline();
+        let role = [
+            ("refines", refines.as_str()),
+            ("property", "role"),
+            ("scheme", "marc:relators"),
+        ];
+        x.element("meta", &role, "aut").newline();
     }
     for l in &meta.languages {
-        md.push_str(&format!("<dc:language>{}</dc:language>\n", text(l)));
+        x.element("dc:language", &[], &nfc(l)).newline();
     }
     if meta.languages.is_empty() {
-        md.push_str("<dc:language>und</dc:language>\n");
+        x.element("dc:language", &[], "und").newline();
     }
     if let Some(p) = &meta.publisher {
-        md.push_str(&format!("<dc:publisher>{}</dc:publisher>\n", text(p)));
+        x.element("dc:publisher", &[], &nfc(p)).newline();
     }
     if let Some(y) = meta.year {
-        md.push_str(&format!("<dc:date>{y:04}</dc:date>\n"));
+        x.element("dc:date", &[], &format!("{y:04}")).newline();
     }
     for s in &meta.subjects {
-        md.push_str(&format!("<dc:subject>{}</dc:subject>\n", text(s)));
+        x.element("dc:subject", &[], &nfc(s)).newline();
     }
     if let Some(r) = &meta.rights {
-        md.push_str(&format!("<dc:rights>{}</dc:rights>\n", text(r)));
+        x.element("dc:rights", &[], &nfc(r)).newline();
     }
     // The page breaks are those of the printed book that was scanned: its ISBN when known.
     // (EPUB Accessibility 1.0's `source-of pagination`: epubcheck 4.2 rejects 1.1's
     // `a11y:pageBreakSource` as an undefined property.)
     if let Some(isbn) = &isbn {
-        md.push_str(&format!(
-            "<dc:source id=\"src\">{isbn}</dc:source>\n<meta refines=\"#src\" property=\"source-of\">pagination</meta>\n"
-        ));
+        x.element("dc:source", &[("id", "src")], isbn).newline();
+        let source_of = [("refines", "#src"), ("property", "source-of")];
+        x.element("meta", &source_of, "pagination").newline();
     }
-    md.push_str(&format!(
-        "<meta property=\"dcterms:modified\">{}</meta>\n",
-        meta.modified
-    ));
+    let modified = [("property", "dcterms:modified")];
+    x.element("meta", &modified, &meta.modified).newline();
     if cover {
-        md.push_str("<meta name=\"cover\" content=\"cover-image\"/>\n");
+        x.empty("meta", &[("name", "cover"), ("content", "cover-image")])
+            .newline();
     }
-    md.push_str(&accessibility(meta, page_images.len(), cover));
-
-    let mut items = String::from(
-        "<item id=\"nav\" href=\"nav.xhtml\" media-type=\"application/xhtml+xml\" properties=\"nav\"/>\n\
-<item id=\"css\" href=\"style.css\" media-type=\"text/css\"/>\n",
-    );
-    let mut spine = String::new();
-    if cover {
-        items.push_str(
-            "<item id=\"cover-image\" href=\"images/cover.jpg\" media-type=\"image/jpeg\" properties=\"cover-image\"/>\n\
-<item id=\"cover\" href=\"cover.xhtml\" media-type=\"application/xhtml+xml\"/>\n",
-        );
-        spine.push_str("<itemref idref=\"cover\"/>\n");
-    }
-    for p in page_images {
-        items.push_str(&format!(
-            "<item id=\"page-image-{p}\" href=\"images/page-{p:04}.jpg\" media-type=\"image/jpeg\"/>\n"
-        ));
-    }
-    for (i, s) in secs.iter().enumerate() {
-        items.push_str(&format!(
-            "<item id=\"s{}\" href=\"{}\" media-type=\"application/xhtml+xml\"/>\n",
-            i + 1,
-            s.file
-        ));
-        spine.push_str(&format!("<itemref idref=\"s{}\"/>\n", i + 1));
-    }
-    let dir = if meta.rtl {
-        " page-progression-direction=\"rtl\""
-    } else {
-        ""
-    };
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-<package xmlns=\"http://www.idpf.org/2007/opf\" version=\"3.0\" unique-identifier=\"uid\" xml:lang=\"{lang}\">\n\
-<metadata xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\n{md}</metadata>\n\
-<manifest>\n{items}</manifest>\n<spine{dir}>\n{spine}</spine>\n</package>\n",
-        lang = meta.languages.first().map_or("und", String::as_str)
-    )
+    accessibility(x, meta, page_images, cover);
 }
 
 /// Schema.org accessibility metadata (EPUB Accessibility 1.1): what a reader gets, and that the
 /// text is OCR with the confidence it was read with.
-fn accessibility(meta: &EpubMeta, page_images: usize, cover: bool) -> String {
-    let mut md = String::new();
+fn accessibility(x: &mut XmlWriter, meta: &EpubMeta, page_images: usize, cover: bool) {
     let mut prop = |p: &str, v: &str| {
-        md.push_str(&format!(
-            "<meta property=\"schema:{p}\">{}</meta>\n",
-            text(v)
-        ));
+        let property = format!("schema:{p}");
+        x.element("meta", &[("property", &property)], &nfc(v))
+            .newline();
     };
     prop("accessMode", "textual");
     if cover || page_images > 0 {
@@ -429,7 +522,6 @@ are left out of the text; the printed page numbers are kept as page break marker
         ));
     }
     prop("accessibilitySummary", &summary);
-    md
 }
 
 #[cfg(test)]
@@ -484,7 +576,7 @@ mod tests {
         };
         let images = BTreeMap::from([(
             2,
-            PageImage {
+            DoubtfulPageImage {
                 jpeg: vec![0xff, 0xd8],
                 note: "OCR confidence 31 %".into(),
             },

@@ -3,8 +3,8 @@
 
 use std::io::{self, Write};
 
-use crate::ocr::{BBox, OcrPage};
-use crate::xml;
+use crate::ocr::{BBox, Line, OcrPage};
+use crate::xml::XmlWriter;
 
 fn bbox(b: &BBox) -> String {
     format!(
@@ -16,16 +16,45 @@ fn bbox(b: &BBox) -> String {
     )
 }
 
+/// The document head and the opening of the body; [`page`] follows for each page, then [`end`].
 pub fn begin<W: Write>(out: &mut W, title: &str, lang: &str) -> io::Result<()> {
-    write!(
-        out,
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Transitional//EN\" \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd\">\n\
-<html xmlns=\"http://www.w3.org/1999/xhtml\" xml:lang=\"{lang}\" lang=\"{lang}\">\n<head>\n<title>{}</title>\n\
-<meta http-equiv=\"Content-Type\" content=\"text/html;charset=utf-8\"/>\n<meta name=\"ocr-system\" content=\"kitap {} (tesseract)\"/>\n\
-<meta name=\"ocr-capabilities\" content=\"ocr_page ocr_carea ocr_par ocr_line ocrx_word ocrp_wconf\"/>\n</head>\n<body>\n",
-        xml::escape(title),
-        env!("CARGO_PKG_VERSION")
+    let mut x = XmlWriter::new();
+    x.declaration().newline();
+    x.doctype(
+        "html PUBLIC \"-//W3C//DTD XHTML 1.0 Transitional//EN\" \
+\"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd\"",
     )
+    .newline();
+    let html = [
+        ("xmlns", "http://www.w3.org/1999/xhtml"),
+        ("xml:lang", lang),
+        ("lang", lang),
+    ];
+    x.start("html", &html)
+        .newline()
+        .start("head", &[])
+        .newline();
+    x.element("title", &[], title).newline();
+    let system = format!("kitap {} (tesseract)", env!("CARGO_PKG_VERSION"));
+    let meta = [
+        [
+            ("http-equiv", "Content-Type"),
+            ("content", "text/html;charset=utf-8"),
+        ],
+        [("name", "ocr-system"), ("content", &system)],
+        [
+            ("name", "ocr-capabilities"),
+            (
+                "content",
+                "ocr_page ocr_carea ocr_par ocr_line ocrx_word ocrp_wconf",
+            ),
+        ],
+    ];
+    for attrs in &meta {
+        x.empty("meta", attrs).newline();
+    }
+    x.end().newline().start("body", &[]).newline();
+    out.write_all(x.take().as_bytes())
 }
 
 /// One page. `source` names the scan; `boxes_in_source` says whether the boxes are in that
@@ -45,63 +74,69 @@ pub fn page<W: Write>(
         format!("; scan_res {0} {0}", d.round() as i64)
     });
     let name = if boxes_in_source { "image" } else { "x_source" };
-    writeln!(
-        out,
-        "<div class=\"ocr_page\" id=\"page_{index}\" title=\"{name} &quot;{}&quot;; bbox 0 0 {w} {h}; ppageno {}{res}\">",
-        xml::escape(source),
+    let id = format!("page_{index}");
+    let title = format!(
+        "{name} \"{source}\"; bbox 0 0 {w} {h}; ppageno {}{res}",
         index - 1
-    )?;
-    if let Some(ocr) = ocr {
-        for (bi, b) in ocr.blocks.iter().enumerate() {
-            writeln!(
-                out,
-                "<div class=\"ocr_carea\" id=\"block_{index}_{}\" title=\"{}\">",
-                bi + 1,
-                bbox(&b.bbox)
-            )?;
-            for (pi, p) in b.paragraphs.iter().enumerate() {
-                writeln!(
-                    out,
-                    "<p class=\"ocr_par\" id=\"par_{index}_{}_{}\" title=\"{}\">",
-                    bi + 1,
-                    pi + 1,
-                    bbox(&p.bbox)
-                )?;
-                for (li, l) in p.lines.iter().enumerate() {
-                    write!(
-                        out,
-                        "<span class=\"ocr_line\" id=\"line_{index}_{}_{}_{}\" title=\"{}; baseline {:.3} {:.0}\">",
-                        bi + 1,
-                        pi + 1,
-                        li + 1,
-                        bbox(&l.bbox),
-                        l.baseline_slope,
-                        l.baseline_offset
-                    )?;
-                    for (wi, wd) in l.words.iter().enumerate() {
-                        if wi > 0 {
-                            out.write_all(b" ")?;
-                        }
-                        write!(
-                            out,
-                            "<span class=\"ocrx_word\" title=\"{}; x_wconf {:.0}\">{}</span>",
-                            bbox(&wd.bbox),
-                            wd.conf,
-                            xml::escape(&wd.text)
-                        )?;
-                    }
-                    out.write_all(b"</span>\n")?;
-                }
-                out.write_all(b"</p>\n")?;
+    );
+    let mut x = XmlWriter::new();
+    x.start(
+        "div",
+        &[("class", "ocr_page"), ("id", &id), ("title", &title)],
+    )
+    .newline();
+    for (bi, b) in ocr.iter().flat_map(|o| o.blocks.iter().enumerate()) {
+        let id = format!("block_{index}_{}", bi + 1);
+        let attrs = [
+            ("class", "ocr_carea"),
+            ("id", &id),
+            ("title", &bbox(&b.bbox)),
+        ];
+        x.start("div", &attrs).newline();
+        for (pi, p) in b.paragraphs.iter().enumerate() {
+            let id = format!("par_{index}_{}_{}", bi + 1, pi + 1);
+            let attrs = [("class", "ocr_par"), ("id", &id), ("title", &bbox(&p.bbox))];
+            x.start("p", &attrs).newline();
+            for (li, l) in p.lines.iter().enumerate() {
+                let id = format!("line_{index}_{}_{}_{}", bi + 1, pi + 1, li + 1);
+                line(&mut x, &id, l);
             }
-            out.write_all(b"</div>\n")?;
+            x.end().newline();
         }
+        x.end().newline();
     }
-    out.write_all(b"</div>\n")
+    x.end().newline();
+    out.write_all(x.finish().as_bytes())
 }
 
+/// One line and its words, on one line of the file.
+fn line(x: &mut XmlWriter, id: &str, l: &Line) {
+    let title = format!(
+        "{}; baseline {:.3} {:.0}",
+        bbox(&l.bbox),
+        l.baseline_slope,
+        l.baseline_offset
+    );
+    x.start(
+        "span",
+        &[("class", "ocr_line"), ("id", id), ("title", &title)],
+    );
+    for (wi, wd) in l.words.iter().enumerate() {
+        if wi > 0 {
+            x.text(" ");
+        }
+        let title = format!("{}; x_wconf {:.0}", bbox(&wd.bbox), wd.conf);
+        let attrs = [("class", "ocrx_word"), ("title", &title)];
+        x.element("span", &attrs, &wd.text);
+    }
+    x.end().newline();
+}
+
+/// Closes the body and the document [`begin`] opened.
 pub fn end<W: Write>(out: &mut W) -> io::Result<()> {
-    out.write_all(b"</body>\n</html>\n")
+    let mut x = XmlWriter::within(&["html", "body"]);
+    x.end().newline().end().newline();
+    out.write_all(x.finish().as_bytes())
 }
 
 #[cfg(test)]

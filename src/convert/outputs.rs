@@ -165,7 +165,7 @@ fn doc_info(info: &BookInfo) -> DocInfo {
         identifier: info.identifier.clone(),
         date: info.date_parts(),
         creator_tool: format!("kitap {}", env!("CARGO_PKG_VERSION")),
-        page_labels: info.meta.page_labels.iter().map(pdf_label).collect(),
+        page_labels: info.meta.page_labels.clone(),
         chapters: chapters(info),
     }
 }
@@ -176,25 +176,6 @@ fn chapters(info: &BookInfo) -> Vec<(String, u32)> {
         .iter()
         .map(|c| (c.title.clone(), c.page))
         .collect()
-}
-
-/// A book.toml page-label range as the PDF writer takes it.
-fn pdf_label(r: &crate::config::PageLabelRange) -> pdf::PageLabelRange {
-    use crate::config::LabelStyle;
-    use pdf_writer::types::NumberingStyle;
-    pdf::PageLabelRange {
-        from: r.from,
-        style: match r.style {
-            LabelStyle::Arabic => Some(NumberingStyle::Arabic),
-            LabelStyle::Roman => Some(NumberingStyle::LowerRoman),
-            LabelStyle::RomanUpper => Some(NumberingStyle::UpperRoman),
-            LabelStyle::Letters => Some(NumberingStyle::LowerAlpha),
-            LabelStyle::LettersUpper => Some(NumberingStyle::UpperAlpha),
-            LabelStyle::None => None,
-        },
-        start: r.start,
-        prefix: r.prefix.clone(),
-    }
 }
 
 /// The plain OCR text: one chunk per page, a form feed between pages.
@@ -283,7 +264,7 @@ struct EpubOutput {
     path: PathBuf,
     pages: Vec<PageText>,
     /// Images of the doubtful pages, by page index.
-    images: BTreeMap<u32, epub::PageImage>,
+    images: BTreeMap<u32, epub::DoubtfulPageImage>,
     cover: Option<Vec<u8>>,
 }
 
@@ -316,7 +297,7 @@ impl BookOutput for EpubOutput {
                 .map_or("no text recognised".into(), |c| {
                     format!("OCR confidence {c:.0} %")
                 });
-            let image = epub::PageImage {
+            let image = epub::DoubtfulPageImage {
                 jpeg: jpeg.clone(),
                 note,
             };
