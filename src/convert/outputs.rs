@@ -128,13 +128,12 @@ impl BookOutput for PdfOutput {
 
     fn page(&mut self, page: &PageView) -> io::Result<()> {
         let image_ref = self.image.expect("the scan's image comes first");
-        let r = page.reading.rect;
         self.writer.add_page(&pdf::PageContent {
             image: &page.done.image,
             image_ref,
             px_per_pt: page.done.dpi.1 / 72.0,
             frame_px: page.done.frame_px,
-            crop: r.to_array(),
+            crop: page.reading.rect,
             ocr: &page.reading.ocr,
         })
     }

@@ -21,6 +21,7 @@ mod xmp;
 use pdf_writer::Ref;
 
 use crate::config::PageLabelRange;
+use crate::geometry::Rect;
 use crate::ocr::OcrPage;
 use image::PageImage;
 
@@ -66,6 +67,6 @@ pub struct PageContent<'a> {
     /// Page-frame size in pixels.
     pub frame_px: (u32, u32),
     /// The part of the frame this page shows: left, top, right, bottom in pixels.
-    pub crop: [u32; 4],
+    pub crop: Rect,
     pub ocr: &'a OcrPage,
 }

@@ -14,6 +14,7 @@ use super::textlayer::{text_layer, to_unicode_cmap};
 use super::xmp::xmp_packet;
 use super::{DocInfo, PageContent, glyphless};
 use crate::config::{LabelStyle, PageLabelRange};
+use crate::geometry::Rect as PixelRect;
 
 const CATALOG: Ref = Ref::new(1);
 const PAGES: Ref = Ref::new(2);
@@ -216,10 +217,10 @@ impl<W: Write> PdfWriter<W> {
     /// invisible words on top.
     pub fn add_page(&mut self, page: &PageContent) -> io::Result<()> {
         let k = page.px_per_pt;
-        let [x0, y0, x1, y1] = page.crop;
+        let PixelRect { x0, y0, x1, y1 } = page.crop;
         let (w_pt, h_pt) = ((x1 - x0) as f64 / k, (y1 - y0) as f64 / k);
         let (frame_w, frame_h) = (page.frame_px.0 as f64 / k, page.frame_px.1 as f64 / k);
-        let cropped = page.crop != [0, 0, page.frame_px.0, page.frame_px.1];
+        let cropped = page.crop != PixelRect::of_size(page.frame_px.0, page.frame_px.1);
         let img = page.image;
         let mut content = Content::new();
         content.save_state();
