@@ -693,5 +693,12 @@ mod tests {
         assert!(matches!(problems[2], FileProblem::Digest { .. }));
         assert!(problems.iter().all(|p| p.book() == "a"));
         assert!(problems[2].to_string().contains("a/a.epub"));
+        // A manifest is not trusted to name files outside OUT.
+        let mut m = m;
+        m.books[0].files[0].path = "../../etc/passwd".into();
+        m.books[0].files[1].path = "/etc/passwd".into();
+        let problems = m.verify(out);
+        assert!(matches!(problems[0], FileProblem::OutsideOut { .. }));
+        assert!(matches!(problems[1], FileProblem::OutsideOut { .. }));
     }
 }

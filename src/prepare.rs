@@ -11,6 +11,7 @@ use image::{DynamicImage, GrayImage, Rgb, RgbImage};
 use crate::config::Split;
 use crate::geometry::{self, Rect};
 use crate::load::LoadedPage;
+use crate::manifest::{Correction, Part};
 use crate::osd::LazyOsd;
 
 /// Options of the prepare stage (from the pipeline).
@@ -42,27 +43,6 @@ impl Default for PrepareOptions {
             keep_originals: false,
             crop_borders: false,
             split: Split::Never,
-        }
-    }
-}
-
-/// How a page's geometry was corrected for display.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Correction {
-    /// Pixels were turned and/or rotated into the page frame.
-    Resampled,
-    /// The original pixels are placed by the PDF matrix.
-    Matrix,
-    /// Nothing to correct.
-    None,
-}
-
-impl Correction {
-    pub fn name(self) -> &'static str {
-        match self {
-            Correction::Resampled => "resampled",
-            Correction::Matrix => "matrix",
-            Correction::None => "none",
         }
     }
 }
@@ -383,22 +363,6 @@ fn resample(img: &DynamicImage, back: u32, ccw_deg: f64) -> DynamicImage {
             g
         };
         DynamicImage::ImageLuma8(g)
-    }
-}
-
-/// Which half of a split spread a page is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Part {
-    Left,
-    Right,
-}
-
-impl Part {
-    pub fn name(self) -> &'static str {
-        match self {
-            Part::Left => "left",
-            Part::Right => "right",
-        }
     }
 }
 

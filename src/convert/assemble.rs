@@ -216,7 +216,7 @@ fn page_facts(done: &DonePage, reading: &PartReading) -> PageFacts {
     let r = reading.rect;
     let (fw, fh) = done.frame_px;
     PageFacts {
-        part: reading.part.map(part),
+        part: reading.part,
         crop: (r != Rect::of_size(fw, fh)).then_some(r.to_array()),
         warnings: done.warnings.clone(),
         width: r.width(),
@@ -226,17 +226,10 @@ fn page_facts(done: &DonePage, reading: &PartReading) -> PageFacts {
         image_encoding: image_encoding(done.image.encoding),
         rotation_cw_deg: done.rotation_cw_deg,
         skew_cw_deg: done.skew_cw_deg,
-        correction: correction(done.correction),
+        correction: done.correction,
         orientation_by: orientation_by(done.orientation_by),
         confidence: reading.ocr.mean_confidence(),
         words: reading.ocr.word_count(),
-    }
-}
-
-fn part(p: prepare::Part) -> manifest::Part {
-    match p {
-        prepare::Part::Left => manifest::Part::Left,
-        prepare::Part::Right => manifest::Part::Right,
     }
 }
 
@@ -247,14 +240,6 @@ fn image_encoding(e: Encoding) -> manifest::ImageEncoding {
         Encoding::G4 => manifest::ImageEncoding::CcittG4,
         Encoding::Flate => manifest::ImageEncoding::Flate,
         Encoding::FlateIndexed { .. } => manifest::ImageEncoding::FlateIndexed,
-    }
-}
-
-fn correction(c: prepare::Correction) -> manifest::Correction {
-    match c {
-        prepare::Correction::Resampled => manifest::Correction::Resampled,
-        prepare::Correction::Matrix => manifest::Correction::Matrix,
-        prepare::Correction::None => manifest::Correction::None,
     }
 }
 

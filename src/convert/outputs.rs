@@ -15,9 +15,8 @@ use super::plan::{BookInfo, Settings};
 use crate::epub::{self, EpubMeta};
 use crate::fsio::temp_path;
 use crate::geometry::Rect;
-use crate::manifest::{BookRecord, PageRecord};
+use crate::manifest::{BookRecord, Correction, PageRecord};
 use crate::pdf::{self, DocInfo, PdfWriter};
-use crate::prepare;
 use crate::reading::{self, PageText};
 
 /// Every extension a book's output can have: a file of these that a run did not write is a
@@ -235,7 +234,7 @@ impl BookOutput for HocrOutput {
         let (done, rect) = (page.done, page.reading.rect);
         let (fw, fh) = done.frame_px;
         // The boxes are in the scan's own pixels only when nothing moved them.
-        let untouched = done.correction == prepare::Correction::None
+        let untouched = done.correction == Correction::None
             && done.parts.len() == 1
             && rect == Rect::of_size(fw, fh)
             && !done.non_square;

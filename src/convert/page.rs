@@ -10,7 +10,7 @@ use image::{DynamicImage, GrayImage};
 use super::plan::{EpubOptions, Settings};
 use crate::geometry::Rect;
 use crate::load::{self, LoadError, LoadedPage};
-use crate::manifest::{DpiSource, StageSeconds};
+use crate::manifest::{Correction, DpiSource, Part, StageSeconds};
 use crate::ocr::{OcrEngine, OcrError, OcrPage};
 use crate::osd::LazyOsd;
 use crate::pdf::image::PageImage;
@@ -48,7 +48,7 @@ pub struct DonePage {
     pub warnings: Vec<String>,
     pub rotation_cw_deg: u32,
     pub skew_cw_deg: f64,
-    pub correction: prepare::Correction,
+    pub correction: Correction,
     pub orientation_by: prepare::OrientationSource,
     /// The source's pixels were not square: the page frame is resampled.
     pub non_square: bool,
@@ -57,7 +57,7 @@ pub struct DonePage {
 /// One page cut from the page frame and what Tesseract read on it.
 pub struct PartReading {
     pub rect: Rect,
-    pub part: Option<prepare::Part>,
+    pub part: Option<Part>,
     pub ocr: OcrPage,
     /// The part as a small JPEG, for the EPUB, when its OCR is too doubtful to stand alone.
     pub scan: Option<Vec<u8>>,
@@ -286,20 +286,25 @@ fn read_upright(
     clock: &mut Clock,
 ) -> Result<(PreparedPage, Vec<PartReading>), OcrError> {
     let opts = &settings.prepare;
-    let (readings, first_secs) = read_parts(&prepared, opts, engine, clock)?;
+    let (readings, first_secs) = read_parts(&prepared, opts, engine, clock);
+    let readings = readings?;
     let confidence = PartReading::confidence(&readings);
     let doubtful = confidence.is_none_or(|c| c < prepare::DOUBTFUL_CONFIDENCE);
     if !(opts.orientation && analysis.has_text && doubtful) {
         return Ok((prepared, readings));
     }
-    let Some((rotation, source)) = analysis.alternative(osd, prepared.rotation_cw_deg) else {
+    let alternative = clock.time(Stage::Prepare, || {
+        analysis.alternative(osd, prepared.rotation_cw_deg)
+    });
+    let Some((rotation, source)) = alternative else {
         return Ok((prepared, readings));
     };
     let alt = clock.time(Stage::Prepare, || {
         analysis.orient(rotation, source, opts, cover)
     });
-    match read_parts(&alt, opts, engine, clock) {
-        Ok((alt_readings, _))
+    let (alt_readings, alt_secs) = read_parts(&alt, opts, engine, clock);
+    match alt_readings {
+        Ok(alt_readings)
             if PartReading::confidence(&alt_readings).unwrap_or(-1.0)
                 > confidence.unwrap_or(-1.0) =>
         {
@@ -307,23 +312,22 @@ fn read_upright(
             clock.recount(first_secs, Stage::Ocr, Stage::Prepare);
             Ok((alt, alt_readings))
         }
-        Ok((_, alt_secs)) => {
+        // The trial read worse, or failed: the first reading stands.
+        _ => {
             clock.recount(alt_secs, Stage::Ocr, Stage::Prepare);
             Ok((prepared, readings))
         }
-        // A failed trial leaves the first reading.
-        Err(_) => Ok((prepared, readings)),
     }
 }
 
 /// Cuts the prepared page into its parts (borders, spread halves) and reads each; also returns
-/// the seconds spent reading.
+/// the seconds spent reading, whether or not it succeeded.
 fn read_parts(
     prepared: &PreparedPage,
     opts: &PrepareOptions,
     engine: &mut OcrEngine,
     clock: &mut Clock,
-) -> Result<(Vec<PartReading>, f64), OcrError> {
+) -> (Result<Vec<PartReading>, OcrError>, f64) {
     let page = &prepared.ocr_image;
     let dpi = prepared.dpi.map(|d| d.round() as u32);
     let parts = clock.time(Stage::Prepare, || {
@@ -356,7 +360,7 @@ fn read_parts(
             })
             .collect::<Result<Vec<_>, OcrError>>()
     });
-    Ok((readings?, secs))
+    (readings, secs)
 }
 
 /// Parts read below the EPUB's confidence threshold keep a small image of themselves.

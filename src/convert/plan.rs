@@ -176,7 +176,6 @@ fn creation_date(dir: &BookDir) -> time::OffsetDateTime {
 
 /// A checked batch: every path resolved, every model verified, before any page is touched.
 pub struct Job {
-    pub scans: PathBuf,
     pub out: PathBuf,
     pub jobs: usize,
     pub settings: Settings,
@@ -281,7 +280,6 @@ impl Job {
             .map(|d| plan_book(d, &req.scans, &default_languages, &models))
             .collect();
         Ok(Job {
-            scans: req.scans.clone(),
             out: req.out.clone(),
             jobs,
             settings: Settings::from_pipeline(pipeline, models.tessdata),

@@ -2,14 +2,16 @@
 //! SHA-256. Reads only OUT, so it runs wherever OUT was copied.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
-use super::Manifest;
+use super::{FileRecord, Manifest};
 use crate::fsio;
 
 /// A listed file that is not as the manifest says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileProblem {
+    /// The listed path is absolute or climbs out of OUT (`..`): not checked, never opened.
+    OutsideOut { book: String, path: String },
     /// The file cannot be read (absent, or no permission).
     Unreadable {
         book: String,
@@ -36,7 +38,8 @@ impl FileProblem {
     /// The book the file belongs to.
     pub fn book(&self) -> &str {
         match self {
-            FileProblem::Unreadable { book, .. }
+            FileProblem::OutsideOut { book, .. }
+            | FileProblem::Unreadable { book, .. }
             | FileProblem::Size { book, .. }
             | FileProblem::Digest { book, .. } => book,
         }
@@ -46,6 +49,10 @@ impl FileProblem {
 impl fmt::Display for FileProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            FileProblem::OutsideOut { path, .. } => write!(
+                f,
+                "{path}: not a path inside the output folder (absolute, or climbing out with ..)"
+            ),
             FileProblem::Unreadable { path, error, .. } => {
                 write!(f, "{}: cannot read: {error}", path.display())
             }
@@ -77,34 +84,53 @@ pub(super) fn files(manifest: &Manifest, out: &Path) -> Vec<FileProblem> {
     let mut problems = Vec::new();
     for book in &manifest.books {
         for file in &book.files {
-            let path = out.join(&file.path);
-            let found = match fsio::hash_file(&path) {
-                Ok(f) => f,
-                Err(e) => {
-                    problems.push(FileProblem::Unreadable {
-                        book: book.id.clone(),
-                        path,
-                        error: e.to_string(),
-                    });
-                    continue;
-                }
-            };
-            if found.0 != file.bytes {
-                problems.push(FileProblem::Size {
-                    book: book.id.clone(),
-                    path,
-                    listed: file.bytes,
-                    found: found.0,
-                });
-            } else if found.1 != file.sha256 {
-                problems.push(FileProblem::Digest {
-                    book: book.id.clone(),
-                    path,
-                    listed: file.sha256.clone(),
-                    found: found.1,
-                });
-            }
+            problems.extend(check(&book.id, file, out));
         }
     }
     problems
+}
+
+/// A listed path is relative and stays inside OUT.
+fn inside(path: &str) -> bool {
+    Path::new(path)
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+}
+
+fn check(book: &str, file: &FileRecord, out: &Path) -> Option<FileProblem> {
+    if !inside(&file.path) {
+        return Some(FileProblem::OutsideOut {
+            book: book.to_string(),
+            path: file.path.clone(),
+        });
+    }
+    let path = out.join(&file.path);
+    let unreadable = |e: std::io::Error| FileProblem::Unreadable {
+        book: book.to_string(),
+        path: path.clone(),
+        error: e.to_string(),
+    };
+    // The size first, from the metadata: a truncated upload is found without reading it.
+    let size = match std::fs::metadata(&path) {
+        Ok(m) => m.len(),
+        Err(e) => return Some(unreadable(e)),
+    };
+    if size != file.bytes {
+        return Some(FileProblem::Size {
+            book: book.to_string(),
+            path,
+            listed: file.bytes,
+            found: size,
+        });
+    }
+    match fsio::hash_file(&path) {
+        Err(e) => Some(unreadable(e)),
+        Ok((_, digest)) if digest != file.sha256 => Some(FileProblem::Digest {
+            book: book.to_string(),
+            path,
+            listed: file.sha256.clone(),
+            found: digest,
+        }),
+        Ok(_) => None,
+    }
 }

@@ -27,19 +27,6 @@ pub enum Encoding {
     FlateIndexed { bits: u8 },
 }
 
-impl Encoding {
-    /// The name recorded in the manifest.
-    pub fn name(self) -> &'static str {
-        match self {
-            Encoding::Jpeg => "jpeg-passthrough",
-            Encoding::JpegReencoded => "jpeg",
-            Encoding::G4 => "ccitt-g4",
-            Encoding::Flate => "flate",
-            Encoding::FlateIndexed { .. } => "flate-indexed",
-        }
-    }
-}
-
 /// An encoded image, as stored (not necessarily upright: see `quarter_turns` and `ccw_deg`).
 #[derive(Debug, Clone)]
 pub struct PageImage {
