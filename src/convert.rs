@@ -109,8 +109,7 @@ struct Outcome {
     seconds: StageSeconds,
 }
 
-/// Converts one planned page on a worker. A bug must cost one page, not the batch: a panic
-/// becomes a failed page, and the worker's engines (maybe mid-call) are started afresh.
+/// Converts one planned page on a worker.
 fn work(job: &Job, engines: &mut Engines, book: &PlannedBook, page: &PlannedPage) -> Outcome {
     let models = book.models.join("+");
     let input = PageInput {
@@ -120,24 +119,22 @@ fn work(job: &Job, engines: &mut Engines, book: &PlannedBook, page: &PlannedPage
         models: &models,
     };
     let mut clock = Clock::default();
-    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        page::convert_page(&input, &job.settings, engines, &mut clock)
-    }));
-    match caught {
-        Ok(result) => Outcome {
-            result,
-            seconds: clock.seconds(),
-        },
-        Err(_) => {
-            *engines = new_engines(job);
-            Outcome {
-                result: Err(PageFailure {
-                    cause: StageError::Internal,
-                    warnings: Vec::new(),
-                }),
-                seconds: StageSeconds::default(),
-            }
-        }
+    let result = page::convert_page(&input, &job.settings, engines, &mut clock);
+    Outcome {
+        result,
+        seconds: clock.seconds(),
+    }
+}
+
+/// A bug must cost one page, not the batch: a page whose conversion panicked is a failed page
+/// (the scheduler has started that worker's engines afresh).
+fn panicked() -> Outcome {
+    Outcome {
+        result: Err(PageFailure {
+            cause: StageError::Internal,
+            warnings: Vec::new(),
+        }),
+        seconds: StageSeconds::default(),
     }
 }
 
@@ -207,6 +204,7 @@ pub fn run(job: Job) -> std::io::Result<RunSummary> {
         || new_engines(&job),
         |engines, _, &(b, p)| work(&job, engines, &job.books[b], &job.books[b].pages[p]),
         |i, outcome| {
+            let outcome = outcome.unwrap_or_else(|_| panicked());
             seconds += outcome.seconds;
             let (b, p) = items[i];
             books.add(b, p, outcome);

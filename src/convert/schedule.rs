@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Condvar, Mutex, mpsc};
 
 /// How a run is spread over threads.
@@ -47,15 +48,21 @@ impl Consumed {
     }
 }
 
+/// A work item that panicked: its result is lost, the run goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Panicked;
+
 /// Runs `work(state, index, item)` for every item on `schedule.threads` threads, each thread
 /// with a state made by `state`, and calls `consume(index, result)` on the calling thread in
-/// item order. `work` must not panic (catch what it calls): the consumer waits for every item.
+/// item order. A panic in `work` costs that item alone: it is consumed as `Err(Panicked)`, and
+/// the thread's state is made anew (it may have been left mid-change). A panic in `consume`
+/// stops the workers and is passed on to the caller.
 pub fn run_ordered<I, S, R>(
     schedule: Schedule,
     items: &[I],
     state: impl Fn() -> S + Sync,
     work: impl Fn(&mut S, usize, &I) -> R + Sync,
-    mut consume: impl FnMut(usize, R),
+    mut consume: impl FnMut(usize, Result<R, Panicked>),
 ) -> std::io::Result<()>
 where
     I: Sync,
@@ -71,8 +78,8 @@ where
         count: Mutex::new(0),
         changed: Condvar::new(),
     };
-    let (tx, rx) = mpsc::channel::<(usize, R)>();
-    std::thread::scope(|s| {
+    let (tx, rx) = mpsc::channel::<(usize, Result<R, Panicked>)>();
+    let consumer_panic = std::thread::scope(|s| {
         let (next, consumed, state, work) = (&next, &consumed, &state, &work);
         s.spawn(move || {
             pool.broadcast(|_| {
@@ -84,24 +91,41 @@ where
                         break;
                     }
                     consumed.wait_below(i, schedule.window);
-                    if tx.send((i, work(&mut st, i, &items[i]))).is_err() {
+                    let result = catch_unwind(AssertUnwindSafe(|| work(&mut st, i, &items[i])));
+                    if result.is_err() {
+                        st = state();
+                    }
+                    if tx.send((i, result.map_err(|_| Panicked))).is_err() {
                         break;
                     }
                 }
             });
             drop(tx);
         });
-        let mut pending: BTreeMap<usize, R> = BTreeMap::new();
-        let mut next_item = 0usize;
-        for (i, result) in rx.iter() {
-            pending.insert(i, result);
-            while let Some(result) = pending.remove(&next_item) {
-                consume(next_item, result);
-                next_item += 1;
-                consumed.set(next_item);
+        let consuming = catch_unwind(AssertUnwindSafe(|| {
+            let mut pending = BTreeMap::new();
+            let mut next_item = 0usize;
+            for (i, result) in rx.iter() {
+                pending.insert(i, result);
+                while let Some(result) = pending.remove(&next_item) {
+                    consume(next_item, result);
+                    next_item += 1;
+                    consumed.set(next_item);
+                }
             }
+        }));
+        // The consumer is gone: stop handing out items, wake the waiting workers, and close the
+        // channel so their next send fails.
+        if consuming.is_err() {
+            next.store(items.len(), Ordering::SeqCst);
+            consumed.set(usize::MAX / 2);
         }
+        drop(rx);
+        consuming.err()
     });
+    if let Some(panic) = consumer_panic {
+        std::panic::resume_unwind(panic);
+    }
     Ok(())
 }
 
@@ -124,7 +148,8 @@ mod tests {
                 std::thread::sleep(Duration::from_millis(5 - (item % 5)));
                 (i, item * 2)
             },
-            |i, (j, doubled)| {
+            |i, result| {
+                let (j, doubled) = result.unwrap();
                 assert_eq!(i, j);
                 seen.push(doubled);
             },
@@ -151,7 +176,7 @@ mod tests {
                 worst.fetch_max(ahead, Ordering::SeqCst);
                 std::thread::sleep(Duration::from_millis(1));
             },
-            |i, ()| {
+            |i, _| {
                 // A slow consumer: workers must wait for it rather than pile up results.
                 std::thread::sleep(Duration::from_millis(3));
                 consumed.store(i + 1, Ordering::SeqCst);
@@ -176,11 +201,54 @@ mod tests {
             &items,
             || made.fetch_add(1, Ordering::SeqCst),
             |_, _, _| 1,
-            |_, n| total += n,
+            |_, n| total += n.unwrap(),
         )
         .unwrap();
         assert_eq!(total, 30);
         assert_eq!(made.load(Ordering::SeqCst), 2, "one state per thread");
+    }
+
+    #[test]
+    fn a_panicking_item_costs_itself_alone_and_renews_the_state() {
+        let items: Vec<usize> = (0..20).collect();
+        let made = AtomicUsize::new(0);
+        let mut results = Vec::new();
+        run_ordered(
+            Schedule::for_threads(2),
+            &items,
+            || made.fetch_add(1, Ordering::SeqCst),
+            |_, _, &item| {
+                if item == 7 {
+                    panic!("a bug on item 7");
+                }
+                item
+            },
+            |i, r| results.push((i, r)),
+        )
+        .unwrap();
+        assert_eq!(results.len(), 20);
+        assert_eq!(results[7], (7, Err(Panicked)));
+        assert!(results.iter().all(|(i, r)| *i == 7 || *r == Ok(*i)));
+        assert_eq!(made.load(Ordering::SeqCst), 3, "two workers, one made anew");
+    }
+
+    #[test]
+    fn a_panicking_consumer_stops_the_run_instead_of_hanging_it() {
+        let items: Vec<usize> = (0..50).collect();
+        let started = AtomicUsize::new(0);
+        let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            run_ordered(
+                Schedule::for_threads(2),
+                &items,
+                || (),
+                |_, _, _| {
+                    started.fetch_add(1, Ordering::SeqCst);
+                },
+                |i, _| assert!(i < 3, "consumer fails at item 3"),
+            )
+        }));
+        assert!(run.is_err(), "the consumer's panic reaches the caller");
+        assert!(started.load(Ordering::SeqCst) < 50, "the workers stopped early");
     }
 
     #[test]
@@ -191,7 +259,7 @@ mod tests {
             &[] as &[u8],
             || (),
             |_, _, _| (),
-            |_, ()| calls += 1,
+            |_, _| calls += 1,
         )
         .unwrap();
         assert_eq!(calls, 0);
