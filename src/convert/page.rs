@@ -454,6 +454,75 @@ fn preview_jpeg(img: &DynamicImage, max_w: u32, max_h: u32, quality: u8) -> Opti
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Pipeline;
+
+    /// The repository's own English sample page (rendered by scripts/render-samples.py).
+    const SAMPLE: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/sample-scans/en-reading-room/0001.png"
+    );
+
+    fn settings() -> Settings {
+        let tessdata = crate::ocr::find_tessdata().expect("Tesseract models installed");
+        Settings::from_pipeline(Pipeline::default(), tessdata)
+    }
+
+    fn convert(file: &Path, index: u32) -> (Result<DonePage, PageFailure>, StageSeconds) {
+        let settings = settings();
+        let mut engines = Engines::new(&settings.tessdata, true);
+        let mut clock = Clock::default();
+        let input = PageInput {
+            index,
+            file,
+            frame: 0,
+            models: "eng",
+        };
+        let done = convert_page(&input, &settings, &mut engines, &mut clock);
+        (done, clock.seconds())
+    }
+
+    fn words(done: &DonePage) -> String {
+        done.parts[0].ocr.text()
+    }
+
+    #[test]
+    fn a_page_goes_through_every_stage_on_one_thread() {
+        let (done, secs) = convert(Path::new(SAMPLE), 1);
+        let done = done.unwrap();
+        assert_eq!(done.parts.len(), 1);
+        assert!(words(&done).contains("library"), "{}", words(&done));
+        assert_eq!(done.rotation_cw_deg, 0);
+        assert!(done.cover.is_some(), "the first page is the cover");
+        assert!(secs.load > 0.0 && secs.prepare > 0.0 && secs.ocr > 0.0 && secs.encode > 0.0);
+    }
+
+    #[test]
+    fn an_upside_down_page_is_read_the_right_way_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let turned = dir.path().join("turned.png");
+        image::open(SAMPLE)
+            .unwrap()
+            .rotate180()
+            .save(&turned)
+            .unwrap();
+        let (done, secs) = convert(&turned, 2);
+        let done = done.unwrap();
+        assert_eq!(done.rotation_cw_deg, 180);
+        assert!(words(&done).contains("library"), "{}", words(&done));
+        assert!(done.cover.is_none(), "only the first page is the cover");
+        // The upside-down reading was a trial: preparation, not OCR.
+        assert!(secs.prepare > 0.0);
+    }
+
+    #[test]
+    fn a_file_that_is_no_image_fails_in_the_load_stage() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("0001.tif");
+        std::fs::write(&file, b"%PDF-1.7 not a scan").unwrap();
+        let (failed, _) = convert(&file, 1);
+        let failure = failed.err().expect("a PDF is not a page image");
+        assert!(matches!(failure.cause, StageError::Load(LoadError::Pdf)));
+    }
 
     #[test]
     fn clock_counts_each_stage_and_moves_a_trial() {

@@ -4,8 +4,8 @@
 //! items waiting to be consumed stay few however long the run is.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, mpsc};
 
 /// How a run is spread over threads.
@@ -248,7 +248,10 @@ mod tests {
             )
         }));
         assert!(run.is_err(), "the consumer's panic reaches the caller");
-        assert!(started.load(Ordering::SeqCst) < 50, "the workers stopped early");
+        assert!(
+            started.load(Ordering::SeqCst) < 50,
+            "the workers stopped early"
+        );
     }
 
     #[test]
