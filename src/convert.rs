@@ -20,6 +20,7 @@ pub use plan::{ConvertRequest, Job};
 use plan::{PlannedBook, PlannedPage};
 use schedule::Schedule;
 
+use crate::error::BookError;
 use crate::manifest::{self, BookRecord, Manifest, PipelineInfo, StageSeconds, Status};
 
 /// Result of a whole run, for the exit code.
@@ -233,7 +234,11 @@ pub fn run(job: Job) -> std::io::Result<RunSummary> {
 /// The record of a book that had no page to convert, with its reason on stderr.
 fn book_without_pages(book: &PlannedBook, reporter: &Reporter) -> BookRecord {
     let mut rec = assemble::book_record(book, Status::Failed);
-    let msg = book.error.clone().unwrap_or_else(|| "no pages".into());
+    let msg = book
+        .error
+        .as_ref()
+        .unwrap_or(&BookError::NoPages)
+        .to_string();
     reporter.error(&format!(
         "{}: book '{}' skipped: {msg}",
         book.dir.dir.display(),

@@ -132,6 +132,43 @@ fn debian_package(model: &str) -> String {
     }
 }
 
+/// Why a whole book could not be converted. The batch goes on without it; the manifest
+/// records the book as failed with this message.
+#[derive(Debug)]
+pub enum BookError {
+    /// Its folder (or a link in it) cannot be read, in discover's words.
+    Folder(String),
+    /// Its book.toml, its languages or their models.
+    Config(ConfigError),
+    /// Its files cannot be written.
+    Write {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    /// Not one of its pages converted.
+    NoPageConverted,
+    /// It has no page to convert.
+    NoPages,
+}
+
+impl fmt::Display for BookError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BookError::Folder(m) => f.write_str(m),
+            BookError::Config(e) => e.fmt(f),
+            BookError::Write { dir, source } => {
+                write!(f, "{}: cannot write: {source}", dir.display())
+            }
+            BookError::NoPageConverted => {
+                f.write_str("no page could be converted; no files written")
+            }
+            BookError::NoPages => f.write_str("no pages"),
+        }
+    }
+}
+
+impl std::error::Error for BookError {}
+
 /// Why one page could not be converted. The book goes on without it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PageError {

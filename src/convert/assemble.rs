@@ -8,7 +8,7 @@ use super::Reporter;
 use super::outputs::{self, BookEnd, BookOutput, FailedView, Finished, PageView};
 use super::page::{DonePage, PageFailure, PartReading};
 use super::plan::{PlannedBook, PlannedPage, Settings};
-use crate::error::PageError;
+use crate::error::{BookError, PageError};
 use crate::fsio::temp_path;
 use crate::geometry::Rect;
 use crate::manifest::{
@@ -23,7 +23,7 @@ pub(super) struct Assembler {
     outputs: Vec<Box<dyn BookOutput>>,
     pages: Vec<PageRecord>,
     /// The first write that failed: the book fails, and nothing more is written.
-    io_error: Option<String>,
+    io_error: Option<BookError>,
 }
 
 impl Assembler {
@@ -31,7 +31,7 @@ impl Assembler {
         let dir = out.join(&book.dir.id);
         let (outputs, io_error) = match outputs::for_book(&dir, &book.info, settings) {
             Ok(o) => (o, None),
-            Err(e) => (Vec::new(), Some(cannot_write(&dir, &e))),
+            Err(e) => (Vec::new(), Some(cannot_write(&dir, e))),
         };
         Assembler {
             dir,
@@ -102,7 +102,7 @@ impl Assembler {
         }
         for o in &mut self.outputs {
             if let Err(e) = step(o.as_mut()) {
-                self.io_error = Some(cannot_write(&self.dir, &e));
+                self.io_error = Some(cannot_write(&self.dir, e));
                 return;
             }
         }
@@ -134,7 +134,7 @@ impl Assembler {
         let id = &book.dir.id;
         let failure = match io_error {
             Some(e) => Some(e),
-            None if good == 0 => Some("no page could be converted; no files written".into()),
+            None if good == 0 => Some(BookError::NoPageConverted),
             None => None,
         };
         if let Some(e) = failure {
@@ -145,7 +145,7 @@ impl Assembler {
                 book.dir.dir.display()
             ));
             rec.status = Status::Failed;
-            rec.error = Some(e);
+            rec.error = Some(e.to_string());
         } else {
             let end = BookEnd {
                 info: &book.info,
@@ -156,7 +156,7 @@ impl Assembler {
                 Ok(files) => rec.files = files,
                 Err(e) => {
                     discard(&dir, id, false);
-                    let e = cannot_write(&dir, &e);
+                    let e = cannot_write(&dir, e).to_string();
                     reporter.error(&e);
                     rec.status = Status::Failed;
                     rec.error = Some(e);
@@ -169,8 +169,11 @@ impl Assembler {
     }
 }
 
-fn cannot_write(dir: &Path, e: &std::io::Error) -> String {
-    format!("{}: cannot write: {e}", dir.display())
+fn cannot_write(dir: &Path, e: std::io::Error) -> BookError {
+    BookError::Write {
+        dir: dir.to_path_buf(),
+        source: e,
+    }
 }
 
 /// Finishes every output, then renames them all into place and describes them; files of an
@@ -271,7 +274,7 @@ pub(super) fn book_record(book: &PlannedBook, status: Status) -> BookRecord {
         ocr_models: book.models.clone(),
         page_count: book.pages.len(),
         confidence: None,
-        error: book.error.clone(),
+        error: book.error.as_ref().map(ToString::to_string),
         warnings: book.warnings.clone(),
         pages: Vec::new(),
         files: Vec::new(),

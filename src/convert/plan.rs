@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{BookMeta, Pipeline};
 use crate::discover::{BookDir, find_books};
-use crate::error::ConfigError;
+use crate::error::{BookError, ConfigError};
 use crate::lang::{self, Language};
 use crate::load::{self, LoadLimits};
 use crate::ocr;
@@ -191,7 +191,7 @@ pub struct PlannedBook {
     /// Tesseract models, e.g. `["rus", "eng"]`.
     pub models: Vec<String>,
     /// Why the book cannot be converted at all (its book.toml, its languages, its folder).
-    pub error: Option<String>,
+    pub error: Option<BookError>,
     pub warnings: Vec<String>,
     pub pages: Vec<PlannedPage>,
 }
@@ -359,7 +359,7 @@ struct BookSetup {
     meta: BookMeta,
     languages: Vec<Language>,
     models: Vec<String>,
-    error: Option<String>,
+    error: Option<BookError>,
 }
 
 fn book_setup(dir: &BookDir, default_languages: &[Language], models: &Models) -> BookSetup {
@@ -367,7 +367,7 @@ fn book_setup(dir: &BookDir, default_languages: &[Language], models: &Models) ->
         meta: BookMeta::default(),
         languages: default_languages.to_vec(),
         models: Vec::new(),
-        error: dir.error.clone(),
+        error: dir.error.clone().map(BookError::Folder),
     };
     if setup.error.is_some() {
         return setup;
@@ -376,7 +376,7 @@ fn book_setup(dir: &BookDir, default_languages: &[Language], models: &Models) ->
         match BookMeta::load(path) {
             Ok(m) => setup.meta = m,
             Err(e) => {
-                setup.error = Some(e.to_string());
+                setup.error = Some(BookError::Config(e));
                 return setup;
             }
         }
@@ -389,7 +389,7 @@ fn book_setup(dir: &BookDir, default_languages: &[Language], models: &Models) ->
         match parse_languages(&setup.meta.languages, &origin) {
             Ok(l) => setup.languages = l,
             Err(e) => {
-                setup.error = Some(e.to_string());
+                setup.error = Some(BookError::Config(e));
                 return setup;
             }
         }
@@ -400,7 +400,7 @@ fn book_setup(dir: &BookDir, default_languages: &[Language], models: &Models) ->
         setup.meta.ocr_models.clone()
     };
     if let Err(e) = models.check(&setup.models, &origin) {
-        setup.error = Some(e.to_string());
+        setup.error = Some(BookError::Config(e));
     }
     setup
 }
