@@ -72,12 +72,16 @@ pub fn find_books(root: &Path) -> std::io::Result<Vec<BookDir>> {
     Ok(books)
 }
 
+/// A walk error as `path: cause`, without walkdir's own wording around it.
 fn walk_error(e: &walkdir::Error) -> std::io::Error {
     let path = e
         .path()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
-    std::io::Error::other(format!("{path}: {e}"))
+    let cause = e
+        .io_error()
+        .map_or_else(|| e.to_string(), ToString::to_string);
+    std::io::Error::other(format!("{path}: {cause}"))
 }
 
 /// An entry of the tree that cannot be read. A folder that cannot be listed is already a
