@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use common::*;
-use kitap::manifest::{DpiSource, PageStatus, Status};
+use kitap::manifest::{DpiSource, PageRecord, PageStatus, Status};
+use serde_json::Value;
 
 /// The books of the shared corpus, converted in one batch: every one of them.
 const BOOKS: &[&str] = &[
@@ -485,6 +486,221 @@ fn a_palette_png_keeps_its_palette_unless_resampled() {
         "flate-indexed"
     };
     assert_eq!(encoding(palette), expected, "{palette:?}");
+}
+
+// Turned and skewed pages, against the known truth in ../shared/sample-scans/index.json.
+
+/// The corpus books whose pages index.json gives a true rotation and skew.
+const TURNED_BOOKS: &[&str] = &[
+    "eng-orientation",
+    "eng-skew-known",
+    "multi-latin-eurotext",
+    "tuk-seed",
+    "rus-seed-newsprint",
+    "ukr-seed",
+    "eng-seed",
+];
+
+struct Truth {
+    rotation: u32,
+    skew: Option<f64>,
+    applied_skew: Option<f64>,
+    source: String,
+    gt: Option<PathBuf>,
+}
+
+fn index(shared: &Path) -> BTreeMap<(String, String), Truth> {
+    let idx: Value = serde_json::from_str(
+        &std::fs::read_to_string(shared.join("sample-scans/index.json")).unwrap(),
+    )
+    .unwrap();
+    let num = |v: &Value| v.as_str().and_then(|s| s.parse::<f64>().ok());
+    idx.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let key = (
+                e["book"].as_str().unwrap().to_string(),
+                e["file"].as_str().unwrap().to_string(),
+            );
+            let t = Truth {
+                rotation: e["rotation_cw_deg"].as_str().unwrap().parse().unwrap(),
+                skew: num(&e["skew_cw_deg"]),
+                applied_skew: num(&e["applied_skew_cw_deg"]).or(num(&e["skew_cw_deg"])),
+                source: e["source"].as_str().unwrap().to_string(),
+                gt: e["gt_file"]
+                    .as_str()
+                    .map(|g| shared.join("sample-scans").join(g)),
+            };
+            (key, t)
+        })
+        .collect()
+}
+
+/// The straight original of a turned or skewed page: the corpus page made from the same source
+/// without turning or skewing (eng-clean for eng-skew-known), else `None`.
+fn corpus_original(
+    idx: &BTreeMap<(String, String), Truth>,
+    t: &Truth,
+    shared: &Path,
+) -> Option<PathBuf> {
+    idx.iter()
+        .find(|((book, _), o)| {
+            book == "eng-clean"
+                && o.source == t.source
+                && o.rotation == 0
+                && o.applied_skew.is_some_and(|s| s == 0.0)
+        })
+        .map(|((book, file), _)| shared.join("sample-scans").join(book).join(file))
+}
+
+/// Turns a page back by its true rotation and skew (what a perfect preparation would do) and
+/// writes it as PNG for the tesseract CLI.
+fn turned_back(page: &Path, rotation: u32, skew: f64, dir: &Path, name: &str) -> PathBuf {
+    let img = image::open(page).unwrap().to_luma8();
+    let img = kitap::geometry::turn_grey(&img, (4 - rotation / 90) % 4);
+    let img = if skew.abs() >= 0.05 {
+        kitap::geometry::rotate_grey(&img, skew)
+    } else {
+        img
+    };
+    let out = dir.join(format!("{}-straight.png", name.replace('/', "-")));
+    img.save(&out).unwrap();
+    out
+}
+
+/// The turned and skewed books of the corpus conversion, with their truth.
+struct Turned {
+    shared: PathBuf,
+    idx: BTreeMap<(String, String), Truth>,
+    scans: PathBuf,
+    run: &'static Run,
+}
+
+fn turned() -> Option<Turned> {
+    let c = corpus()?;
+    let shared = shared()?;
+    Some(Turned {
+        idx: index(&shared),
+        shared,
+        scans: c.batch.scans.clone(),
+        run: &c.batch.run,
+    })
+}
+
+impl Turned {
+    /// Each page of [`TURNED_BOOKS`] with its book id and its truth.
+    fn pages(&self) -> Vec<(String, PageRecord, &Truth)> {
+        let mut out = Vec::new();
+        let books = self.run.manifest().books;
+        for b in books
+            .into_iter()
+            .filter(|b| TURNED_BOOKS.contains(&b.id.as_str()))
+        {
+            for p in b.pages {
+                let file = Path::new(&p.source)
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                let t = &self.idx[&(b.id.clone(), file)];
+                out.push((b.id.clone(), p, t));
+            }
+        }
+        assert!(!out.is_empty(), "no pages of {TURNED_BOOKS:?}");
+        out
+    }
+}
+
+#[test]
+fn every_page_is_found_turned_by_its_true_rotation() {
+    let Some(t) = turned() else { return };
+    for (_, p, truth) in t.pages() {
+        assert_eq!(
+            p.rotation_cw_deg.unwrap(),
+            truth.rotation,
+            "{}: rotation",
+            p.source
+        );
+    }
+}
+
+#[test]
+fn skew_is_measured_within_a_tenth_of_a_degree_on_average() {
+    let Some(t) = turned() else { return };
+    let (mut n, mut sum, mut max) = (0, 0f64, 0f64);
+    for (_, p, truth) in t.pages() {
+        if let Some(skew) = truth.skew {
+            let found = p.skew_cw_deg.unwrap();
+            eprintln!("{}: skew {found:.3} (true {skew})", p.source);
+            let err = (found - skew).abs();
+            n += 1;
+            sum += err;
+            max = max.max(err);
+        }
+    }
+    let mean = sum / n as f64;
+    eprintln!("skew over {n} pages: mean abs error {mean:.3}°, max {max:.3}°");
+    assert!(n >= 25, "pages with a known skew: {n}");
+    assert!(
+        mean <= 0.1 && max <= 0.3,
+        "skew mean {mean:.3}, max {max:.3}"
+    );
+}
+
+#[test]
+fn turned_and_skewed_pages_read_like_straight_ones() {
+    let Some(t) = turned() else { return };
+    let straight = tempfile::tempdir().unwrap();
+    let m = t.run.manifest();
+    let mut checks = Vec::new();
+    for (id, p, truth) in t.pages() {
+        let models = book(&m, &id).ocr_models.join("+");
+        let file = Path::new(&p.source).file_name().unwrap().to_owned();
+        let name = format!("{id}/{}", file.to_string_lossy());
+        let is_turned = truth.rotation != 0 || truth.skew.is_some_and(|s| s.abs() >= 0.1);
+        if is_turned && let Some(gt) = &truth.gt {
+            let original = corpus_original(&t.idx, truth, &t.shared).unwrap_or_else(|| {
+                turned_back(
+                    &t.scans.join(&id).join(&file),
+                    truth.rotation,
+                    truth.skew.unwrap_or(0.0),
+                    straight.path(),
+                    &name,
+                )
+            });
+            let text = txt_pages(&t.run.out, &id)[p.index as usize - 1].clone();
+            checks.push((name, text, original, models, gt.clone()));
+        }
+    }
+    assert!(
+        checks.len() >= 15,
+        "turned or skewed pages with ground truth: {}",
+        checks.len()
+    );
+    let results = par_map(&checks, |(name, text, original, models, gt)| {
+        let gt = std::fs::read_to_string(gt).unwrap();
+        let (d, len) = distance(text, &gt);
+        let (d0, _) = distance(&tesseract_cli(original, models), &gt);
+        (name.clone(), d as f64 / len as f64, d0 as f64 / len as f64)
+    });
+    for (name, cer, straight) in &results {
+        eprintln!(
+            "{name}: CER {:.2} % vs straight original {:.2} %",
+            cer * 100.0,
+            straight * 100.0
+        );
+    }
+    for (name, cer, straight) in results {
+        assert!(
+            straight < 0.15,
+            "{name}: the straight original itself reads badly ({straight:.4}): broken baseline"
+        );
+        assert!(
+            cer <= straight + 0.005,
+            "{name}: CER {cer:.4} vs straight original {straight:.4}"
+        );
+    }
 }
 
 // Broken files among good ones.
