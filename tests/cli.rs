@@ -2,229 +2,374 @@
 
 mod common;
 
-use common::*;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-fn write(path: &std::path::Path, text: &str) {
+use common::*;
+use kitap::manifest::Status;
+
+fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();
 }
 
-/// A small book folder made from one of the repository's own sample pages.
-fn sample_book(dir: &std::path::Path) {
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("sample-scans/en-reading-room/0001.png");
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::copy(src, dir.join("0001.png")).unwrap();
+/// The repository's own sample books.
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans")
 }
 
-#[test]
-fn usage_errors_exit_2_before_any_page() {
+/// A small book folder made from one of the repository's own sample pages.
+fn sample_book(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::copy(
+        samples().join("en-reading-room/0001.png"),
+        dir.join("0001.png"),
+    )
+    .unwrap();
+}
+
+// Usage errors: exit 2 before any page, nothing converted.
+
+/// A scan folder holding one book `b`, and the output folder beside it.
+fn one_book() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     sample_book(&tmp.path().join("scans/b"));
-    let scans = tmp.path().join("scans");
-    let out = tmp.path().join("out");
+    let (scans, out) = (tmp.path().join("scans"), tmp.path().join("out"));
+    (tmp, scans, out)
+}
 
-    let run = convert(&scans, &out, &["--lang", "xx"]);
-    assert_eq!(run.code, 2);
+/// Exit 2, and no manifest: nothing was converted.
+fn usage_error(run: &Run) -> &Run {
+    run.code(2);
     assert!(
-        run.stderr.contains("--lang: unknown language code 'xx'") && run.stderr.contains("kaz"),
-        "{}",
-        run.stderr
-    );
-
-    // A model that Debian packages but the test set-up does not install.
-    let run = convert(&scans, &out, &["--lang", "heb"]);
-    assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("heb")
-            && run.stderr.contains("installed: ")
-            && run.stderr.contains("eng"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("apt-get install tesseract-ocr-heb"),
-        "{}",
-        run.stderr
-    );
-
-    let run = convert(&tmp.path().join("missing"), &out, &[]);
-    assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("missing") && run.stderr.contains("cannot read"),
-        "{}",
-        run.stderr
-    );
-
-    let run = convert(&scans, &out, &["--pipeline", "nosuch"]);
-    assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("no pipeline named 'nosuch'"),
-        "{}",
-        run.stderr
-    );
-
-    let o = kitap().args(["convert", "--bogus"]).output().unwrap();
-    assert_eq!(o.status.code(), Some(2));
-
-    // Two folders with the same name would write to the same output files.
-    sample_book(&tmp.path().join("scans/x/b"));
-    let run = convert(&scans, &out, &[]);
-    assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("two books have the id 'b'"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        !out.join("manifest.json").exists(),
+        !run.out.join("manifest.json").exists(),
         "nothing converted on a usage error"
     );
+    run
 }
 
 #[test]
-fn a_bad_book_toml_fails_that_book_only() {
-    let tmp = tempfile::tempdir().unwrap();
-    let scans = tmp.path().join("scans");
-    sample_book(&scans.join("good"));
-    sample_book(&scans.join("typo"));
-    write(
-        &scans.join("typo/book.toml"),
-        "title = \"T\"\nauthor = [\"A\"]\n",
-    );
-    sample_book(&scans.join("nolang"));
-    write(&scans.join("nolang/book.toml"), "languages = [\"heb\"]\n");
-    let run = convert(&scans, &tmp.path().join("out"), &["--quiet"]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
+fn an_unknown_language_code_is_a_usage_error_listing_the_known_ones() {
+    let (_tmp, scans, out) = one_book();
+    let run = Kitap::convert(&scans)
+        .out(&out)
+        .args(["--lang", "xx"])
+        .run();
+    usage_error(&run)
+        .stderr_contains("--lang: unknown language code 'xx'")
+        .stderr_contains("kaz");
+}
+
+/// A model that Debian packages but the test set-up does not install.
+#[test]
+fn an_uninstalled_model_is_a_usage_error_saying_how_to_install_it() {
+    let (_tmp, scans, out) = one_book();
+    let run = Kitap::convert(&scans)
+        .out(&out)
+        .args(["--lang", "heb"])
+        .run();
+    usage_error(&run)
+        .stderr_contains("heb")
+        .stderr_contains("installed: ")
+        .stderr_contains("eng")
+        .stderr_contains("apt-get install tesseract-ocr-heb");
+}
+
+#[test]
+fn a_missing_scan_folder_is_a_usage_error() {
+    let (tmp, _scans, out) = one_book();
+    let run = Kitap::convert(&tmp.path().join("missing")).out(&out).run();
+    usage_error(&run)
+        .stderr_contains("missing")
+        .stderr_contains("cannot read");
+}
+
+#[test]
+fn an_unknown_pipeline_is_a_usage_error() {
+    let (_tmp, scans, out) = one_book();
+    let run = Kitap::convert(&scans)
+        .out(&out)
+        .args(["--pipeline", "nosuch"])
+        .run();
+    usage_error(&run).stderr_contains("no pipeline named 'nosuch'");
+}
+
+#[test]
+fn an_unknown_flag_is_a_usage_error() {
+    Kitap::new().args(["convert", "--bogus"]).run().code(2);
+}
+
+/// Two folders with the same name would write to the same output files.
+#[test]
+fn two_books_with_one_id_are_a_usage_error() {
+    let (tmp, scans, out) = one_book();
+    sample_book(&tmp.path().join("scans/x/b"));
+    let run = Kitap::convert(&scans).out(&out).run();
+    usage_error(&run).stderr_contains("two books have the id 'b'");
+}
+
+// A bad book.toml fails that book only.
+
+/// Three books: `good`; `typo`, whose book.toml has an unknown field; `nolang`, whose book.toml
+/// asks for a model that is not installed.
+fn bad_tomls() -> &'static Run {
+    static RUN: OnceLock<Run> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = fixture_dir("bad-tomls");
+        let scans = dir.join("scans");
+        sample_book(&scans.join("good"));
+        sample_book(&scans.join("typo"));
+        write(
+            &scans.join("typo/book.toml"),
+            "title = \"T\"\nauthor = [\"A\"]\n",
+        );
+        sample_book(&scans.join("nolang"));
+        write(&scans.join("nolang/book.toml"), "languages = [\"heb\"]\n");
+        Kitap::convert(&scans)
+            .out(&dir.join("out"))
+            .arg("--quiet")
+            .run()
+    })
+}
+
+#[test]
+fn a_bad_book_toml_makes_the_exit_code_1_with_a_valid_manifest() {
+    let run = bad_tomls();
+    run.code(1);
     validate_manifest(&run.out);
-    let m = run.manifest();
-    let book = |id: &str| {
-        m["books"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|b| b["id"] == id)
-            .unwrap()
-            .clone()
-    };
-    assert_eq!(book("good")["status"], "ok");
-    let typo = book("typo");
-    assert_eq!(typo["status"], "failed");
-    let err = typo["error"].as_str().unwrap();
+}
+
+#[test]
+fn a_good_book_beside_bad_book_tomls_converts() {
+    let run = bad_tomls();
+    assert_eq!(book(&run.manifest(), "good").status, Status::Ok);
+    assert!(run.file("good", "pdf").exists());
+}
+
+#[test]
+fn an_unknown_book_toml_field_fails_the_book_naming_file_and_field() {
+    let m = bad_tomls().manifest();
+    let typo = book(&m, "typo");
+    assert_eq!(typo.status, Status::Failed);
+    let err = typo.error.as_deref().unwrap();
     assert!(
         err.contains("typo/book.toml") && err.contains("author"),
         "{err}"
     );
-    let nolang = book("nolang");
-    assert_eq!(nolang["status"], "failed");
-    assert!(
-        nolang["error"].as_str().unwrap().contains("installed:"),
-        "{}",
-        nolang["error"]
-    );
-    assert!(run.stderr.contains("typo/book.toml"), "{}", run.stderr);
-    assert!(run.out.join("good/good.pdf").exists());
-    assert!(!run.out.join("typo").exists());
 }
 
 #[test]
-fn bundled_samples_convert_in_every_language() {
-    let tmp = tempfile::tempdir().unwrap();
-    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans");
-    let run = convert(&samples, &tmp.path().join("out"), &["--pipeline", "hocr"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("kitap: 4 book(s): 4 ok"),
-        "summary line:\n{}",
-        run.stderr
-    );
-    validate_manifest(&run.out);
-    check_file_hashes(&run);
-    no_temp_files(&run.out);
-    let m = run.manifest();
-    for b in m["books"].as_array().unwrap() {
-        let id = b["id"].as_str().unwrap();
-        // Metadata comes from book.toml.
-        assert!(b["metadata"]["title"].is_string(), "{id}");
-        let files: Vec<&str> = b["files"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["path"].as_str().unwrap())
-            .collect();
+fn a_book_toml_error_is_shown_even_when_quiet() {
+    bad_tomls().stderr_contains("typo/book.toml");
+}
+
+#[test]
+fn a_book_failed_by_its_book_toml_writes_no_folder() {
+    assert!(!bad_tomls().out.join("typo").exists());
+}
+
+#[test]
+fn a_book_toml_asking_for_an_uninstalled_model_fails_the_book() {
+    let m = bad_tomls().manifest();
+    let nolang = book(&m, "nolang");
+    assert_eq!(nolang.status, Status::Failed);
+    let err = nolang.error.as_deref().unwrap();
+    assert!(err.contains("installed:"), "{err}");
+}
+
+// The bundled samples, converted with hOCR.
+
+fn bundled() -> &'static Run {
+    static RUN: OnceLock<Run> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = fixture_dir("bundled");
+        Kitap::convert(&samples())
+            .out(&dir.join("out"))
+            .args(["--pipeline", "hocr"])
+            .run()
+    })
+}
+
+/// The ids of the bundled books, as the manifest has them.
+fn bundled_ids() -> Vec<String> {
+    bundled()
+        .manifest()
+        .books
+        .into_iter()
+        .map(|b| b.id)
+        .collect()
+}
+
+#[test]
+fn the_bundled_samples_convert_with_exit_0() {
+    bundled().success();
+}
+
+#[test]
+fn the_summary_line_counts_the_books() {
+    bundled().stderr_contains("kitap: 4 book(s): 4 ok");
+}
+
+#[test]
+fn the_samples_manifest_follows_the_schema() {
+    validate_manifest(&bundled().out);
+}
+
+#[test]
+fn the_samples_manifest_gives_each_files_size_and_hash() {
+    check_file_hashes(bundled());
+}
+
+#[test]
+fn the_samples_conversion_leaves_no_temporary_files() {
+    no_temp_files(&bundled().out);
+}
+
+#[test]
+fn the_samples_files_on_disk_are_those_of_the_manifest() {
+    outputs_match_manifest(bundled());
+}
+
+#[test]
+fn metadata_comes_from_book_toml() {
+    for b in bundled().manifest().books {
+        assert!(b.metadata.title.is_some(), "{}", b.id);
+    }
+}
+
+#[test]
+fn each_book_gets_a_pdf_an_epub_a_text_and_with_hocr_an_hocr_file() {
+    for b in bundled().manifest().books {
+        let id = &b.id;
+        let files: Vec<&str> = b.files.iter().map(|f| f.path.as_str()).collect();
         for ext in ["pdf", "epub", "txt", "hocr"] {
             assert!(
                 files.contains(&format!("{id}/{id}.{ext}").as_str()),
                 "{id}: {files:?}"
             );
         }
-        // The pages were rendered from known text: the OCR must read it closely.
-        let pages = txt_pages(&run.out, id);
-        for (i, text) in pages.iter().enumerate() {
-            let gt = samples.join(id).join(format!("gt/{:04}.txt", i + 1));
+    }
+}
+
+/// The pages were rendered from known text: the OCR must read it closely.
+#[test]
+fn the_rendered_samples_read_within_3_percent_cer() {
+    let run = bundled();
+    for id in bundled_ids() {
+        for (i, text) in txt_pages(&run.out, &id).iter().enumerate() {
+            let gt = samples().join(&id).join(format!("gt/{:04}.txt", i + 1));
             let (d, n) = distance(text, &std::fs::read_to_string(gt).unwrap());
             let cer = d as f64 / n as f64;
             assert!(cer < 0.03, "{id} page {}: CER {cer:.4}", i + 1);
         }
-        let pdf = run.out.join(id).join(format!("{id}.pdf"));
-        check_pdf(&pdf);
-        let info = tool_ok("pdfinfo", &[pdf.to_str().unwrap()]);
-        assert!(
-            info.contains(b["metadata"]["title"].as_str().unwrap()),
-            "PDF title of {id}:\n{info}"
-        );
-        epubcheck(&run.out.join(id).join(format!("{id}.epub")));
     }
-    // Straight pages: the hOCR boxes are in the scan's own pixels, so hOCR may name it.
-    let hocr =
-        std::fs::read_to_string(run.out.join("en-reading-room/en-reading-room.hocr")).unwrap();
+}
+
+#[test]
+fn the_samples_pdfs_pass_qpdf_and_the_pdfa_checks() {
+    let run = bundled();
+    par_map(&bundled_ids(), |id| check_pdf(&run.file(id, "pdf")));
+}
+
+#[test]
+fn the_pdf_title_is_the_book_title() {
+    let run = bundled();
+    for b in run.manifest().books {
+        let info = tool_ok("pdfinfo", &[run.file(&b.id, "pdf").to_str().unwrap()]);
+        let title = b.metadata.title.as_deref().unwrap();
+        assert!(info.contains(title), "PDF title of {}:\n{info}", b.id);
+    }
+}
+
+#[test]
+fn the_samples_epubs_pass_epubcheck() {
+    let run = bundled();
+    par_map(&bundled_ids(), |id| epubcheck(&run.file(id, "epub")));
+}
+
+/// Straight pages: the hOCR boxes are in the scan's own pixels, so hOCR may name it.
+#[test]
+fn the_hocr_of_a_straight_page_names_the_scan() {
+    let hocr = std::fs::read_to_string(bundled().file("en-reading-room", "hocr")).unwrap();
     assert!(
         hocr.contains("title=\"image &quot;en-reading-room/0001.png&quot;; bbox 0 0 "),
         "{}",
         &hocr[..hocr.len().min(1500)]
     );
-    let pdf_text = |id: &str| pdftotext(&run.out.join(id).join(format!("{id}.pdf")));
-    let kk = pdf_text("kk-dala-kitaphanasy");
+}
+
+#[test]
+fn kazakh_letters_reach_the_text_layer() {
+    let kk = pdftotext(&bundled().file("kk-dala-kitaphanasy", "pdf"));
     for letter in ['ә', 'ғ', 'қ', 'ң', 'ө', 'ұ', 'ү', 'і'] {
         assert!(kk.contains(letter), "Kazakh {letter} in the text layer");
     }
-    let tk = pdf_text("tk-obadaky-kitaphana");
+}
+
+#[test]
+fn turkmen_letters_reach_the_text_layer() {
+    let tk = pdftotext(&bundled().file("tk-obadaky-kitaphana", "pdf"));
     for letter in ['ä', 'ç', 'ň', 'ö', 'ş', 'ü', 'ý', 'ž'] {
         assert!(tk.contains(letter), "Turkmen {letter} in the text layer");
     }
-    // A second run into the same folder rebuilds everything and leaves nothing behind.
-    outputs_match_manifest(&run);
-    // A second run into the same folder, without hOCR, rebuilds everything and leaves nothing
-    // of the first run behind.
-    let again = convert(&samples, &run.out, &["--quiet"]);
-    assert_eq!(again.code, 0, "{}", again.stderr);
+}
+
+/// A second run into the same folder, without hOCR: a copy of the bundled samples' output
+/// converted again with `--quiet`.
+fn second_run() -> &'static Run {
+    static RUN: OnceLock<Run> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let out = fixture_dir("second-run").join("out");
+        copy_dir(&bundled().out, &out);
+        Kitap::convert(&samples()).out(&out).arg("--quiet").run()
+    })
+}
+
+#[test]
+fn a_second_run_into_the_same_folder_succeeds_silently() {
+    let again = second_run();
+    again.success();
     assert_eq!(again.stderr, "", "--quiet prints nothing when all is well");
-    check_file_hashes(&again);
-    outputs_match_manifest(&again);
-    no_temp_files(&run.out);
+}
+
+#[test]
+fn a_second_run_into_the_same_folder_lists_its_own_files() {
+    check_file_hashes(second_run());
+}
+
+/// A second run rebuilds everything and leaves nothing of the first run (its hOCR) behind.
+#[test]
+fn a_second_run_into_the_same_folder_leaves_nothing_of_the_first() {
+    let again = second_run();
+    outputs_match_manifest(again);
+    no_temp_files(&again.out);
 }
 
 #[test]
 fn pipelines_are_listed() {
-    let o = kitap().arg("pipelines").output().unwrap();
-    assert!(o.status.success());
-    let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("default") && text.contains("hocr"), "{text}");
+    Kitap::new()
+        .arg("pipelines")
+        .run()
+        .success()
+        .stdout_contains("default")
+        .stdout_contains("hocr");
 }
 
-#[test]
-fn page_labels_and_chapters_reach_the_pdf() {
-    let tmp = tempfile::tempdir().unwrap();
-    let book = tmp.path().join("scans/kk");
-    std::fs::create_dir_all(&book).unwrap();
-    let samples =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans/kk-dala-kitaphanasy");
-    for f in ["0001.png", "0002.png", "0003.png"] {
-        std::fs::copy(samples.join(f), book.join(f)).unwrap();
-    }
-    write(
-        &book.join("book.toml"),
-        r#"languages = ["kaz"]
+// Page labels and chapters.
+
+/// Three Kazakh pages with two page-label ranges and three chapters, one beyond the last page.
+fn labelled() -> &'static Run {
+    static RUN: OnceLock<Run> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = fixture_dir("labelled");
+        let book = dir.join("scans/kk");
+        std::fs::create_dir_all(&book).unwrap();
+        for f in ["0001.png", "0002.png", "0003.png"] {
+            std::fs::copy(samples().join("kk-dala-kitaphanasy").join(f), book.join(f)).unwrap();
+        }
+        write(
+            &book.join("book.toml"),
+            r#"languages = ["kaz"]
 page_labels = [{ from = 1, style = "roman" }, { from = 2, style = "arabic", start = 7, prefix = "Б-" }]
 [[chapters]]
 title = "Кіріспе"
@@ -236,27 +381,43 @@ page = 3
 title = "beyond the last page"
 page = 40
 "#,
-    );
-    let run = convert(
-        &tmp.path().join("scans"),
-        &tmp.path().join("out"),
-        &["--quiet"],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let pdf = run.out.join("kk/kk.pdf");
-    check_pdf(&pdf);
+        );
+        Kitap::convert(&dir.join("scans"))
+            .out(&dir.join("out"))
+            .arg("--quiet")
+            .run()
+    })
+}
+
+/// The labelled PDF's page labels and outline, as qpdf reads them.
+fn labels_and_outline() -> serde_json::Value {
+    let run = labelled();
+    run.success();
     let json = tool_ok(
         "qpdf",
         &[
             "--json",
             "--json-key=pagelabels",
             "--json-key=outlines",
-            pdf.to_str().unwrap(),
+            run.file("kk", "pdf").to_str().unwrap(),
         ],
     );
-    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    serde_json::from_str(&json).unwrap()
+}
+
+#[test]
+fn a_book_with_labels_and_chapters_gives_a_valid_pdf_and_epub() {
+    let run = labelled();
+    run.success();
+    check_pdf(&run.file("kk", "pdf"));
+    epubcheck(&run.file("kk", "epub"));
+}
+
+#[test]
+fn page_labels_reach_the_pdf() {
+    let v = labels_and_outline();
     let labels = v["pagelabels"].as_array().unwrap();
-    assert_eq!(labels.len(), 2, "{json}");
+    assert_eq!(labels.len(), 2, "{v}");
     assert_eq!(
         (
             labels[0]["index"].as_u64(),
@@ -269,8 +430,13 @@ page = 40
     assert_eq!(labels[1]["label"]["/St"], 7);
     assert!(
         labels[1]["label"]["/P"].as_str().unwrap().ends_with("Б-"),
-        "{json}"
+        "{v}"
     );
+}
+
+#[test]
+fn chapters_within_the_book_reach_the_pdf_outline() {
+    let v = labels_and_outline();
     let outline: Vec<(String, u64)> = v["outlines"]
         .as_array()
         .unwrap()
@@ -286,47 +452,49 @@ page = 40
         outline,
         [("Кіріспе".to_string(), 1), ("Бірінші тарау".to_string(), 3)]
     );
-    epubcheck(&run.out.join("kk/kk.epub"));
+}
+
+// Reproducible output.
+
+/// A copy of the Russian sample book in a fresh scan folder.
+fn russian_book(tmp: &Path) -> PathBuf {
+    copy_dir(&samples().join("ru-bumaga-i-svet"), &tmp.join("scans/ru"));
+    tmp.join("scans")
 }
 
 #[test]
-fn the_same_scans_give_the_same_bytes() {
+fn the_same_scans_give_the_same_bytes_with_any_number_of_jobs() {
     let tmp = tempfile::tempdir().unwrap();
-    let samples =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans/ru-bumaga-i-svet");
-    let book = tmp.path().join("scans/ru");
-    copy_dir(&samples, &book);
-    let first = convert(
-        &tmp.path().join("scans"),
-        &tmp.path().join("a"),
-        &["--quiet", "--jobs", "2"],
-    );
-    let second = convert(
-        &tmp.path().join("scans"),
-        &tmp.path().join("b"),
-        &["--quiet", "--jobs", "1"],
-    );
-    assert_eq!((first.code, second.code), (0, 0));
+    let scans = russian_book(tmp.path());
+    let run = |out: &str, jobs: &str| {
+        let run = Kitap::convert(&scans)
+            .out(&tmp.path().join(out))
+            .args(["--quiet", "--jobs", jobs])
+            .run();
+        run.success();
+        run
+    };
+    let (first, second) = (run("a", "2"), run("b", "1"));
     for ext in ["pdf", "epub", "txt"] {
-        let a = std::fs::read(first.out.join(format!("ru/ru.{ext}"))).unwrap();
-        let b = std::fs::read(second.out.join(format!("ru/ru.{ext}"))).unwrap();
+        let a = std::fs::read(first.file("ru", ext)).unwrap();
+        let b = std::fs::read(second.file("ru", ext)).unwrap();
         assert!(a == b, "{ext} differs between two runs of the same scans");
     }
-    // SOURCE_DATE_EPOCH sets the dates (2001-09-09T01:46:40Z).
-    let o = kitap()
-        .args(["convert", "--quiet", "-o"])
-        .arg(tmp.path().join("c"))
-        .arg(tmp.path().join("scans"))
+}
+
+/// SOURCE_DATE_EPOCH sets the dates (2001-09-09T01:46:40Z). One page is enough to see them.
+#[test]
+fn source_date_epoch_sets_the_pdf_dates() {
+    let (_tmp, scans, out) = one_book();
+    let run = Kitap::convert(&scans)
+        .out(&out)
+        .arg("--quiet")
         .env("SOURCE_DATE_EPOCH", "1000000000")
-        .output()
-        .unwrap();
-    assert!(o.status.success());
+        .run();
+    run.success();
     let info = tool_ok(
         "pdfinfo",
-        &[
-            "-isodates",
-            tmp.path().join("c/ru/ru.pdf").to_str().unwrap(),
-        ],
+        &["-isodates", run.file("b", "pdf").to_str().unwrap()],
     );
     assert!(info.contains("2001-09-09T01:46:40"), "{info}");
 }

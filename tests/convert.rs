@@ -1,11 +1,15 @@
-//! End-to-end: the real binary on real scans, outputs checked with real tools.
+//! End-to-end: the real binary on real scans, outputs checked with real tools. Each batch is
+//! converted once per test binary and read by every test that checks one of its outputs.
 
 mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use common::*;
+use kitap::manifest::{DpiSource, PageRecord, PageStatus, Status};
+use serde_json::Value;
 
 /// The books of the shared corpus, converted in one batch: every one of them.
 const BOOKS: &[&str] = &[
@@ -35,22 +39,88 @@ fn hash_tree(dir: &Path) -> BTreeMap<PathBuf, String> {
         .collect()
 }
 
+/// A converted batch and the scans it was made from.
+struct Batch {
+    scans: PathBuf,
+    run: Run,
+}
+
+/// The whole shared corpus, converted once with `--jobs 2`.
+struct Corpus {
+    batch: Batch,
+    /// SHA-256 of every input file before the conversion.
+    before: BTreeMap<PathBuf, String>,
+}
+
+fn corpus() -> Option<&'static Corpus> {
+    static CORPUS: OnceLock<Option<Corpus>> = OnceLock::new();
+    CORPUS
+        .get_or_init(|| {
+            let shared = shared()?;
+            let dir = fixture_dir("corpus");
+            let scans = dir.join("scans");
+            stage_shared_books(&shared, &scans, BOOKS);
+            let before = hash_tree(&scans);
+            let run = Kitap::convert(&scans)
+                .out(&dir.join("out"))
+                .args(["--jobs", "2"])
+                .run();
+            Some(Corpus {
+                batch: Batch { scans, run },
+                before,
+            })
+        })
+        .as_ref()
+}
+
+/// The corpus run, for the tests that only read its outputs.
+fn corpus_run() -> Option<&'static Run> {
+    corpus().map(|c| &c.batch.run)
+}
+
 #[test]
-fn shared_books_convert_as_well_as_tesseract_alone() {
-    let Some(shared) = shared() else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let scans = tmp.path().join("scans");
-    stage_shared_books(&shared, &scans, BOOKS);
-    let before = hash_tree(&scans);
+fn the_corpus_converts_with_exit_0() {
+    let Some(run) = corpus_run() else { return };
+    run.success();
+}
 
-    let run = convert(&scans, &tmp.path().join("out"), &["--jobs", "2"]);
-    assert_eq!(run.code, 0, "stderr:\n{}", run.stderr);
-    assert_eq!(before, hash_tree(&scans), "inputs must never be modified");
+#[test]
+fn converting_never_modifies_the_inputs() {
+    let Some(c) = corpus() else { return };
+    assert_eq!(
+        c.before,
+        hash_tree(&c.batch.scans),
+        "inputs must never be modified"
+    );
+}
+
+#[test]
+fn the_corpus_manifest_follows_the_schema() {
+    let Some(run) = corpus_run() else { return };
     validate_manifest(&run.out);
-    check_file_hashes(&run);
-    no_temp_files(&run.out);
+}
 
-    // Every book of the corpus is here.
+#[test]
+fn the_corpus_manifest_gives_each_files_size_and_hash() {
+    let Some(run) = corpus_run() else { return };
+    check_file_hashes(run);
+}
+
+#[test]
+fn the_corpus_conversion_leaves_no_temporary_files() {
+    let Some(run) = corpus_run() else { return };
+    no_temp_files(&run.out);
+}
+
+#[test]
+fn the_corpus_files_on_disk_are_those_of_the_manifest() {
+    let Some(run) = corpus_run() else { return };
+    outputs_match_manifest(run);
+}
+
+#[test]
+fn books_lists_every_book_of_the_shared_corpus() {
+    let Some(shared) = shared() else { return };
     let mut corpus: Vec<String> = std::fs::read_dir(shared.join("sample-scans"))
         .unwrap()
         .filter_map(|e| {
@@ -63,45 +133,72 @@ fn shared_books_convert_as_well_as_tesseract_alone() {
         .collect();
     corpus.sort();
     assert_eq!(corpus, BOOKS, "BOOKS lists every book of the shared corpus");
-    reading::check_reading_epubs(&run, &scans);
+}
 
-    let m = run.manifest();
-    let books = m["books"].as_array().unwrap();
-    let ids: Vec<&str> = books.iter().map(|b| b["id"].as_str().unwrap()).collect();
+#[test]
+fn every_epub_passes_epubcheck() {
+    let Some(run) = corpus_run() else { return };
+    let ids: Vec<String> = run.manifest().books.into_iter().map(|b| b.id).collect();
+    assert_eq!(ids.len(), BOOKS.len());
+    par_map(&ids, |id| epubcheck(&run.file(id, "epub")));
+}
+
+#[test]
+fn the_reading_epubs_drop_headers_and_page_numbers_and_read_as_well_as_the_text() {
+    let Some(c) = corpus() else { return };
+    reading::check_reading_epubs(&c.batch.run, &c.batch.scans);
+}
+
+#[test]
+fn books_come_in_the_order_of_their_source() {
+    let Some(run) = corpus_run() else { return };
+    let ids: Vec<String> = run.manifest().books.into_iter().map(|b| b.id).collect();
     let mut sorted = BOOKS.to_vec();
     sorted.sort();
     assert_eq!(ids, sorted, "books in the order of their source");
+}
 
-    // Character error rate per book against gt/, compared with the tesseract CLI on the same
-    // pages with the same models: at most 1 percentage point worse.
-    let mut jobs = Vec::new();
-    for b in books {
-        let id = b["id"].as_str().unwrap();
-        assert_eq!(b["status"], "ok", "{id}");
-        let models = b["ocr_models"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m.as_str().unwrap())
-            .collect::<Vec<_>>()
-            .join("+");
-        let pages = txt_pages(&run.out, id);
+#[test]
+fn every_corpus_book_converts_ok() {
+    let Some(run) = corpus_run() else { return };
+    for b in run.manifest().books {
+        assert_eq!(b.status, Status::Ok, "{}", b.id);
+    }
+}
+
+#[test]
+fn the_text_has_one_chunk_per_page() {
+    let Some(run) = corpus_run() else { return };
+    for b in run.manifest().books {
         assert_eq!(
-            pages.len(),
-            b["pages"].as_array().unwrap().len(),
-            "{id}: one text chunk per page"
+            txt_pages(&run.out, &b.id).len(),
+            b.pages.len(),
+            "{}: one text chunk per page",
+            b.id
         );
-        for p in b["pages"].as_array().unwrap() {
-            let src = scans.join(p["source"].as_str().unwrap());
+    }
+}
+
+/// Character error rate per book against gt/, compared with the tesseract CLI on the same
+/// pages with the same models: at most 1 percentage point worse.
+#[test]
+fn every_book_reads_as_well_as_with_the_tesseract_cli() {
+    let Some(c) = corpus() else { return };
+    let (run, scans) = (&c.batch.run, &c.batch.scans);
+    let mut jobs = Vec::new();
+    for b in run.manifest().books {
+        let models = b.ocr_models.join("+");
+        let pages = txt_pages(&run.out, &b.id);
+        for p in &b.pages {
+            let src = scans.join(&p.source);
             let gt = gt_path(&src);
-            if gt.exists() && p["frame"] == 0 {
-                let index = p["index"].as_u64().unwrap() as usize;
+            if gt.exists() && p.frame == 0 {
                 jobs.push((
-                    id.to_string(),
+                    b.id.clone(),
                     src,
                     models.clone(),
                     gt,
-                    pages[index - 1].clone(),
+                    pages[p.index as usize - 1].clone(),
                 ));
             }
         }
@@ -133,39 +230,72 @@ fn shared_books_convert_as_well_as_tesseract_alone() {
         );
         assert!(k <= c + 0.01, "{id}: kitap CER {k:.4} vs CLI {c:.4}");
     }
+}
 
-    for b in books {
-        let id = b["id"].as_str().unwrap();
-        let pdf = run.out.join(id).join(format!("{id}.pdf"));
-        check_pdf(&pdf);
-        fonts_embedded_with_unicode(&pdf);
+/// The books' ids, for the tests that check each book's PDF.
+fn corpus_ids(run: &Run) -> Vec<String> {
+    run.manifest().books.into_iter().map(|b| b.id).collect()
+}
+
+#[test]
+fn every_pdf_passes_qpdf_and_the_pdfa_checks() {
+    let Some(run) = corpus_run() else { return };
+    par_map(&corpus_ids(run), |id| check_pdf(&run.file(id, "pdf")));
+}
+
+#[test]
+fn every_pdf_embeds_its_text_font_with_a_unicode_map() {
+    let Some(run) = corpus_run() else { return };
+    for id in corpus_ids(run) {
+        fonts_embedded_with_unicode(&run.file(&id, "pdf"));
+    }
+}
+
+#[test]
+fn every_pdf_has_a_page_per_manifest_page() {
+    let Some(run) = corpus_run() else { return };
+    for b in run.manifest().books {
         assert_eq!(
-            pdf_pages(&pdf),
-            b["pages"].as_array().unwrap().len(),
-            "{id}: PDF pages"
+            pdf_pages(&run.file(&b.id, "pdf")),
+            b.pages.len(),
+            "{}: PDF pages",
+            b.id
         );
-        epubcheck(&run.out.join(id).join(format!("{id}.epub")));
-        let pages = b["pages"].as_array().unwrap();
-        for (i, mean) in rendered_brightness(&pdf).iter().enumerate() {
+    }
+}
+
+/// A dark page must be a dark scan (the Komi newspaper's palette is all greys below 125): the
+/// rendering is as bright as the source, not its negative.
+#[test]
+fn no_page_renders_as_a_negative() {
+    let Some(c) = corpus() else { return };
+    let (run, scans) = (&c.batch.run, &c.batch.scans);
+    for b in run.manifest().books {
+        let id = &b.id;
+        for (i, mean) in rendered_brightness(&run.file(id, "pdf")).iter().enumerate() {
             if *mean > 150.0 {
                 continue;
             }
-            // A dark page must be a dark scan (the Komi newspaper's palette is all greys
-            // below 125): the rendering is as bright as the source, not its negative.
-            let source = pages[i]["source"].as_str().unwrap();
-            let src = image::open(scans.join(source)).unwrap().to_luma8();
+            let page = &b.pages[i];
+            let src = image::open(scans.join(&page.source)).unwrap().to_luma8();
             let src_mean =
                 src.as_raw().iter().map(|&v| v as f64).sum::<f64>() / src.as_raw().len() as f64;
             assert!(
-                pages[i]["frame"] == 0 && (mean - src_mean).abs() < 10.0,
+                page.frame == 0 && (mean - src_mean).abs() < 10.0,
                 "{id} page {}: renders dark (mean grey {mean:.0}, source {src_mean:.0}): inverted image?",
                 i + 1
             );
         }
+    }
+}
 
-        // pdftotext finds the words kitap recognised, in any script.
-        let extracted = pdftotext(&pdf);
-        let words: Vec<String> = txt_pages(&run.out, id)
+/// pdftotext finds the words kitap recognised, in any script.
+#[test]
+fn pdftotext_finds_the_recognised_words() {
+    let Some(run) = corpus_run() else { return };
+    for id in corpus_ids(run) {
+        let extracted = pdftotext(&run.file(&id, "pdf"));
+        let words: Vec<String> = txt_pages(&run.out, &id)
             .join(" ")
             .split_whitespace()
             .filter(|w| w.chars().count() >= 4 && w.chars().all(char::is_alphabetic))
@@ -181,161 +311,498 @@ fn shared_books_convert_as_well_as_tesseract_alone() {
             words.len()
         );
     }
-    let text = |id: &str| pdftotext(&run.out.join(id).join(format!("{id}.pdf")));
-    let tuk = text("tuk-seed");
+}
+
+fn pdf_text(run: &Run, id: &str) -> String {
+    pdftotext(&run.file(id, "pdf"))
+}
+
+#[test]
+fn turkmen_letters_survive_in_the_text_layer() {
+    let Some(run) = corpus_run() else { return };
+    let tuk = pdf_text(run, "tuk-seed");
     for letter in ['ä', 'ç', 'ň', 'ö', 'ş', 'ü', 'ý'] {
         assert!(
             tuk.contains(letter),
             "Turkmen letter {letter} lost in the PDF text layer"
         );
     }
-    let ukr = text("ukr-seed");
+}
+
+#[test]
+fn ukrainian_letters_survive_in_the_text_layer() {
+    let Some(run) = corpus_run() else { return };
+    let ukr = pdf_text(run, "ukr-seed");
     for letter in ['і', 'ї', 'є'] {
         assert!(
             ukr.contains(letter),
             "Ukrainian letter {letter} lost in the PDF text layer"
         );
     }
-    assert!(
-        text("kpv-cyrl-vyl-tujod-1939-columns").contains('ӧ'),
-        "Komi ӧ lost"
-    );
+}
 
-    // Format zoo: every TIFF frame is a page; EXIF orientation honoured; odd resolutions.
-    let zoo = books.iter().find(|b| b["id"] == "format-zoo").unwrap();
-    let pages = zoo["pages"].as_array().unwrap();
-    assert_eq!(pages.len(), 12, "10 files, one of them a 3-frame TIFF");
-    let frames: Vec<u64> = pages
-        .iter()
-        .filter(|p| p["source"].as_str().unwrap().ends_with("0006.tif"))
-        .map(|p| p["frame"].as_u64().unwrap())
-        .collect();
-    assert_eq!(frames, [0, 1, 2]);
-    let indexes: Vec<u64> = pages.iter().map(|p| p["index"].as_u64().unwrap()).collect();
-    assert_eq!(indexes, (1..=12).collect::<Vec<_>>());
-    let by_file = |f: &str| {
-        pages
-            .iter()
-            .find(|p| p["source"].as_str().unwrap().ends_with(f))
-            .unwrap()
-    };
-    let (plain, exif) = (by_file("0007.jpg"), by_file("0008.jpg"));
-    assert_eq!(
-        (exif["width"].clone(), exif["height"].clone()),
-        (plain["width"].clone(), plain["height"].clone()),
-        "EXIF-rotated page stands upright"
-    );
+#[test]
+fn the_komi_letter_o_diaeresis_survives_in_the_text_layer() {
+    let Some(run) = corpus_run() else { return };
     assert!(
-        exif["confidence"].as_f64().unwrap() > 70.0,
-        "EXIF-rotated page is read upright"
-    );
-    assert_eq!(exif["image_encoding"], "jpeg-passthrough");
-    assert_eq!(
-        by_file("0001.jpg")["image_encoding"],
-        "jpeg",
-        "a CMYK JPEG is converted to an RGB JPEG, not blown up losslessly"
-    );
-    let aspect = by_file("0005.tif");
-    assert_eq!(aspect["dpi"].as_f64(), Some(254.0));
-    assert!(
-        aspect["warnings"][0]
-            .as_str()
-            .unwrap()
-            .contains("508×254 dpi"),
-        "{aspect}"
-    );
-    // Square at 254 dpi, the page keeps the physical size the file states.
-    let (w, h) = image::image_dimensions(scans.join("format-zoo/0005.tif")).unwrap();
-    assert_eq!(aspect["height"].as_u64(), Some(h as u64));
-    let width_in = aspect["width"].as_f64().unwrap() / 254.0;
-    assert!((width_in - w as f64 / 508.0).abs() < 0.01, "{width_in} in");
-    for f in ["0009.tif", "0010.png"] {
-        let p = by_file(f);
-        assert_eq!(p["dpi_source"], "estimated", "{f}");
-        assert!(
-            !p["warnings"].as_array().unwrap().is_empty(),
-            "{f}: the estimate is reported"
-        );
-    }
-    for f in ["0004.png", "0010.png"] {
-        assert_eq!(
-            by_file(f)["image_encoding"],
-            "ccitt-g4",
-            "{f}: a 1-bit PNG is bitonal"
-        );
-    }
-    // A colour palette PNG is not bitonal; it keeps its palette unless straightening
-    // resampled it into more colours.
-    let palette = by_file("0003.png");
-    let expected = if palette["correction"] == "resampled" {
-        "flate"
-    } else {
-        "flate-indexed"
-    };
-    assert_eq!(palette["image_encoding"], expected, "{palette}");
-    outputs_match_manifest(&run);
-    let g4 = books.iter().find(|b| b["id"] == "eng-bitonal-g4").unwrap();
-    assert!(
-        g4["pages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["image_encoding"] == "ccitt-g4")
+        pdf_text(run, "kpv-cyrl-vyl-tujod-1939-columns").contains('ӧ'),
+        "Komi ӧ lost"
     );
 }
 
 #[test]
-fn broken_files_fail_alone_and_the_book_goes_on() {
-    let Some(shared) = shared() else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let book = tmp.path().join("scans/mixed");
-    copy_dir(&shared.join("sample-scans-bad"), &book);
-    std::fs::copy(
-        shared.join("sample-scans/eng-clean/0004.tif"),
-        book.join("0000-good.tif"),
-    )
-    .unwrap();
-    std::fs::copy(
-        shared.join("sample-scans/eng-seed/0003.jpg"),
-        book.join("zzzz-good.jpg"),
-    )
-    .unwrap();
-    let run = convert(
-        &tmp.path().join("scans"),
-        &tmp.path().join("out"),
-        &["--jobs", "2"],
-    );
-    assert_eq!(run.code, 1, "some pages failed: exit 1\n{}", run.stderr);
-    validate_manifest(&run.out);
-    check_file_hashes(&run);
-    no_temp_files(&run.out);
-
+fn a_bitonal_book_is_stored_as_g4() {
+    let Some(run) = corpus_run() else { return };
     let m = run.manifest();
-    let b = &m["books"][0];
-    assert_eq!(b["status"], "partial");
-    let pages = b["pages"].as_array().unwrap();
-    assert_eq!(pages.len(), 10);
-    let expect_failed = [
-        ("huge-dimensions.png", "megapixels"),
-        ("one-pixel.png", "too small"),
-        ("pdf-renamed.tif", "PDF"),
-        ("text-renamed.png", "text file"),
-        ("truncated.jpg", "truncated JPEG"),
-        ("truncated.tif", "truncated TIFF"),
-        ("zero-bytes.tif", "empty file"),
-    ];
-    for (file, what) in expect_failed {
-        let p = pages
-            .iter()
-            .find(|p| p["source"].as_str().unwrap().ends_with(file))
-            .unwrap();
-        assert_eq!(p["status"], "failed", "{file}");
-        assert!(
-            p["error"].as_str().unwrap().contains(what),
-            "{file}: {}",
-            p["error"]
+    let g4 = book(&m, "eng-bitonal-g4");
+    assert!(g4.pages.iter().all(|p| encoding(p) == "ccitt-g4"));
+}
+
+// Format zoo: every TIFF frame is a page; EXIF orientation honoured; odd resolutions.
+
+/// The format zoo's page records.
+fn zoo(run: &Run) -> kitap::manifest::BookRecord {
+    book(&run.manifest(), "format-zoo").clone()
+}
+
+#[test]
+fn every_tiff_frame_is_a_page() {
+    let Some(run) = corpus_run() else { return };
+    let zoo = zoo(run);
+    assert_eq!(zoo.pages.len(), 12, "10 files, one of them a 3-frame TIFF");
+    let frames: Vec<u32> = zoo
+        .pages
+        .iter()
+        .filter(|p| p.source.ends_with("0006.tif"))
+        .map(|p| p.frame)
+        .collect();
+    assert_eq!(frames, [0, 1, 2]);
+}
+
+#[test]
+fn pages_are_numbered_in_order_across_files_and_frames() {
+    let Some(run) = corpus_run() else { return };
+    let indexes: Vec<u32> = zoo(run).pages.iter().map(|p| p.index).collect();
+    assert_eq!(indexes, (1..=12).collect::<Vec<_>>());
+}
+
+#[test]
+fn an_exif_rotated_page_stands_upright() {
+    let Some(run) = corpus_run() else { return };
+    let zoo = zoo(run);
+    let (plain, exif) = (page(&zoo, "0007.jpg"), page(&zoo, "0008.jpg"));
+    assert_eq!(
+        (exif.width, exif.height),
+        (plain.width, plain.height),
+        "EXIF-rotated page stands upright"
+    );
+}
+
+#[test]
+fn an_exif_rotated_page_is_read_upright() {
+    let Some(run) = corpus_run() else { return };
+    let zoo = zoo(run);
+    assert!(
+        page(&zoo, "0008.jpg").confidence.unwrap() > 70.0,
+        "EXIF-rotated page is read upright"
+    );
+}
+
+#[test]
+fn an_exif_rotated_jpeg_is_passed_through() {
+    let Some(run) = corpus_run() else { return };
+    assert_eq!(encoding(page(&zoo(run), "0008.jpg")), "jpeg-passthrough");
+}
+
+#[test]
+fn a_cmyk_jpeg_becomes_an_rgb_jpeg() {
+    let Some(run) = corpus_run() else { return };
+    assert_eq!(
+        encoding(page(&zoo(run), "0001.jpg")),
+        "jpeg",
+        "a CMYK JPEG is converted to an RGB JPEG, not blown up losslessly"
+    );
+}
+
+#[test]
+fn unequal_resolutions_use_the_vertical_one_with_a_warning() {
+    let Some(run) = corpus_run() else { return };
+    let zoo = zoo(run);
+    let aspect = page(&zoo, "0005.tif");
+    assert_eq!(aspect.dpi, Some(254.0));
+    assert!(
+        aspect.warnings[0].contains("508×254 dpi"),
+        "{:?}",
+        aspect.warnings
+    );
+}
+
+/// Square at 254 dpi, the page keeps the physical size the file states.
+#[test]
+fn unequal_resolutions_keep_the_physical_size() {
+    let Some(c) = corpus() else { return };
+    let zoo = zoo(&c.batch.run);
+    let aspect = page(&zoo, "0005.tif");
+    let (w, h) = image::image_dimensions(c.batch.scans.join("format-zoo/0005.tif")).unwrap();
+    assert_eq!(aspect.height, Some(h));
+    let width_in = aspect.width.unwrap() as f64 / 254.0;
+    assert!((width_in - w as f64 / 508.0).abs() < 0.01, "{width_in} in");
+}
+
+#[test]
+fn a_missing_resolution_is_estimated_and_reported() {
+    let Some(run) = corpus_run() else { return };
+    let zoo = zoo(run);
+    for f in ["0009.tif", "0010.png"] {
+        let p = page(&zoo, f);
+        assert_eq!(p.dpi_source, Some(DpiSource::Estimated), "{f}");
+        assert!(!p.warnings.is_empty(), "{f}: the estimate is reported");
+    }
+}
+
+#[test]
+fn a_one_bit_png_is_stored_as_g4() {
+    let Some(run) = corpus_run() else { return };
+    let zoo = zoo(run);
+    for f in ["0004.png", "0010.png"] {
+        assert_eq!(
+            encoding(page(&zoo, f)),
+            "ccitt-g4",
+            "{f}: a 1-bit PNG is bitonal"
         );
-        let index = p["index"].as_u64().unwrap();
+    }
+}
+
+/// A colour palette PNG is not bitonal; it keeps its palette unless straightening resampled it
+/// into more colours.
+#[test]
+fn a_palette_png_keeps_its_palette_unless_resampled() {
+    let Some(run) = corpus_run() else { return };
+    let zoo = zoo(run);
+    let palette = page(&zoo, "0003.png");
+    let expected = if correction(palette) == "resampled" {
+        "flate"
+    } else {
+        "flate-indexed"
+    };
+    assert_eq!(encoding(palette), expected, "{palette:?}");
+}
+
+// Turned and skewed pages, against the known truth in ../shared/sample-scans/index.json.
+
+/// The corpus books whose pages index.json gives a true rotation and skew.
+const TURNED_BOOKS: &[&str] = &[
+    "eng-orientation",
+    "eng-skew-known",
+    "multi-latin-eurotext",
+    "tuk-seed",
+    "rus-seed-newsprint",
+    "ukr-seed",
+    "eng-seed",
+];
+
+struct Truth {
+    rotation: u32,
+    skew: Option<f64>,
+    applied_skew: Option<f64>,
+    source: String,
+    gt: Option<PathBuf>,
+}
+
+fn index(shared: &Path) -> BTreeMap<(String, String), Truth> {
+    let idx: Value = serde_json::from_str(
+        &std::fs::read_to_string(shared.join("sample-scans/index.json")).unwrap(),
+    )
+    .unwrap();
+    let num = |v: &Value| v.as_str().and_then(|s| s.parse::<f64>().ok());
+    idx.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let key = (
+                e["book"].as_str().unwrap().to_string(),
+                e["file"].as_str().unwrap().to_string(),
+            );
+            let t = Truth {
+                rotation: e["rotation_cw_deg"].as_str().unwrap().parse().unwrap(),
+                skew: num(&e["skew_cw_deg"]),
+                applied_skew: num(&e["applied_skew_cw_deg"]).or(num(&e["skew_cw_deg"])),
+                source: e["source"].as_str().unwrap().to_string(),
+                gt: e["gt_file"]
+                    .as_str()
+                    .map(|g| shared.join("sample-scans").join(g)),
+            };
+            (key, t)
+        })
+        .collect()
+}
+
+/// The straight original of a turned or skewed page: the corpus page made from the same source
+/// without turning or skewing (eng-clean for eng-skew-known), else `None`.
+fn corpus_original(
+    idx: &BTreeMap<(String, String), Truth>,
+    t: &Truth,
+    shared: &Path,
+) -> Option<PathBuf> {
+    idx.iter()
+        .find(|((book, _), o)| {
+            book == "eng-clean"
+                && o.source == t.source
+                && o.rotation == 0
+                && o.applied_skew.is_some_and(|s| s == 0.0)
+        })
+        .map(|((book, file), _)| shared.join("sample-scans").join(book).join(file))
+}
+
+/// Turns a page back by its true rotation and skew (what a perfect preparation would do) and
+/// writes it as PNG for the tesseract CLI.
+fn turned_back(page: &Path, rotation: u32, skew: f64, dir: &Path, name: &str) -> PathBuf {
+    let img = image::open(page).unwrap().to_luma8();
+    let img = kitap::geometry::turn_grey(&img, (4 - rotation / 90) % 4);
+    let img = if skew.abs() >= 0.05 {
+        kitap::geometry::rotate_grey(&img, skew)
+    } else {
+        img
+    };
+    let out = dir.join(format!("{}-straight.png", name.replace('/', "-")));
+    img.save(&out).unwrap();
+    out
+}
+
+/// The turned and skewed books of the corpus conversion, with their truth.
+struct Turned {
+    shared: PathBuf,
+    idx: BTreeMap<(String, String), Truth>,
+    scans: PathBuf,
+    run: &'static Run,
+}
+
+fn turned() -> Option<Turned> {
+    let c = corpus()?;
+    let shared = shared()?;
+    Some(Turned {
+        idx: index(&shared),
+        shared,
+        scans: c.batch.scans.clone(),
+        run: &c.batch.run,
+    })
+}
+
+impl Turned {
+    /// Each page of [`TURNED_BOOKS`] with its book id and its truth.
+    fn pages(&self) -> Vec<(String, PageRecord, &Truth)> {
+        let mut out = Vec::new();
+        let books = self.run.manifest().books;
+        for b in books
+            .into_iter()
+            .filter(|b| TURNED_BOOKS.contains(&b.id.as_str()))
+        {
+            for p in b.pages {
+                let file = Path::new(&p.source)
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                let t = &self.idx[&(b.id.clone(), file)];
+                out.push((b.id.clone(), p, t));
+            }
+        }
+        assert!(!out.is_empty(), "no pages of {TURNED_BOOKS:?}");
+        out
+    }
+}
+
+#[test]
+fn every_page_is_found_turned_by_its_true_rotation() {
+    let Some(t) = turned() else { return };
+    for (_, p, truth) in t.pages() {
+        assert_eq!(
+            p.rotation_cw_deg.unwrap(),
+            truth.rotation,
+            "{}: rotation",
+            p.source
+        );
+    }
+}
+
+#[test]
+fn skew_is_measured_within_a_tenth_of_a_degree_on_average() {
+    let Some(t) = turned() else { return };
+    let (mut n, mut sum, mut max) = (0, 0f64, 0f64);
+    for (_, p, truth) in t.pages() {
+        if let Some(skew) = truth.skew {
+            let found = p.skew_cw_deg.unwrap();
+            eprintln!("{}: skew {found:.3} (true {skew})", p.source);
+            let err = (found - skew).abs();
+            n += 1;
+            sum += err;
+            max = max.max(err);
+        }
+    }
+    let mean = sum / n as f64;
+    eprintln!("skew over {n} pages: mean abs error {mean:.3}°, max {max:.3}°");
+    assert!(n >= 25, "pages with a known skew: {n}");
+    assert!(
+        mean <= 0.1 && max <= 0.3,
+        "skew mean {mean:.3}, max {max:.3}"
+    );
+}
+
+#[test]
+fn turned_and_skewed_pages_read_like_straight_ones() {
+    let Some(t) = turned() else { return };
+    let straight = tempfile::tempdir().unwrap();
+    let m = t.run.manifest();
+    let mut checks = Vec::new();
+    for (id, p, truth) in t.pages() {
+        let models = book(&m, &id).ocr_models.join("+");
+        let file = Path::new(&p.source).file_name().unwrap().to_owned();
+        let name = format!("{id}/{}", file.to_string_lossy());
+        let is_turned = truth.rotation != 0 || truth.skew.is_some_and(|s| s.abs() >= 0.1);
+        if is_turned && let Some(gt) = &truth.gt {
+            let original = corpus_original(&t.idx, truth, &t.shared).unwrap_or_else(|| {
+                turned_back(
+                    &t.scans.join(&id).join(&file),
+                    truth.rotation,
+                    truth.skew.unwrap_or(0.0),
+                    straight.path(),
+                    &name,
+                )
+            });
+            let text = txt_pages(&t.run.out, &id)[p.index as usize - 1].clone();
+            checks.push((name, text, original, models, gt.clone()));
+        }
+    }
+    assert!(
+        checks.len() >= 15,
+        "turned or skewed pages with ground truth: {}",
+        checks.len()
+    );
+    let results = par_map(&checks, |(name, text, original, models, gt)| {
+        let gt = std::fs::read_to_string(gt).unwrap();
+        let (d, len) = distance(text, &gt);
+        let (d0, _) = distance(&tesseract_cli(original, models), &gt);
+        (name.clone(), d as f64 / len as f64, d0 as f64 / len as f64)
+    });
+    for (name, cer, straight) in &results {
+        eprintln!(
+            "{name}: CER {:.2} % vs straight original {:.2} %",
+            cer * 100.0,
+            straight * 100.0
+        );
+    }
+    for (name, cer, straight) in results {
+        assert!(
+            straight < 0.15,
+            "{name}: the straight original itself reads badly ({straight:.4}): broken baseline"
+        );
+        assert!(
+            cer <= straight + 0.005,
+            "{name}: CER {cer:.4} vs straight original {straight:.4}"
+        );
+    }
+}
+
+// Broken files among good ones.
+
+/// A book of every broken file of the corpus between two good pages.
+fn broken() -> Option<&'static Batch> {
+    static BROKEN: OnceLock<Option<Batch>> = OnceLock::new();
+    BROKEN
+        .get_or_init(|| {
+            let shared = shared()?;
+            let dir = fixture_dir("broken");
+            let book = dir.join("scans/mixed");
+            copy_dir(&shared.join("sample-scans-bad"), &book);
+            std::fs::copy(
+                shared.join("sample-scans/eng-clean/0004.tif"),
+                book.join("0000-good.tif"),
+            )
+            .unwrap();
+            std::fs::copy(
+                shared.join("sample-scans/eng-seed/0003.jpg"),
+                book.join("zzzz-good.jpg"),
+            )
+            .unwrap();
+            let scans = dir.join("scans");
+            let run = Kitap::convert(&scans)
+                .out(&dir.join("out"))
+                .args(["--jobs", "2"])
+                .run();
+            Some(Batch { scans, run })
+        })
+        .as_ref()
+}
+
+fn broken_run() -> Option<&'static Run> {
+    broken().map(|b| &b.run)
+}
+
+/// Each broken file and what its error says.
+const BROKEN_FILES: &[(&str, &str)] = &[
+    ("huge-dimensions.png", "megapixels"),
+    ("one-pixel.png", "too small"),
+    ("pdf-renamed.tif", "PDF"),
+    ("text-renamed.png", "text file"),
+    ("truncated.jpg", "truncated JPEG"),
+    ("truncated.tif", "truncated TIFF"),
+    ("zero-bytes.tif", "empty file"),
+];
+
+#[test]
+fn broken_pages_make_the_exit_code_1() {
+    let Some(run) = broken_run() else { return };
+    run.code(1);
+}
+
+#[test]
+fn with_broken_pages_the_manifest_follows_the_schema() {
+    let Some(run) = broken_run() else { return };
+    validate_manifest(&run.out);
+}
+
+#[test]
+fn with_broken_pages_the_manifest_gives_each_files_size_and_hash() {
+    let Some(run) = broken_run() else { return };
+    check_file_hashes(run);
+}
+
+#[test]
+fn with_broken_pages_no_temporary_file_is_left() {
+    let Some(run) = broken_run() else { return };
+    no_temp_files(&run.out);
+}
+
+#[test]
+fn a_book_with_broken_pages_is_partial() {
+    let Some(run) = broken_run() else { return };
+    assert_eq!(run.manifest().books[0].status, Status::Partial);
+}
+
+#[test]
+fn broken_pages_keep_their_place_in_the_manifest() {
+    let Some(run) = broken_run() else { return };
+    assert_eq!(run.manifest().books[0].pages.len(), 10);
+}
+
+#[test]
+fn each_broken_file_fails_saying_what_is_wrong() {
+    let Some(run) = broken_run() else { return };
+    let m = run.manifest();
+    for (file, what) in BROKEN_FILES {
+        let p = page(&m.books[0], file);
+        assert_eq!(p.status, PageStatus::Failed, "{file}");
+        let error = p.error.as_deref().unwrap();
+        assert!(error.contains(what), "{file}: {error}");
+    }
+}
+
+#[test]
+fn each_broken_file_gets_one_stderr_line_naming_file_and_page() {
+    let Some(run) = broken_run() else { return };
+    let m = run.manifest();
+    for (file, what) in BROKEN_FILES {
+        let index = page(&m.books[0], file).index;
         let lines: Vec<&str> = run.stderr.lines().filter(|l| l.contains(file)).collect();
         assert_eq!(lines.len(), 1, "one line for {file}:\n{}", run.stderr);
         assert!(
@@ -345,32 +812,49 @@ fn broken_files_fail_alone_and_the_book_goes_on() {
         );
         assert!(lines[0].contains(what), "{}", lines[0]);
     }
-    let jpeg_named = pages
-        .iter()
-        .find(|p| p["source"].as_str().unwrap().ends_with("jpeg-named.tif"))
-        .unwrap();
-    assert_eq!(jpeg_named["status"], "ok");
-    assert!(
-        jpeg_named["warnings"][0]
-            .as_str()
-            .unwrap()
-            .contains("JPEG named .tif")
-    );
-    assert!(
-        run.stderr.contains("jpeg-named.tif: page"),
-        "the warning is shown"
-    );
+}
 
-    // Failed pages keep their place: placeholders in the PDF, empty chunks in the text.
-    let pdf = run.out.join("mixed/mixed.pdf");
-    check_pdf(&pdf);
-    assert_eq!(pdf_pages(&pdf), 10);
+#[test]
+fn a_jpeg_named_tif_converts_with_a_warning() {
+    let Some(run) = broken_run() else { return };
+    let m = run.manifest();
+    let jpeg_named = page(&m.books[0], "jpeg-named.tif");
+    assert_eq!(jpeg_named.status, PageStatus::Ok);
+    assert!(jpeg_named.warnings[0].contains("JPEG named .tif"));
+}
+
+#[test]
+fn the_jpeg_named_tif_warning_is_shown() {
+    let Some(run) = broken_run() else { return };
+    run.stderr_contains("jpeg-named.tif: page");
+}
+
+#[test]
+fn with_broken_pages_the_pdf_passes_qpdf_and_the_pdfa_checks() {
+    let Some(run) = broken_run() else { return };
+    check_pdf(&run.file("mixed", "pdf"));
+}
+
+/// Failed pages keep their place: placeholders in the PDF, empty chunks in the text.
+#[test]
+fn broken_pages_keep_their_place_in_the_pdf_and_the_text() {
+    let Some(run) = broken_run() else { return };
+    assert_eq!(pdf_pages(&run.file("mixed", "pdf")), 10);
     assert_eq!(txt_pages(&run.out, "mixed").len(), 10);
-    let truncated = pages
-        .iter()
-        .find(|p| p["source"].as_str().unwrap().ends_with("truncated.jpg"))
-        .unwrap();
-    let i = truncated["index"].as_u64().unwrap().to_string();
+}
+
+/// The page of the truncated JPEG, 1-based, as pdftotext and pdfimages take it.
+fn truncated_page(run: &Run) -> String {
+    page(&run.manifest().books[0], "truncated.jpg")
+        .index
+        .to_string()
+}
+
+#[test]
+fn a_placeholder_page_names_the_broken_file() {
+    let Some(run) = broken_run() else { return };
+    let i = truncated_page(run);
+    let pdf = run.file("mixed", "pdf");
     let placeholder = tool_ok(
         "pdftotext",
         &["-f", &i, "-l", &i, pdf.to_str().unwrap(), "-"],
@@ -379,6 +863,13 @@ fn broken_files_fail_alone_and_the_book_goes_on() {
         placeholder.contains("truncated.jpg") && placeholder.contains("could not be converted"),
         "{placeholder}"
     );
+}
+
+#[test]
+fn a_placeholder_page_has_no_image() {
+    let Some(run) = broken_run() else { return };
+    let i = truncated_page(run);
+    let pdf = run.file("mixed", "pdf");
     let images = tool_ok(
         "pdfimages",
         &["-list", "-f", &i, "-l", &i, pdf.to_str().unwrap()],
@@ -388,39 +879,76 @@ fn broken_files_fail_alone_and_the_book_goes_on() {
         2,
         "no image on the placeholder page:\n{images}"
     );
-    epubcheck(&run.out.join("mixed/mixed.epub"));
 }
 
 #[test]
-fn a_book_without_any_good_page_fails_without_files() {
-    let Some(shared) = shared() else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let scans = tmp.path().join("scans");
-    std::fs::create_dir_all(scans.join("broken")).unwrap();
-    std::fs::copy(
-        shared.join("sample-scans-bad/zero-bytes.tif"),
-        scans.join("broken/1.tif"),
-    )
-    .unwrap();
-    std::fs::copy(
-        shared.join("sample-scans-bad/truncated.jpg"),
-        scans.join("broken/2.jpg"),
-    )
-    .unwrap();
-    // A failed book leaves no files, not even those of an earlier successful run.
-    let out = tmp.path().join("out");
-    std::fs::create_dir_all(out.join("broken")).unwrap();
-    std::fs::write(out.join("broken/broken.pdf"), b"from an earlier run").unwrap();
-    let run = convert(&scans, &out, &["--quiet"]);
-    assert_eq!(run.code, 1);
+fn with_broken_pages_the_epub_passes_epubcheck() {
+    let Some(run) = broken_run() else { return };
+    epubcheck(&run.file("mixed", "epub"));
+}
+
+// A book without any good page.
+
+/// Two broken pages, and a PDF left in the output folder by an earlier run.
+fn hopeless() -> Option<&'static Run> {
+    static HOPELESS: OnceLock<Option<Run>> = OnceLock::new();
+    HOPELESS
+        .get_or_init(|| {
+            let shared = shared()?;
+            let dir = fixture_dir("hopeless");
+            let scans = dir.join("scans");
+            std::fs::create_dir_all(scans.join("broken")).unwrap();
+            std::fs::copy(
+                shared.join("sample-scans-bad/zero-bytes.tif"),
+                scans.join("broken/1.tif"),
+            )
+            .unwrap();
+            std::fs::copy(
+                shared.join("sample-scans-bad/truncated.jpg"),
+                scans.join("broken/2.jpg"),
+            )
+            .unwrap();
+            let out = dir.join("out");
+            std::fs::create_dir_all(out.join("broken")).unwrap();
+            std::fs::write(out.join("broken/broken.pdf"), b"from an earlier run").unwrap();
+            Some(Kitap::convert(&scans).out(&out).arg("--quiet").run())
+        })
+        .as_ref()
+}
+
+#[test]
+fn a_book_without_any_good_page_makes_the_exit_code_1() {
+    let Some(run) = hopeless() else { return };
+    run.code(1);
+}
+
+#[test]
+fn a_book_without_any_good_page_is_failed_in_a_valid_manifest() {
+    let Some(run) = hopeless() else { return };
     validate_manifest(&run.out);
-    outputs_match_manifest(&run);
-    let m = run.manifest();
-    assert_eq!(m["books"][0]["status"], "failed");
-    assert_eq!(m["books"][0]["files"].as_array().unwrap().len(), 0);
+    assert_eq!(run.manifest().books[0].status, Status::Failed);
+}
+
+#[test]
+fn a_book_without_any_good_page_lists_no_files() {
+    let Some(run) = hopeless() else { return };
+    assert_eq!(run.manifest().books[0].files.len(), 0);
+    outputs_match_manifest(run);
+}
+
+#[test]
+fn a_failed_book_removes_the_files_of_an_earlier_run() {
+    let Some(run) = hopeless() else { return };
     assert!(!run.out.join("broken/broken.pdf").exists());
+}
+
+#[test]
+fn a_book_without_any_good_page_leaves_no_temporary_file() {
+    let Some(run) = hopeless() else { return };
     no_temp_files(&run.out);
 }
+
+// Word boxes.
 
 /// Word boxes (points, top-left origin) and texts from `pdftotext -bbox`.
 fn pdf_word_boxes(pdf: &Path) -> Vec<([f64; 4], String)> {
@@ -476,44 +1004,91 @@ fn max_box_distance(pdf: &[([f64; 4], String)], ocr: &[([f64; 4], String)], pt_p
         .fold(0.0, f64::max)
 }
 
+/// A straight page (no preparation touches it, so the CLI reads the same raster) converted with
+/// hOCR.
+struct Boxes {
+    page: PathBuf,
+    run: Run,
+}
+
+fn boxes() -> Option<&'static Boxes> {
+    static BOXES: OnceLock<Option<Boxes>> = OnceLock::new();
+    BOXES
+        .get_or_init(|| {
+            let shared = shared()?;
+            let dir = fixture_dir("boxes");
+            let book = dir.join("scans/b");
+            std::fs::create_dir_all(&book).unwrap();
+            let page = shared.join("sample-scans/eng-clean/0004.tif");
+            std::fs::copy(&page, book.join("0001.tif")).unwrap();
+            let run = Kitap::convert(&dir.join("scans"))
+                .out(&dir.join("out"))
+                .args(["--quiet", "--pipeline", "hocr"])
+                .run();
+            Some(Boxes { page, run })
+        })
+        .as_ref()
+}
+
+impl Boxes {
+    fn pt_per_px(&self) -> f64 {
+        72.0 / self.run.manifest().books[0].pages[0].dpi.unwrap()
+    }
+
+    fn pdf(&self) -> Vec<([f64; 4], String)> {
+        pdf_word_boxes(&self.run.file("b", "pdf"))
+    }
+
+    fn own(&self) -> Vec<([f64; 4], String)> {
+        hocr_word_boxes(&std::fs::read_to_string(self.run.file("b", "hocr")).unwrap())
+    }
+}
+
 #[test]
-fn every_word_box_in_the_pdf_lies_on_the_ocr_box() {
-    let Some(shared) = shared() else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let book = tmp.path().join("scans/b");
-    std::fs::create_dir_all(&book).unwrap();
-    // A straight page (no preparation touches it), so the CLI reads the same raster.
-    let page = shared.join("sample-scans/eng-clean/0004.tif");
-    std::fs::copy(&page, book.join("0001.tif")).unwrap();
-    let run = convert(
-        &tmp.path().join("scans"),
-        &tmp.path().join("out"),
-        &["--quiet", "--pipeline", "hocr"],
+fn a_straight_page_converts_uncorrected() {
+    let Some(b) = boxes() else { return };
+    b.run.success();
+    assert_eq!(correction(&b.run.manifest().books[0].pages[0]), "none");
+}
+
+#[test]
+fn every_word_box_in_the_pdf_lies_on_kitaps_hocr_box() {
+    let Some(b) = boxes() else { return };
+    let pdf = b.pdf();
+    let d_own = max_box_distance(&pdf, &b.own(), b.pt_per_px());
+    eprintln!(
+        "{} words: largest box distance {d_own:.3} pt from kitap's hOCR",
+        pdf.len()
     );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let m = run.manifest();
-    assert_eq!(m["books"][0]["pages"][0]["correction"], "none");
-    let dpi = m["books"][0]["pages"][0]["dpi"].as_f64().unwrap();
-    let pdf = pdf_word_boxes(&run.out.join("b/b.pdf"));
-    let own = hocr_word_boxes(&std::fs::read_to_string(run.out.join("b/b.hocr")).unwrap());
-    let d_own = max_box_distance(&pdf, &own, 72.0 / dpi);
+    assert!(pdf.len() > 40);
+    assert!(d_own <= 1.5, "{d_own} pt");
+}
+
+#[test]
+fn every_word_box_in_the_pdf_lies_on_the_tesseract_cli_box() {
+    let Some(b) = boxes() else { return };
     let cli = std::process::Command::new("tesseract")
-        .arg(&page)
+        .arg(&b.page)
         .args(["-", "-l", "eng", "hocr"])
         .env("OMP_THREAD_LIMIT", "1")
         .output()
         .unwrap();
     let cli = hocr_word_boxes(&String::from_utf8_lossy(&cli.stdout));
-    let d_cli = max_box_distance(&pdf, &cli, 72.0 / dpi);
+    let pdf = b.pdf();
+    let d_cli = max_box_distance(&pdf, &cli, b.pt_per_px());
     eprintln!(
-        "{} words: largest box distance {d_own:.3} pt from kitap's hOCR, {d_cli:.3} pt from the CLI's",
+        "{} words: largest box distance {d_cli:.3} pt from the CLI's hOCR",
         pdf.len()
     );
-    assert!(pdf.len() > 40);
-    assert!(d_own <= 1.5 && d_cli <= 1.5, "{d_own} / {d_cli} pt");
+    assert!(d_cli <= 1.5, "{d_cli} pt");
+}
 
-    // The check must see a word moved by 3 pt: shift the first word's text matrix.
-    let mut doc = lopdf::Document::load(run.out.join("b/b.pdf")).unwrap();
+/// The box check must see a word moved by 3 pt: shift the first word's text matrix.
+#[test]
+fn the_box_check_notices_a_word_moved_by_3_pt() {
+    let Some(b) = boxes() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut doc = lopdf::Document::load(b.run.file("b", "pdf")).unwrap();
     let page = doc.get_pages()[&1];
     let content_id = doc.get_page_contents(page)[0];
     let stream = doc
@@ -533,12 +1108,14 @@ fn every_word_box_in_the_pdf_lies_on_the_ocr_box() {
     stream.set_plain_content(content.encode().unwrap());
     let moved = tmp.path().join("moved.pdf");
     doc.save(&moved).unwrap();
-    let d_moved = max_box_distance(&pdf_word_boxes(&moved), &own, 72.0 / dpi);
+    let d_moved = max_box_distance(&pdf_word_boxes(&moved), &b.own(), b.pt_per_px());
     assert!(
         d_moved > 1.5,
         "a word moved by 3 pt went unnoticed ({d_moved:.3} pt)"
     );
 }
+
+// Archive and compact pipelines.
 
 /// The pixels of the image on `page` of `pdf`, as `pdfimages -png` extracts them, in grey.
 fn pdf_image_grey(pdf: &Path, page: usize, dir: &Path) -> image::GrayImage {
@@ -560,113 +1137,150 @@ fn pdf_image_grey(pdf: &Path, page: usize, dir: &Path) -> image::GrayImage {
     image::open(&file).unwrap().to_luma8()
 }
 
-#[test]
-fn archive_is_lossless_and_compact_is_smaller_and_reads_as_well() {
-    let Some(shared) = shared() else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let book = tmp.path().join("scans/b");
-    std::fs::create_dir_all(&book).unwrap();
-    // (source, archive encoding, compact encoding)
-    let pages = [
-        // 8-bit grey with only black and white: G4 is lossless for it.
-        ("eng-clean/0003.tif", "ccitt-g4", "ccitt-g4"),
-        // Grey newsprint: textured paper, JPEG when compact.
-        ("rus-seed-newsprint/0001.png", "flate", "jpeg"),
-        // JPEG inside a TIFF: re-encoded as JPEG in both.
-        ("eng-clean/0005.tif", "jpeg", "jpeg"),
-        // A 16-grey palette PNG: kept as a palette; black-on-white text, so G4 when compact.
-        (
-            "kpv-cyrl-vyl-tujod-1939-columns/0001.png",
-            "flate-indexed",
-            "ccitt-g4",
-        ),
-        // A 4:4:4 JPEG of a text page: untouched in the archive, G4 is a fraction of it.
-        ("eng-color-jpeg/0002.jpg", "jpeg-passthrough", "ccitt-g4"),
-        // A small JPEG of an old coloured page: re-encoding would not be clearly smaller.
-        (
-            "eng-color-jpeg/0001.jpg",
-            "jpeg-passthrough",
-            "jpeg-passthrough",
-        ),
-    ];
-    let sources: Vec<PathBuf> = pages
-        .iter()
-        .enumerate()
-        .map(|(i, (from, ..))| {
-            let ext = Path::new(from).extension().unwrap().to_str().unwrap();
-            let to = book.join(format!("{:04}.{ext}", i + 1));
-            std::fs::copy(shared.join("sample-scans").join(from), &to).unwrap();
-            to
+/// (source, archive encoding, compact encoding)
+const PIPELINE_PAGES: &[(&str, &str, &str)] = &[
+    // 8-bit grey with only black and white: G4 is lossless for it.
+    ("eng-clean/0003.tif", "ccitt-g4", "ccitt-g4"),
+    // Grey newsprint: textured paper, JPEG when compact.
+    ("rus-seed-newsprint/0001.png", "flate", "jpeg"),
+    // JPEG inside a TIFF: re-encoded as JPEG in both.
+    ("eng-clean/0005.tif", "jpeg", "jpeg"),
+    // A 16-grey palette PNG: kept as a palette; black-on-white text, so G4 when compact.
+    (
+        "kpv-cyrl-vyl-tujod-1939-columns/0001.png",
+        "flate-indexed",
+        "ccitt-g4",
+    ),
+    // A 4:4:4 JPEG of a text page: untouched in the archive, G4 is a fraction of it.
+    ("eng-color-jpeg/0002.jpg", "jpeg-passthrough", "ccitt-g4"),
+    // A small JPEG of an old coloured page: re-encoding would not be clearly smaller.
+    (
+        "eng-color-jpeg/0001.jpg",
+        "jpeg-passthrough",
+        "jpeg-passthrough",
+    ),
+];
+
+/// One book of [`PIPELINE_PAGES`] converted with the archive and with the compact pipeline.
+struct Pipelines {
+    shared: PathBuf,
+    /// The book's copies of the pages, in order.
+    sources: Vec<PathBuf>,
+    archive: Run,
+    compact: Run,
+}
+
+fn pipelines() -> Option<&'static Pipelines> {
+    static PIPELINES: OnceLock<Option<Pipelines>> = OnceLock::new();
+    PIPELINES
+        .get_or_init(|| {
+            let shared = shared()?;
+            let dir = fixture_dir("pipelines");
+            let book = dir.join("scans/b");
+            std::fs::create_dir_all(&book).unwrap();
+            let sources: Vec<PathBuf> = PIPELINE_PAGES
+                .iter()
+                .enumerate()
+                .map(|(i, (from, ..))| {
+                    let ext = Path::new(from).extension().unwrap().to_str().unwrap();
+                    let to = book.join(format!("{:04}.{ext}", i + 1));
+                    std::fs::copy(shared.join("sample-scans").join(from), &to).unwrap();
+                    to
+                })
+                .collect();
+            std::fs::write(book.join("book.toml"), "languages = [\"eng\", \"rus\"]\n").unwrap();
+            let scans = dir.join("scans");
+            let run = |pipeline: &str| {
+                Kitap::convert(&scans)
+                    .out(&dir.join(pipeline))
+                    .args(["--quiet", "--pipeline", pipeline])
+                    .run()
+            };
+            Some(Pipelines {
+                archive: run("archive"),
+                compact: run("compact"),
+                shared,
+                sources,
+            })
         })
-        .collect();
-    std::fs::write(book.join("book.toml"), "languages = [\"eng\", \"rus\"]\n").unwrap();
-    let scans = tmp.path().join("scans");
-    let archive = convert(
-        &scans,
-        &tmp.path().join("archive"),
-        &["--quiet", "--pipeline", "archive"],
-    );
-    let compact = convert(
-        &scans,
-        &tmp.path().join("compact"),
-        &["--quiet", "--pipeline", "compact"],
-    );
+        .as_ref()
+}
+
+#[test]
+fn archive_and_compact_convert_with_exit_0_and_valid_manifests() {
+    let Some(p) = pipelines() else { return };
+    for run in [&p.archive, &p.compact] {
+        run.success();
+        validate_manifest(&run.out);
+    }
+}
+
+fn encodings(run: &Run) -> Vec<String> {
+    run.manifest().books[0].pages.iter().map(encoding).collect()
+}
+
+#[test]
+fn archive_chooses_each_pages_encoding() {
+    let Some(p) = pipelines() else { return };
     assert_eq!(
-        (archive.code, compact.code),
-        (0, 0),
-        "{}{}",
-        archive.stderr,
-        compact.stderr
-    );
-    validate_manifest(&archive.out);
-    validate_manifest(&compact.out);
-    let enc = |run: &Run| -> Vec<String> {
-        run.manifest()["books"][0]["pages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["image_encoding"].as_str().unwrap().to_string())
-            .collect()
-    };
-    assert_eq!(
-        enc(&archive),
-        pages.iter().map(|p| p.1).collect::<Vec<_>>(),
+        encodings(&p.archive),
+        PIPELINE_PAGES.iter().map(|p| p.1).collect::<Vec<_>>(),
         "archive encodings"
     );
+}
+
+#[test]
+fn compact_chooses_each_pages_encoding() {
+    let Some(p) = pipelines() else { return };
     assert_eq!(
-        enc(&compact),
-        pages.iter().map(|p| p.2).collect::<Vec<_>>(),
+        encodings(&p.compact),
+        PIPELINE_PAGES.iter().map(|p| p.2).collect::<Vec<_>>(),
         "compact encodings"
     );
-    let (apdf, cpdf) = (archive.out.join("b/b.pdf"), compact.out.join("b/b.pdf"));
-    let (a, c) = (
-        std::fs::metadata(&apdf).unwrap().len(),
-        std::fs::metadata(&cpdf).unwrap().len(),
-    );
+}
+
+#[test]
+fn compact_is_less_than_half_the_archive() {
+    let Some(p) = pipelines() else { return };
+    let size = |run: &Run| std::fs::metadata(run.file("b", "pdf")).unwrap().len();
+    let (a, c) = (size(&p.archive), size(&p.compact));
     eprintln!("archive {a} bytes, compact {c} bytes");
     assert!(
         c * 10 < a * 5,
         "compact {c} is not clearly smaller than archive {a}"
     );
-    check_pdf(&apdf);
-    check_pdf(&cpdf);
+}
 
-    // Archive: the lossless pages hold exactly the source's pixels, and the passed-through
-    // JPEG is the source file byte for byte.
-    let images = tmp.path().join("images");
-    std::fs::create_dir_all(&images).unwrap();
-    for (i, (from, encoding, _)) in pages.iter().enumerate() {
+#[test]
+fn archive_and_compact_pdfs_pass_qpdf_and_the_pdfa_checks() {
+    let Some(p) = pipelines() else { return };
+    check_pdf(&p.archive.file("b", "pdf"));
+    check_pdf(&p.compact.file("b", "pdf"));
+}
+
+/// Archive: the lossless pages hold exactly the source's pixels.
+#[test]
+fn archive_keeps_the_source_pixels_of_lossless_pages() {
+    let Some(p) = pipelines() else { return };
+    let images = tempfile::tempdir().unwrap();
+    let apdf = p.archive.file("b", "pdf");
+    for (i, (from, encoding, _)) in PIPELINE_PAGES.iter().enumerate() {
         if matches!(*encoding, "ccitt-g4" | "flate" | "flate-indexed") {
-            let stored = pdf_image_grey(&apdf, i + 1, &images);
-            let source = image::open(&sources[i]).unwrap().to_luma8();
+            let stored = pdf_image_grey(&apdf, i + 1, images.path());
+            let source = image::open(&p.sources[i]).unwrap().to_luma8();
             assert!(
                 stored == source,
                 "{from}: archive pixels differ from the source"
             );
         }
     }
-    let jpegs = tmp.path().join("jpegs");
-    std::fs::create_dir_all(&jpegs).unwrap();
+}
+
+/// Archive: the passed-through JPEG is the source file byte for byte.
+#[test]
+fn archive_passes_a_jpeg_through_byte_for_byte() {
+    let Some(p) = pipelines() else { return };
+    let jpegs = tempfile::tempdir().unwrap();
     tool_ok(
         "pdfimages",
         &[
@@ -675,23 +1289,28 @@ fn archive_is_lossless_and_compact_is_smaller_and_reads_as_well() {
             "5",
             "-l",
             "5",
-            apdf.to_str().unwrap(),
-            jpegs.join("p").to_str().unwrap(),
+            p.archive.file("b", "pdf").to_str().unwrap(),
+            jpegs.path().join("p").to_str().unwrap(),
         ],
     );
     assert!(
-        std::fs::read(jpegs.join("p-000.jpg")).unwrap() == std::fs::read(&sources[4]).unwrap(),
+        std::fs::read(jpegs.path().join("p-000.jpg")).unwrap()
+            == std::fs::read(&p.sources[4]).unwrap(),
         "passed-through JPEG is the source file"
     );
+}
 
-    // Rendered back at 300 dpi and read again, compact pages read as well as archive ones:
-    // CER over the pages with ground truth within 0.5 points.
-    let render = tmp.path().join("render");
-    std::fs::create_dir_all(&render).unwrap();
-    let jobs: Vec<(usize, &str, &Path)> = pages
+/// Rendered back at 300 dpi and read again, compact pages read as well as archive ones: CER
+/// over the pages with ground truth within 0.5 points.
+#[test]
+fn compact_pages_read_back_as_well_as_archive_ones() {
+    let Some(p) = pipelines() else { return };
+    let (apdf, cpdf) = (p.archive.file("b", "pdf"), p.compact.file("b", "pdf"));
+    let render = tempfile::tempdir().unwrap();
+    let jobs: Vec<(usize, &str, &Path)> = PIPELINE_PAGES
         .iter()
         .enumerate()
-        .filter(|(_, (from, ..))| gt_of(&shared, from).is_file())
+        .filter(|(_, (from, ..))| gt_of(&p.shared, from).is_file())
         .flat_map(|(i, _)| {
             [
                 (i, "archive", apdf.as_path()),
@@ -701,7 +1320,7 @@ fn archive_is_lossless_and_compact_is_smaller_and_reads_as_well() {
         .collect();
     let read = par_map(&jobs, |&(i, name, pdf)| {
         let page = (i + 1).to_string();
-        let prefix = render.join(format!("{name}-{page}"));
+        let prefix = render.path().join(format!("{name}-{page}"));
         tool_ok(
             "pdftoppm",
             &[
@@ -721,14 +1340,14 @@ fn archive_is_lossless_and_compact_is_smaller_and_reads_as_well() {
         let text = tesseract_cli(&prefix.with_extension("png"), "eng+rus");
         distance(
             &text,
-            &std::fs::read_to_string(gt_of(&shared, pages[i].0)).unwrap(),
+            &std::fs::read_to_string(gt_of(&p.shared, PIPELINE_PAGES[i].0)).unwrap(),
         )
     });
     let mut total = BTreeMap::new();
     for (&(i, name, _), &(d, len)) in jobs.iter().zip(&read) {
         eprintln!(
             "{}: re-read CER {name} {:.2} %",
-            pages[i].0,
+            PIPELINE_PAGES[i].0,
             100.0 * d as f64 / len as f64
         );
         let t = total.entry(name).or_insert((0, 0));

@@ -5,28 +5,39 @@
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use common::pdfa::pdfa_violations;
 use common::*;
 use lopdf::{Dictionary, Document, Object, ObjectId};
 
-/// Converts a Ukrainian JPEG page, an English PNG page, a broken file (a placeholder page) and a
-/// bitonal G4 page, with a book.toml that exercises every metadata field the Info dictionary
-/// and the XMP share.
-fn sample_pdf(shared: &Path, dir: &Path) -> PathBuf {
-    let book = dir.join("scans/кобзар-1");
-    std::fs::create_dir_all(&book).unwrap();
-    for (from, to) in [
-        ("sample-scans/ukr-seed/0001.jpg", "0001.jpg"),
-        ("sample-scans/eng-seed/0001.png", "0002.png"),
-        ("sample-scans-bad/truncated.tif", "0003_зламаний.tif"),
-        ("sample-scans/eng-bitonal-g4/0001.tif", "0004.tif"),
-    ] {
-        std::fs::copy(shared.join(from), book.join(to)).unwrap();
-    }
-    std::fs::write(
-        book.join("book.toml"),
-        r#"title = "Кобзар: вибране & <інше>"
+/// A Ukrainian JPEG page, an English PNG page, a broken file (a placeholder page) and a bitonal
+/// G4 page, with a book.toml that exercises every metadata field the Info dictionary and the XMP
+/// share: converted once.
+struct Sample {
+    dir: PathBuf,
+    run: Run,
+}
+
+fn sample() -> Option<&'static Sample> {
+    static SAMPLE: OnceLock<Option<Sample>> = OnceLock::new();
+    SAMPLE
+        .get_or_init(|| {
+            let shared = shared()?;
+            let dir = fixture_dir("pdfa-sample");
+            let book = dir.join("scans/кобзар-1");
+            std::fs::create_dir_all(&book).unwrap();
+            for (from, to) in [
+                ("sample-scans/ukr-seed/0001.jpg", "0001.jpg"),
+                ("sample-scans/eng-seed/0001.png", "0002.png"),
+                ("sample-scans-bad/truncated.tif", "0003_зламаний.tif"),
+                ("sample-scans/eng-bitonal-g4/0001.tif", "0004.tif"),
+            ] {
+                std::fs::copy(shared.join(from), book.join(to)).unwrap();
+            }
+            std::fs::write(
+                book.join("book.toml"),
+                r#"title = "Кобзар: вибране & <інше>"
 authors = ["Тарас Шевченко", "Ivan Franko"]
 languages = ["ukr", "eng"]
 subjects = ["поезія", "XIX ст."]
@@ -37,11 +48,38 @@ rights = "public domain"
 title = "Думи мої"
 page = 2
 "#,
-    )
-    .unwrap();
-    let run = convert(&dir.join("scans"), &dir.join("out"), &["--quiet"]);
-    assert_eq!(run.code, 1, "one page is broken: {}", run.stderr);
-    run.out.join("кобзар-1/кобзар-1.pdf")
+            )
+            .unwrap();
+            let run = Kitap::convert(&dir.join("scans"))
+                .out(&dir.join("out"))
+                .arg("--quiet")
+                .run();
+            Some(Sample { dir, run })
+        })
+        .as_ref()
+}
+
+impl Sample {
+    fn pdf(&self) -> PathBuf {
+        self.run.file("кобзар-1", "pdf")
+    }
+
+    /// Re-saves the PDF through lopdf after `f` and returns what the checks find in it.
+    fn violations_after(&self, f: &dyn Fn(&mut Document), name: &str) -> Vec<String> {
+        let mut doc = Document::load(self.pdf()).unwrap();
+        f(&mut doc);
+        let out = self.mutant(name);
+        doc.save(&out).unwrap();
+        pdfa_violations(&out)
+    }
+
+    /// Where the mutation `name` is written.
+    fn mutant(&self, name: &str) -> PathBuf {
+        self.dir.join(format!(
+            "{}.pdf",
+            name.replace(|c: char| !c.is_alphanumeric(), "-")
+        ))
+    }
 }
 
 fn first_with(doc: &Document, pred: impl Fn(&Dictionary) -> bool) -> ObjectId {
@@ -302,52 +340,49 @@ fn byte_mutations(pdf: &[u8]) -> Vec<(&'static str, &'static str, Vec<u8>)> {
 }
 
 #[test]
-fn the_pdf_is_pdfa_2u_and_each_check_catches_its_breach() {
-    let Some(shared) = shared() else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let pdf = sample_pdf(&shared, tmp.path());
-    check_pdf(&pdf);
+fn the_sample_book_converts_with_exit_1_for_its_broken_page() {
+    let Some(s) = sample() else { return };
+    s.run.code(1);
+}
 
-    // The placeholder page names the broken file in searchable Unicode, drawn without any
-    // unembedded font.
+#[test]
+fn the_sample_pdf_passes_qpdf_and_the_pdfa_checks() {
+    let Some(s) = sample() else { return };
+    check_pdf(&s.pdf());
+}
+
+/// The placeholder page names the broken file in searchable Unicode.
+#[test]
+fn the_placeholder_page_names_the_broken_file_in_unicode() {
+    let Some(s) = sample() else { return };
     let text = tool_ok(
         "pdftotext",
-        &["-f", "3", "-l", "3", pdf.to_str().unwrap(), "-"],
+        &["-f", "3", "-l", "3", s.pdf().to_str().unwrap(), "-"],
     );
     assert!(text.contains("0003_зламаний.tif"), "{text}");
-    let fonts = tool_ok("pdffonts", &[pdf.to_str().unwrap()]);
+}
+
+/// The placeholder is drawn without any unembedded font: the PDF has one font, embedded.
+#[test]
+fn the_pdf_has_one_font_embedded() {
+    let Some(s) = sample() else { return };
+    let fonts = tool_ok("pdffonts", &[s.pdf().to_str().unwrap()]);
     assert_eq!(fonts.lines().count(), 3, "one font, embedded:\n{fonts}");
+}
 
-    // Control: a file only re-saved by lopdf still passes, so every failure below is the
-    // mutation's.
-    let resave = |f: &dyn Fn(&mut Document), name: &str| -> Vec<String> {
-        let mut doc = Document::load(&pdf).unwrap();
-        f(&mut doc);
-        let out = tmp.path().join(format!(
-            "{}.pdf",
-            name.replace(|c: char| !c.is_alphanumeric(), "-")
-        ));
-        doc.save(&out).unwrap();
-        pdfa_violations(&out)
-    };
-    let control = resave(&|_| {}, "control");
+/// Control: a file only re-saved by lopdf still passes, so every failure of a mutation below
+/// is the mutation's.
+#[test]
+fn the_pdf_only_resaved_by_lopdf_passes() {
+    let Some(s) = sample() else { return };
+    let control = s.violations_after(&|_| {}, "control");
     assert!(control.is_empty(), "re-saved unchanged: {control:?}");
+}
 
-    let bytes = std::fs::read(&pdf).unwrap();
-    let mut results: Vec<(String, String, Vec<String>)> = MUTATIONS
-        .iter()
-        .map(|(name, expect, f)| (name.to_string(), expect.to_string(), resave(f, name)))
-        .collect();
-    for (name, expect, data) in byte_mutations(&bytes) {
-        let out = tmp.path().join(format!(
-            "{}.pdf",
-            name.replace(|c: char| !c.is_alphanumeric(), "-")
-        ));
-        std::fs::write(&out, data).unwrap();
-        results.push((name.into(), expect.into(), pdfa_violations(&out)));
-    }
+/// Asserts that each (name, expected violation, violations found) found its violation.
+fn all_caught(results: &[(String, String, Vec<String>)]) {
     let mut missed = Vec::new();
-    for (name, expect, found) in &results {
+    for (name, expect, found) in results {
         eprintln!("{name}: {found:?}");
         if !found.iter().any(|v| v.contains(expect.as_str())) {
             missed.push(format!("{name}: expected {expect:?}, got {found:?}"));
@@ -358,6 +393,35 @@ fn the_pdf_is_pdfa_2u_and_each_check_catches_its_breach() {
         "checks that did not fire:\n{}",
         missed.join("\n")
     );
+}
+
+#[test]
+fn each_check_catches_its_breach_in_the_objects() {
+    let Some(s) = sample() else { return };
+    let results: Vec<(String, String, Vec<String>)> = par_map(MUTATIONS, |(name, expect, f)| {
+        (
+            name.to_string(),
+            expect.to_string(),
+            s.violations_after(f, name),
+        )
+    });
+    assert_eq!(results.len(), MUTATIONS.len());
+    all_caught(&results);
+}
+
+#[test]
+fn each_check_catches_its_breach_in_the_bytes() {
+    let Some(s) = sample() else { return };
+    let bytes = std::fs::read(s.pdf()).unwrap();
+    let results: Vec<(String, String, Vec<String>)> = byte_mutations(&bytes)
+        .into_iter()
+        .map(|(name, expect, data)| {
+            let out = s.mutant(name);
+            std::fs::write(&out, data).unwrap();
+            (name.into(), expect.into(), pdfa_violations(&out))
+        })
+        .collect();
+    all_caught(&results);
 }
 
 /// The embedded OutputIntent profile is icc-profiles-free's sRGB.icc, unaltered (installed by

@@ -2,13 +2,14 @@
 //! and checking outputs with real tools (qpdf, pdftotext, epubcheck, jsonschema, tesseract).
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub mod pdfa;
 pub mod reading;
 
-use serde_json::Value;
+use kitap::manifest::{BookRecord, Manifest, PageRecord};
 
 /// `$KITAP_SHARED`, else `../shared` beside the checkout. Absent: a failure under CI, a visible
 /// skip notice elsewhere (a user's fresh clone has no shared corpus).
@@ -70,45 +71,183 @@ pub fn stage_shared_books(shared: &Path, scans: &Path, books: &[&str]) {
     }
 }
 
+/// A kitap command line to run, in the manner of casey/just's `Test` builder:
+/// `Kitap::convert(&scans).out(&out).arg("--quiet").run().success()`.
+pub struct Kitap {
+    cmd: Command,
+    out: Option<PathBuf>,
+}
+
+impl Kitap {
+    /// `kitap` with no arguments yet (`Kitap::new().arg("pipelines")`).
+    pub fn new() -> Kitap {
+        Kitap {
+            cmd: Command::new(env!("CARGO_BIN_EXE_kitap")),
+            out: None,
+        }
+    }
+
+    /// `kitap convert SCANS`.
+    pub fn convert(scans: &Path) -> Kitap {
+        Kitap::new().arg("convert").arg(scans)
+    }
+
+    /// `-o OUT`: the output folder, which [`Run::manifest`] and [`Run::file`] read.
+    pub fn out(mut self, out: &Path) -> Kitap {
+        self.out = Some(out.to_path_buf());
+        self.arg("-o").arg(out)
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Kitap {
+        self.cmd.arg(arg);
+        self
+    }
+
+    pub fn args<S: AsRef<OsStr>>(mut self, args: impl IntoIterator<Item = S>) -> Kitap {
+        self.cmd.args(args);
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Kitap {
+        self.cmd.env(key, value);
+        self
+    }
+
+    /// Runs to the end. A panic of kitap fails the test whatever the exit code.
+    pub fn run(mut self) -> Run {
+        let output = self.cmd.output().expect("kitap runs");
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(!stderr.contains("panicked"), "kitap panicked:\n{stderr}");
+        Run {
+            exit: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr,
+            out: self.out.unwrap_or_default(),
+        }
+    }
+}
+
+/// A finished kitap run: exit code, what it printed, and the output folder it was given.
 pub struct Run {
-    pub code: i32,
+    pub exit: i32,
+    pub stdout: String,
     pub stderr: String,
     pub out: PathBuf,
 }
 
 impl Run {
-    pub fn manifest(&self) -> Value {
+    pub fn success(&self) -> &Run {
+        self.code(0)
+    }
+
+    pub fn code(&self, code: i32) -> &Run {
+        assert_eq!(self.exit, code, "exit code; stderr:\n{}", self.stderr);
+        self
+    }
+
+    pub fn stderr_contains(&self, text: &str) -> &Run {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    pub fn stdout_contains(&self, text: &str) -> &Run {
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}:\n{}",
+            self.stdout
+        );
+        self
+    }
+
+    /// OUT/manifest.json, read as the library's own type (which denies unknown fields).
+    pub fn manifest(&self) -> Manifest {
         let text =
             std::fs::read_to_string(self.out.join("manifest.json")).expect("manifest.json written");
-        serde_json::from_str(&text).expect("manifest is JSON")
+        serde_json::from_str(&text).expect("manifest.json reads as a Manifest")
+    }
+
+    /// OUT/ID/ID.EXT, a book's output file.
+    pub fn file(&self, id: &str, ext: &str) -> PathBuf {
+        self.out.join(id).join(format!("{id}.{ext}"))
     }
 }
 
-pub fn kitap() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_kitap"))
+/// The book with this id.
+pub fn book<'m>(m: &'m Manifest, id: &str) -> &'m BookRecord {
+    m.books
+        .iter()
+        .find(|b| b.id == id)
+        .unwrap_or_else(|| panic!("no book {id} in the manifest"))
 }
 
-/// Runs `kitap convert SCANS -o OUT ARGS…`.
-pub fn convert(scans: &Path, out: &Path, args: &[&str]) -> Run {
-    let output = kitap()
-        .arg("convert")
-        .arg(scans)
-        .arg("-o")
-        .arg(out)
-        .args(args)
-        .output()
-        .expect("kitap runs");
-    finish(output, out)
+/// The page whose source file name ends with `file`.
+pub fn page<'b>(b: &'b BookRecord, file: &str) -> &'b PageRecord {
+    b.pages
+        .iter()
+        .find(|p| p.source.ends_with(file))
+        .unwrap_or_else(|| panic!("{}: no page from {file}", b.id))
 }
 
-fn finish(output: Output, out: &Path) -> Run {
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "kitap panicked:\n{stderr}");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stderr,
-        out: out.to_path_buf(),
+// Page fields that are strings in the manifest today and may become enums: the tests read them
+// only through these, as the string they serialise to, so a change of type changes one place.
+fn as_string<T: serde::Serialize>(field: &T) -> Option<String> {
+    serde_json::to_value(field)
+        .unwrap()
+        .as_str()
+        .map(str::to_string)
+}
+
+/// How the page image is stored in the PDF (`jpeg`, `ccitt-g4`, …).
+pub fn encoding(p: &PageRecord) -> String {
+    as_string(&p.image_encoding).unwrap_or_else(|| panic!("{}: no image encoding", p.source))
+}
+
+/// How the page was straightened (`resampled`, `matrix`, `none`).
+pub fn correction(p: &PageRecord) -> String {
+    as_string(&p.correction).unwrap_or_else(|| panic!("{}: no correction", p.source))
+}
+
+/// What decided the orientation (`osd`, `trial`, `none`).
+pub fn orientation_by(p: &PageRecord) -> String {
+    as_string(&p.orientation_by).unwrap_or_else(|| panic!("{}: no orientation_by", p.source))
+}
+
+/// `left` or `right` for a half of a split spread.
+pub fn part(p: &PageRecord) -> Option<String> {
+    as_string(&p.part)
+}
+
+/// A folder for a conversion that several tests of this binary read: `target/tmp/NAME-PID`,
+/// left in place for a look after the run (a static is never dropped), and removed by the next
+/// run once its process has ended.
+pub fn fixture_dir(name: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let me = std::process::id();
+    if cfg!(target_os = "linux")
+        && let Ok(entries) = std::fs::read_dir(root)
+    {
+        for e in entries.flatten() {
+            let file = e.file_name().to_string_lossy().into_owned();
+            let pid = file
+                .strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix('-'))
+                .and_then(|pid| pid.parse::<u32>().ok());
+            if let Some(pid) = pid
+                && pid != me
+                && !Path::new(&format!("/proc/{pid}")).exists()
+            {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
     }
+    let dir = root.join(format!("{name}-{me}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 pub fn tool(cmd: &str, args: &[&str]) -> Output {
@@ -185,17 +324,10 @@ pub fn fonts_embedded_with_unicode(pdf: &Path) {
 
 /// The files under OUT/<id>/ are exactly the ones the manifest lists for that book.
 pub fn outputs_match_manifest(run: &Run) {
-    let m = run.manifest();
-    for b in m["books"].as_array().unwrap() {
-        let id = b["id"].as_str().unwrap();
-        let mut listed: Vec<String> = b["files"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["path"].as_str().unwrap().to_string())
-            .collect();
+    for b in run.manifest().books {
+        let mut listed: Vec<String> = b.files.iter().map(|f| f.path.clone()).collect();
         listed.sort();
-        let dir = run.out.join(id);
+        let dir = run.out.join(&b.id);
         let mut present: Vec<String> = if dir.is_dir() {
             walk(&dir)
                 .iter()
@@ -210,7 +342,7 @@ pub fn outputs_match_manifest(run: &Run) {
             Vec::new()
         };
         present.sort();
-        assert_eq!(present, listed, "{id}: files on disk vs manifest");
+        assert_eq!(present, listed, "{}: files on disk vs manifest", b.id);
     }
 }
 
@@ -259,23 +391,14 @@ sys.exit(1 if errs else 0)";
 
 /// Every file the manifest lists exists with that size and SHA-256.
 pub fn check_file_hashes(run: &Run) {
-    let m = run.manifest();
     let mut n = 0;
-    for b in m["books"].as_array().unwrap() {
-        for f in b["files"].as_array().unwrap() {
-            let path = run.out.join(f["path"].as_str().unwrap());
+    for b in run.manifest().books {
+        for f in &b.files {
+            let path = run.out.join(&f.path);
             let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            assert_eq!(
-                bytes.len() as u64,
-                f["bytes"].as_u64().unwrap(),
-                "{}",
-                path.display()
-            );
+            assert_eq!(bytes.len() as u64, f.bytes, "{}", path.display());
             let sum = tool_ok("sha256sum", &[path.to_str().unwrap()]);
-            assert_eq!(
-                sum.split_whitespace().next().unwrap(),
-                f["sha256"].as_str().unwrap()
-            );
+            assert_eq!(sum.split_whitespace().next().unwrap(), f.sha256);
             n += 1;
         }
     }
