@@ -498,3 +498,52 @@ fn source_date_epoch_sets_the_pdf_dates() {
     );
     assert!(info.contains("2001-09-09T01:46:40"), "{info}");
 }
+
+// Folders that cannot be read fail their book; the batch goes on.
+
+/// `good`; `dangling`, holding a page that links to a file that is gone; `loop`, a folder
+/// link that points at itself.
+fn unreadable() -> &'static Run {
+    static RUN: OnceLock<Run> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = fixture_dir("unreadable");
+        let scans = dir.join("scans");
+        sample_book(&scans.join("good"));
+        sample_book(&scans.join("dangling"));
+        std::os::unix::fs::symlink(dir.join("gone.png"), scans.join("dangling/0002.png")).unwrap();
+        std::os::unix::fs::symlink(scans.join("loop"), scans.join("loop")).unwrap();
+        Kitap::convert(&scans).out(&dir.join("out")).run()
+    })
+}
+
+#[test]
+fn an_unreadable_entry_fails_its_book_not_the_batch() {
+    let run = unreadable();
+    run.code(1);
+    validate_manifest(&run.out);
+    assert_eq!(book(&run.manifest(), "good").status, Status::Ok);
+    assert!(run.file("good", "pdf").exists());
+}
+
+#[test]
+fn a_page_linking_to_a_missing_file_fails_its_book_naming_the_file() {
+    let run = unreadable();
+    let m = run.manifest();
+    let dangling = book(&m, "dangling");
+    assert_eq!(dangling.status, Status::Failed);
+    assert!(dangling.files.is_empty());
+    let err = dangling.error.as_deref().unwrap();
+    assert!(err.contains("dangling/0002.png"), "{err}");
+    run.stderr_contains("dangling/0002.png");
+}
+
+#[test]
+fn a_folder_link_in_a_loop_is_a_failed_book_of_its_own() {
+    let run = unreadable();
+    let m = run.manifest();
+    let looped = book(&m, "loop");
+    assert_eq!(looped.status, Status::Failed);
+    let err = looped.error.as_deref().unwrap();
+    assert!(err.starts_with("cannot read the folder"), "{err}");
+    assert_eq!(m.summary.books_failed, 2);
+}
