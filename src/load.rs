@@ -199,6 +199,23 @@ pub struct LoadLimits {
     pub max_pixels: u64,
 }
 
+/// Only TIFF files can hold several pages; everything else is one page (or one error).
+pub fn frame_count(file: &Path) -> usize {
+    if !is_tiff(file) {
+        return 1;
+    }
+    File::open(file).map_or(1, |f| count_tiff_frames(BufReader::new(f)))
+}
+
+/// Whether the file starts like a TIFF (unreadable or short files are not).
+fn is_tiff(path: &Path) -> bool {
+    let mut head = [0u8; 4];
+    File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && matches!(sniff(&head), Ok(Format::Tiff))
+}
+
 /// Number of frames of a TIFF read through `reader`: only the chain of directories is read,
 /// not the image data.
 pub fn count_tiff_frames<R: Read + Seek>(reader: R) -> usize {
@@ -226,24 +243,25 @@ pub fn open(
     limits: LoadLimits,
     warnings: &mut Vec<String>,
 ) -> Result<LoadedPage, LoadError> {
-    let mut head = [0u8; 4];
-    let is_tiff = File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok()
-        && matches!(sniff(&head), Ok(Format::Tiff));
-    let bytes = if is_tiff {
-        head.to_vec()
+    let tiff = is_tiff(path);
+    let bytes = if tiff {
+        Vec::new()
     } else {
         std::fs::read(path).map_err(LoadError::Unreadable)?
     };
-    if let Ok(format) = sniff(&bytes) {
+    let format = if tiff {
+        Ok(Format::Tiff)
+    } else {
+        sniff(&bytes)
+    };
+    if let Ok(format) = format {
         let ext = path
             .extension()
             .map(|e| e.to_string_lossy().into_owned())
             .unwrap_or_default();
         warnings.extend(extension_warning(format, &ext));
     }
-    if is_tiff {
+    if tiff {
         let file = File::open(path).map_err(LoadError::Unreadable)?;
         load_tiff(BufReader::new(file), frame, limits)
     } else {

@@ -3,8 +3,6 @@
 //! installed models, pages listed — before the first pixel is decoded.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use crate::config::{BookMeta, Pipeline};
@@ -414,7 +412,7 @@ fn plan_pages(files: &[PathBuf], scans: &Path) -> Vec<PlannedPage> {
             .unwrap_or(file)
             .to_string_lossy()
             .into_owned();
-        for frame in 0..frame_count(file) {
+        for frame in 0..load::frame_count(file) {
             pages.push(PlannedPage {
                 index: pages.len() as u32 + 1,
                 file: file.clone(),
@@ -424,17 +422,4 @@ fn plan_pages(files: &[PathBuf], scans: &Path) -> Vec<PlannedPage> {
         }
     }
     pages
-}
-
-/// Only TIFF files can hold several pages; everything else is one page (or one error).
-fn frame_count(file: &Path) -> usize {
-    let mut head = [0u8; 4];
-    let is_tiff = File::open(file)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok()
-        && matches!(load::sniff(&head), Ok(load::Format::Tiff));
-    if !is_tiff {
-        return 1;
-    }
-    File::open(file).map_or(1, |f| load::count_tiff_frames(BufReader::new(f)))
 }
