@@ -3,10 +3,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use common::*;
-use kitap::manifest::Status;
+use kitap::manifest::{BookRecord, Status};
 
 fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -113,8 +112,8 @@ fn two_books_with_one_id_are_a_usage_error() {
 /// Three books: `good`; `typo`, whose book.toml has an unknown field; `nolang`, whose book.toml
 /// asks for a model that is not installed.
 fn bad_tomls() -> &'static Run {
-    static RUN: OnceLock<Run> = OnceLock::new();
-    RUN.get_or_init(|| {
+    static RUN: Shared<Run> = Shared::new();
+    RUN.get(|| {
         let dir = fixture_dir("bad-tomls");
         let scans = dir.join("scans");
         sample_book(&scans.join("good"));
@@ -180,8 +179,8 @@ fn a_book_toml_asking_for_an_uninstalled_model_fails_the_book() {
 // The bundled samples, converted with hOCR.
 
 fn bundled() -> &'static Run {
-    static RUN: OnceLock<Run> = OnceLock::new();
-    RUN.get_or_init(|| {
+    static RUN: Shared<Run> = Shared::new();
+    RUN.get(|| {
         let dir = fixture_dir("bundled");
         Kitap::convert(&samples())
             .out(&dir.join("out"))
@@ -191,13 +190,15 @@ fn bundled() -> &'static Run {
 }
 
 /// The ids of the bundled books, as the manifest has them.
+/// The records of the bundled samples; a loop over them covers all four, never none.
+fn bundled_books() -> Vec<BookRecord> {
+    let books = bundled().manifest().books;
+    assert_eq!(books.len(), 4, "the four bundled sample books");
+    books
+}
+
 fn bundled_ids() -> Vec<String> {
-    bundled()
-        .manifest()
-        .books
-        .into_iter()
-        .map(|b| b.id)
-        .collect()
+    bundled_books().into_iter().map(|b| b.id).collect()
 }
 
 #[test]
@@ -232,14 +233,14 @@ fn the_samples_files_on_disk_are_those_of_the_manifest() {
 
 #[test]
 fn metadata_comes_from_book_toml() {
-    for b in bundled().manifest().books {
+    for b in bundled_books() {
         assert!(b.metadata.title.is_some(), "{}", b.id);
     }
 }
 
 #[test]
 fn each_book_gets_a_pdf_an_epub_a_text_and_with_hocr_an_hocr_file() {
-    for b in bundled().manifest().books {
+    for b in bundled_books() {
         let id = &b.id;
         let files: Vec<&str> = b.files.iter().map(|f| f.path.as_str()).collect();
         for ext in ["pdf", "epub", "txt", "hocr"] {
@@ -274,7 +275,7 @@ fn the_samples_pdfs_pass_qpdf_and_the_pdfa_checks() {
 #[test]
 fn the_pdf_title_is_the_book_title() {
     let run = bundled();
-    for b in run.manifest().books {
+    for b in bundled_books() {
         let info = tool_ok("pdfinfo", &[run.file(&b.id, "pdf").to_str().unwrap()]);
         let title = b.metadata.title.as_deref().unwrap();
         assert!(info.contains(title), "PDF title of {}:\n{info}", b.id);
@@ -317,8 +318,8 @@ fn turkmen_letters_reach_the_text_layer() {
 /// A second run into the same folder, without hOCR: a copy of the bundled samples' output
 /// converted again with `--quiet`.
 fn second_run() -> &'static Run {
-    static RUN: OnceLock<Run> = OnceLock::new();
-    RUN.get_or_init(|| {
+    static RUN: Shared<Run> = Shared::new();
+    RUN.get(|| {
         let out = fixture_dir("second-run").join("out");
         copy_dir(&bundled().out, &out);
         Kitap::convert(&samples()).out(&out).arg("--quiet").run()
@@ -359,8 +360,8 @@ fn pipelines_are_listed() {
 
 /// Three Kazakh pages with two page-label ranges and three chapters, one beyond the last page.
 fn labelled() -> &'static Run {
-    static RUN: OnceLock<Run> = OnceLock::new();
-    RUN.get_or_init(|| {
+    static RUN: Shared<Run> = Shared::new();
+    RUN.get(|| {
         let dir = fixture_dir("labelled");
         let book = dir.join("scans/kk");
         std::fs::create_dir_all(&book).unwrap();
@@ -504,8 +505,8 @@ fn source_date_epoch_sets_the_pdf_dates() {
 /// `good`; `dangling`, holding a page that links to a file that is gone; `loop`, a folder
 /// link that points at itself.
 fn unreadable() -> &'static Run {
-    static RUN: OnceLock<Run> = OnceLock::new();
-    RUN.get_or_init(|| {
+    static RUN: Shared<Run> = Shared::new();
+    RUN.get(|| {
         let dir = fixture_dir("unreadable");
         let scans = dir.join("scans");
         sample_book(&scans.join("good"));

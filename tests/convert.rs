@@ -5,10 +5,9 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use common::*;
-use kitap::manifest::{DpiSource, PageRecord, PageStatus, Status};
+use kitap::manifest::{BookRecord, DpiSource, PageRecord, PageStatus, Status};
 use serde_json::Value;
 
 /// The books of the shared corpus, converted in one batch: every one of them.
@@ -53,9 +52,9 @@ struct Corpus {
 }
 
 fn corpus() -> Option<&'static Corpus> {
-    static CORPUS: OnceLock<Option<Corpus>> = OnceLock::new();
+    static CORPUS: Shared<Option<Corpus>> = Shared::new();
     CORPUS
-        .get_or_init(|| {
+        .get(|| {
             let shared = shared()?;
             let dir = fixture_dir("corpus");
             let scans = dir.join("scans");
@@ -161,7 +160,7 @@ fn books_come_in_the_order_of_their_source() {
 #[test]
 fn every_corpus_book_converts_ok() {
     let Some(run) = corpus_run() else { return };
-    for b in run.manifest().books {
+    for b in corpus_books(run) {
         assert_eq!(b.status, Status::Ok, "{}", b.id);
     }
 }
@@ -169,7 +168,7 @@ fn every_corpus_book_converts_ok() {
 #[test]
 fn the_text_has_one_chunk_per_page() {
     let Some(run) = corpus_run() else { return };
-    for b in run.manifest().books {
+    for b in corpus_books(run) {
         assert_eq!(
             txt_pages(&run.out, &b.id).len(),
             b.pages.len(),
@@ -186,7 +185,7 @@ fn every_book_reads_as_well_as_with_the_tesseract_cli() {
     let Some(c) = corpus() else { return };
     let (run, scans) = (&c.batch.run, &c.batch.scans);
     let mut jobs = Vec::new();
-    for b in run.manifest().books {
+    for b in corpus_books(run) {
         let models = b.ocr_models.join("+");
         let pages = txt_pages(&run.out, &b.id);
         for p in &b.pages {
@@ -233,8 +232,23 @@ fn every_book_reads_as_well_as_with_the_tesseract_cli() {
 }
 
 /// The books' ids, for the tests that check each book's PDF.
+/// The books of the corpus batch; a loop over them covers every book of BOOKS, never none.
+fn corpus_books(run: &Run) -> Vec<BookRecord> {
+    let books = run.manifest().books;
+    assert_eq!(
+        books.len(),
+        BOOKS.len(),
+        "the manifest lists every book of the batch"
+    );
+    books
+}
+
+/// The ids of the corpus batch; a loop over them covers every book of BOOKS, never none.
 fn corpus_ids(run: &Run) -> Vec<String> {
-    run.manifest().books.into_iter().map(|b| b.id).collect()
+    let mut ids: Vec<String> = run.manifest().books.into_iter().map(|b| b.id).collect();
+    ids.sort();
+    assert_eq!(ids, BOOKS, "the manifest lists every book of the batch");
+    ids
 }
 
 #[test]
@@ -254,7 +268,7 @@ fn every_pdf_embeds_its_text_font_with_a_unicode_map() {
 #[test]
 fn every_pdf_has_a_page_per_manifest_page() {
     let Some(run) = corpus_run() else { return };
-    for b in run.manifest().books {
+    for b in corpus_books(run) {
         assert_eq!(
             pdf_pages(&run.file(&b.id, "pdf")),
             b.pages.len(),
@@ -270,7 +284,7 @@ fn every_pdf_has_a_page_per_manifest_page() {
 fn no_page_renders_as_a_negative() {
     let Some(c) = corpus() else { return };
     let (run, scans) = (&c.batch.run, &c.batch.scans);
-    for b in run.manifest().books {
+    for b in corpus_books(run) {
         let id = &b.id;
         for (i, mean) in rendered_brightness(&run.file(id, "pdf")).iter().enumerate() {
             if *mean > 150.0 {
@@ -707,9 +721,9 @@ fn turned_and_skewed_pages_read_like_straight_ones() {
 
 /// A book of every broken file of the corpus between two good pages.
 fn broken() -> Option<&'static Batch> {
-    static BROKEN: OnceLock<Option<Batch>> = OnceLock::new();
+    static BROKEN: Shared<Option<Batch>> = Shared::new();
     BROKEN
-        .get_or_init(|| {
+        .get(|| {
             let shared = shared()?;
             let dir = fixture_dir("broken");
             let book = dir.join("scans/mixed");
@@ -891,9 +905,9 @@ fn with_broken_pages_the_epub_passes_epubcheck() {
 
 /// Two broken pages, and a PDF left in the output folder by an earlier run.
 fn hopeless() -> Option<&'static Run> {
-    static HOPELESS: OnceLock<Option<Run>> = OnceLock::new();
+    static HOPELESS: Shared<Option<Run>> = Shared::new();
     HOPELESS
-        .get_or_init(|| {
+        .get(|| {
             let shared = shared()?;
             let dir = fixture_dir("hopeless");
             let scans = dir.join("scans");
@@ -1012,9 +1026,9 @@ struct Boxes {
 }
 
 fn boxes() -> Option<&'static Boxes> {
-    static BOXES: OnceLock<Option<Boxes>> = OnceLock::new();
+    static BOXES: Shared<Option<Boxes>> = Shared::new();
     BOXES
-        .get_or_init(|| {
+        .get(|| {
             let shared = shared()?;
             let dir = fixture_dir("boxes");
             let book = dir.join("scans/b");
@@ -1171,9 +1185,9 @@ struct Pipelines {
 }
 
 fn pipelines() -> Option<&'static Pipelines> {
-    static PIPELINES: OnceLock<Option<Pipelines>> = OnceLock::new();
+    static PIPELINES: Shared<Option<Pipelines>> = Shared::new();
     PIPELINES
-        .get_or_init(|| {
+        .get(|| {
             let shared = shared()?;
             let dir = fixture_dir("pipelines");
             let book = dir.join("scans/b");

@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use common::reading::*;
 use common::*;
@@ -23,8 +22,8 @@ struct LongBook {
 }
 
 fn long_book() -> &'static LongBook {
-    static BOOK: OnceLock<LongBook> = OnceLock::new();
-    BOOK.get_or_init(|| {
+    static BOOK: Shared<LongBook> = Shared::new();
+    BOOK.get(|| {
         let dir = fixture_dir("long-book");
         let scans = dir.join("scans");
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/render-long-book.py");

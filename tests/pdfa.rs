@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use common::pdfa::pdfa_violations;
 use common::*;
@@ -20,9 +19,9 @@ struct Sample {
 }
 
 fn sample() -> Option<&'static Sample> {
-    static SAMPLE: OnceLock<Option<Sample>> = OnceLock::new();
+    static SAMPLE: Shared<Option<Sample>> = Shared::new();
     SAMPLE
-        .get_or_init(|| {
+        .get(|| {
             let shared = shared()?;
             let dir = fixture_dir("pdfa-sample");
             let book = dir.join("scans/кобзар-1");

@@ -6,7 +6,6 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use common::*;
 use kitap::manifest::PageRecord;
@@ -25,9 +24,9 @@ struct Archive {
 }
 
 fn archive() -> Option<&'static Archive> {
-    static ARCHIVE: OnceLock<Option<Archive>> = OnceLock::new();
+    static ARCHIVE: Shared<Option<Archive>> = Shared::new();
     ARCHIVE
-        .get_or_init(|| {
+        .get(|| {
             let shared = shared()?;
             let dir = fixture_dir("archive");
             let scans = dir.join("scans");
@@ -159,9 +158,9 @@ struct Spreads {
 }
 
 fn spreads() -> Option<&'static Spreads> {
-    static SPREADS: OnceLock<Option<Spreads>> = OnceLock::new();
+    static SPREADS: Shared<Option<Spreads>> = Shared::new();
     SPREADS
-        .get_or_init(|| {
+        .get(|| {
             let shared = shared()?;
             let dir = fixture_dir("spreads");
             let book = dir.join("scans/book");

@@ -190,8 +190,8 @@ pub fn page<'b>(b: &'b BookRecord, file: &str) -> &'b PageRecord {
         .unwrap_or_else(|| panic!("{}: no page from {file}", b.id))
 }
 
-// Page fields that are strings in the manifest today and may become enums: the tests read them
-// only through these, as the string they serialise to, so a change of type changes one place.
+// The manifest's enum fields, read as the names the JSON (and its schema) gives them: the tests
+// check the names a catalogue or validator sees, not just the Rust values.
 fn as_string<T: serde::Serialize>(field: &T) -> Option<String> {
     serde_json::to_value(field)
         .unwrap()
@@ -217,6 +217,33 @@ pub fn orientation_by(p: &PageRecord) -> String {
 /// `left` or `right` for a half of a split spread.
 pub fn part(p: &PageRecord) -> Option<String> {
     as_string(&p.part)
+}
+
+/// A conversion shared by the tests of one binary, made once. A setup that panics is not
+/// redone by every later test (a whole corpus conversion each, a CI timeout on 2 cores): they
+/// fail at once with its message.
+pub struct Shared<T>(std::sync::OnceLock<Result<T, String>>);
+
+impl<T> Shared<T> {
+    pub const fn new() -> Shared<T> {
+        Shared(std::sync::OnceLock::new())
+    }
+
+    /// The shared value, made by `init` on first use.
+    pub fn get(&self, init: impl FnOnce() -> T) -> &T {
+        let made = self.0.get_or_init(|| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(init)).map_err(|p| {
+                p.downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "a panic".into())
+            })
+        });
+        match made {
+            Ok(value) => value,
+            Err(message) => panic!("the shared conversion failed: {message}"),
+        }
+    }
 }
 
 /// A folder for a conversion that several tests of this binary read: `target/tmp/NAME-PID`,
@@ -250,7 +277,9 @@ pub fn fixture_dir(name: &str) -> PathBuf {
 
 pub fn tool(cmd: &str, args: &[&str]) -> Output {
     Command::new(cmd).args(args).output().unwrap_or_else(|e| {
-        panic!("{cmd} is required for the tests ({e}); see .ci/run for the packages")
+        panic!(
+            "{cmd} is required for the tests ({e}); see scripts/install-deps.sh for the packages"
+        )
     })
 }
 
@@ -402,10 +431,22 @@ pub fn check_file_hashes(run: &Run) {
     );
     let files: Vec<_> = manifest.books.iter().flat_map(|b| &b.files).collect();
     assert!(!files.is_empty(), "manifest lists no files");
-    // The library's hashing agrees with a tool of its own: sha256sum on the first file.
-    let first = run.out.join(&files[0].path);
-    let sum = tool_ok("sha256sum", &[first.to_str().unwrap()]);
-    assert_eq!(sum.split_whitespace().next().unwrap(), files[0].sha256);
+    // The library's hashing is checked in turn by a tool of its own: sha256sum on every file.
+    let paths: Vec<String> = files
+        .iter()
+        .map(|f| run.out.join(&f.path).to_string_lossy().into_owned())
+        .collect();
+    let args: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let sums = tool_ok("sha256sum", &args);
+    for (f, line) in files.iter().zip(sums.lines()) {
+        assert_eq!(
+            line.split_whitespace().next(),
+            Some(f.sha256.as_str()),
+            "{}",
+            f.path
+        );
+    }
+    assert_eq!(sums.lines().count(), files.len());
 }
 
 /// No temporary file is left behind anywhere under `dir`.
