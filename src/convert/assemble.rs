@@ -238,8 +238,8 @@ fn page_facts(done: &DonePage, reading: &PartReading) -> PageFacts {
 
 fn image_encoding(e: Encoding) -> manifest::ImageEncoding {
     match e {
-        Encoding::Jpeg => manifest::ImageEncoding::JpegPassthrough,
-        Encoding::JpegReencoded => manifest::ImageEncoding::Jpeg,
+        Encoding::JpegPassthrough => manifest::ImageEncoding::JpegPassthrough,
+        Encoding::Jpeg => manifest::ImageEncoding::Jpeg,
         Encoding::G4 => manifest::ImageEncoding::CcittG4,
         Encoding::Flate => manifest::ImageEncoding::Flate,
         Encoding::FlateIndexed { .. } => manifest::ImageEncoding::FlateIndexed,

@@ -16,9 +16,9 @@ use crate::prepare::Display;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
     /// The source JPEG file, byte for byte.
-    Jpeg,
+    JpegPassthrough,
     /// Re-encoded as JPEG: the compact pipeline, or a lossy source that cannot go in as it is.
-    JpegReencoded,
+    Jpeg,
     /// CCITT Group 4, 1 bit per pixel.
     G4,
     /// zlib with a PNG predictor byte per row, 8 bits per component.
@@ -118,7 +118,7 @@ pub fn encode(
             img.width(),
             img.height(),
             components,
-            Encoding::Jpeg,
+            Encoding::JpegPassthrough,
             data,
         ));
     }
@@ -184,7 +184,7 @@ fn lossless(img: &DynamicImage, lossy_source: bool) -> PageImage {
     if lossy_source
         && let Some(data) = encode_jpeg(&raw, width, height, components, LOSSY_SOURCE_QUALITY)
     {
-        return PageImage::new(width, height, components, Encoding::JpegReencoded, data);
+        return PageImage::new(width, height, components, Encoding::Jpeg, data);
     }
     if let Some(p) = indexed(&raw, width, height, components) {
         return p;
@@ -233,7 +233,7 @@ fn compact(img: &DynamicImage, opts: &ImageOptions, dpi: f64) -> PageImage {
         components,
         opts.jpeg_quality,
     )
-    .map(|d| PageImage::new(width, height, components, Encoding::JpegReencoded, d));
+    .map(|d| PageImage::new(width, height, components, Encoding::Jpeg, d));
     match (jpeg, indexed(&raw, width, height, components)) {
         (Some(j), Some(p)) if p.data.len() + p.palette.len() < j.data.len() => p,
         (Some(j), _) => j,
@@ -630,7 +630,7 @@ mod tests {
         let small = encode(&display, None, false, false, &compact, 300.0);
         assert_eq!(
             (small.encoding, small.width, small.height),
-            (Encoding::JpegReencoded, 300, 200)
+            (Encoding::Jpeg, 300, 200)
         );
     }
 

@@ -170,7 +170,7 @@ impl<W: Write> PdfWriter<W> {
             let mut x = c.image_xobject(image_ref, &img.data);
             x.width(img.width as i32).height(img.height as i32);
             match img.encoding {
-                Encoding::Jpeg | Encoding::JpegReencoded => {
+                Encoding::JpegPassthrough | Encoding::Jpeg => {
                     x.filter(Filter::DctDecode);
                     x.bits_per_component(8);
                 }
