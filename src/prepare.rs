@@ -252,7 +252,7 @@ impl Analysis {
         let turned = geometry::turn_grey(&self.grey, back);
         let skew = match self.skew {
             Some(s) if opts.deskew && self.has_text => {
-                if rotation % 180 == 0 && !self.vertical {
+                if rotation.is_multiple_of(180) && !self.vertical {
                     // A half turn keeps the angle.
                     s.cw_deg
                 } else {
