@@ -1,7 +1,8 @@
 //! The command line: argument definitions, the OpenMP guard, and exit codes.
 //!
 //! Exit codes: 0 everything converted, 1 some page or book failed, 2 usage or configuration
-//! error (bad flag, unknown or missing language, unreadable scan folder).
+//! error (bad flag, unknown or missing language, unreadable scan folder, an output folder that
+//! is or overlaps the input), 4 the output folder cannot be created or written.
 
 use std::process::ExitCode;
 
@@ -26,7 +27,7 @@ pub enum Command {
     /// Convert a tree of scanned book folders (one folder = one book) into OUT/<id>/<id>.{pdf,epub,txt}
     /// and OUT/manifest.json.
     #[command(
-        after_help = "Exit status: 0 all pages converted, 1 some page or book failed (see stderr and the manifest), 2 usage or configuration error.\n\
+        after_help = "Exit status: 0 all pages converted, 1 some page or book failed (see stderr and the manifest), 2 usage or configuration error (including an output folder that is or overlaps the input), 4 the output folder cannot be written.\n\
 Languages come from each book's book.toml, else --lang, else the pipeline. Codes are ISO 639 (ru/rus, kk/kaz, tk/tuk, en/eng, …).\n\
 Before OCR every page is turned upright and straightened (up to 15°); the manifest records what was found.\n\
 The PDF is PDF/A-2u (page images + invisible word-aligned text); the EPUB is reflowed reading text without running heads or page numbers, \
@@ -76,7 +77,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 Ok(j) => j,
                 Err(e) => {
                     eprintln!("kitap: {e}");
-                    return ExitCode::from(2);
+                    return ExitCode::from(e.exit_code());
                 }
             };
             match crate::convert::run(job) {

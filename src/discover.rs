@@ -27,8 +27,9 @@ pub struct BookDir {
 }
 
 /// Walks `root` and returns its books in the order of their `source`.
-/// Hidden entries and `gt/` folders (ground truth) are not descended into.
-pub fn find_books(root: &Path) -> std::io::Result<Vec<BookDir>> {
+/// Hidden entries, `gt/` folders (ground truth) and the folders in `skip` (given canonical:
+/// the output folder when it lies inside the scans) are not descended into.
+pub fn find_books(root: &Path, skip: &[PathBuf]) -> std::io::Result<Vec<BookDir>> {
     let meta = std::fs::metadata(root)?;
     if !meta.is_dir() {
         return Err(std::io::Error::new(
@@ -46,7 +47,9 @@ pub fn find_books(root: &Path) -> std::io::Result<Vec<BookDir>> {
             )
         })
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !is_excluded_dir_or_hidden(e.path()));
+        .filter_entry(|e| {
+            e.depth() == 0 || !(is_excluded_dir_or_hidden(e.path()) || is_skipped(e, skip))
+        });
     for entry in walker {
         let entry = match entry {
             Ok(e) => e,
@@ -138,6 +141,12 @@ fn relative_source(root: &Path, dir: &Path) -> String {
     } else {
         rel.to_string_lossy().into_owned()
     }
+}
+
+fn is_skipped(e: &walkdir::DirEntry, skip: &[PathBuf]) -> bool {
+    !skip.is_empty()
+        && e.file_type().is_dir()
+        && e.path().canonicalize().is_ok_and(|c| skip.contains(&c))
 }
 
 fn is_excluded_dir_or_hidden(path: &Path) -> bool {
@@ -270,7 +279,7 @@ mod tests {
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, b"").unwrap();
         }
-        let books = find_books(root).unwrap();
+        let books = find_books(root, &[]).unwrap();
         let ids: Vec<_> = books.iter().map(|b| b.id.as_str()).collect();
         assert_eq!(ids, ["b1", "b2"]);
         let names: Vec<_> = books[0]
@@ -298,7 +307,7 @@ mod tests {
             std::fs::set_permissions(l, std::fs::Permissions::from_mode(0o000)).unwrap();
         }
         let really_locked = std::fs::read_dir(&locked[0]).is_err();
-        let books = find_books(root);
+        let books = find_books(root, &[]);
         for l in &locked {
             std::fs::set_permissions(l, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
@@ -350,7 +359,7 @@ mod tests {
         // A page that links to a file that is gone, and a folder link that points at itself.
         std::os::unix::fs::symlink(root.join("gone/2.png"), root.join("b/2.png")).unwrap();
         std::os::unix::fs::symlink(root.join("loop"), root.join("loop")).unwrap();
-        let books = find_books(root).unwrap();
+        let books = find_books(root, &[]).unwrap();
         let ids: Vec<_> = books.iter().map(|b| b.id.as_str()).collect();
         assert_eq!(ids, ["a", "b", "c", "loop"]);
         assert!(books[0].error.is_none() && books[2].error.is_none());
@@ -360,10 +369,25 @@ mod tests {
     }
 
     #[test]
+    fn a_skipped_folder_is_never_walked() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for p in ["b/1.png", "out/b/1.png"] {
+            let p = root.join(p);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, b"").unwrap();
+        }
+        let out = root.join("out").canonicalize().unwrap();
+        let books = find_books(root, &[out]).unwrap();
+        let sources: Vec<_> = books.iter().map(|b| b.source.as_str()).collect();
+        assert_eq!(sources, ["b"]);
+    }
+
+    #[test]
     fn root_can_be_a_book() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("1.png"), b"").unwrap();
-        let books = find_books(dir.path()).unwrap();
+        let books = find_books(dir.path(), &[]).unwrap();
         assert_eq!(books.len(), 1);
         assert_eq!(books[0].source, ".");
     }

@@ -51,11 +51,35 @@ pub enum ConfigError {
         first: String,
         second: String,
     },
-    /// The output folder cannot be created.
+    /// The output folder cannot be created (exit 4).
     OutFolder {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The output folder is the scan folder: outputs would overwrite and delete inputs.
+    OutIsScans {
+        path: PathBuf,
+    },
+    /// An output would be written where discovery found input: in or over a book folder.
+    OutOverInput {
+        out: PathBuf,
+        input: PathBuf,
+    },
+    /// Nothing can be written in the output folder (exit 4).
+    OutNotWritable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl ConfigError {
+    /// The exit code: 4 when the output folder cannot be written, 2 for everything else.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ConfigError::OutFolder { .. } | ConfigError::OutNotWritable { .. } => 4,
+            _ => 2,
+        }
+    }
 }
 
 impl fmt::Display for ConfigError {
@@ -114,6 +138,22 @@ impl fmt::Display for ConfigError {
             ConfigError::OutFolder { path, source } => write!(
                 f,
                 "{}: cannot create the output folder: {source}",
+                path.display()
+            ),
+            ConfigError::OutIsScans { path } => write!(
+                f,
+                "{}: the output folder is the scan folder; its files would overwrite and delete the scans (give -o a folder of its own, e.g. beside the books)",
+                path.display()
+            ),
+            ConfigError::OutOverInput { out, input } => write!(
+                f,
+                "{}: would be written in or over the input folder {} (give -o a folder outside every book folder)",
+                out.display(),
+                input.display()
+            ),
+            ConfigError::OutNotWritable { path, source } => write!(
+                f,
+                "{}: the output folder is not writable: {source}",
                 path.display()
             ),
         }

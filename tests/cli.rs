@@ -2,6 +2,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use common::*;
@@ -547,4 +548,71 @@ fn a_folder_link_in_a_loop_is_a_failed_book_of_its_own() {
     let err = looped.error.as_deref().unwrap();
     assert!(err.starts_with("cannot read the folder"), "{err}");
     assert_eq!(m.summary.books_failed, 2);
+}
+
+// OUT apart from SCANS: outputs never land where the scans are.
+
+/// A book folder holding a librarian's own `b.txt` and `b.pdf` beside its page, and a hash of
+/// every file under the scans.
+fn book_with_notes() -> (tempfile::TempDir, PathBuf, BTreeMap<PathBuf, Vec<u8>>) {
+    let (tmp, scans, _) = one_book();
+    std::fs::write(scans.join("b/b.txt"), "notes of the scanning room").unwrap();
+    std::fs::write(scans.join("b/b.pdf"), "%PDF- a librarian's own file").unwrap();
+    let before = tree_bytes(&scans);
+    (tmp, scans, before)
+}
+
+fn tree_bytes(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    walk(dir)
+        .into_iter()
+        .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
+        .collect()
+}
+
+#[test]
+fn an_output_folder_equal_to_the_scans_is_refused_and_nothing_is_touched() {
+    let (_tmp, scans, before) = book_with_notes();
+    let run = Kitap::convert(&scans).out(&scans).run();
+    usage_error(&run).stderr_contains("the output folder is the scan folder");
+    assert_eq!(tree_bytes(&scans), before, "the scans are untouched");
+}
+
+#[test]
+fn an_output_folder_inside_a_book_folder_is_refused() {
+    let (_tmp, scans, before) = book_with_notes();
+    let run = Kitap::convert(&scans).out(&scans.join("b/out")).run();
+    usage_error(&run).stderr_contains("in or over the input folder");
+    assert_eq!(tree_bytes(&scans), before, "the scans are untouched");
+}
+
+#[test]
+fn a_book_whose_output_folder_would_be_its_own_folder_is_refused() {
+    // `kitap convert scans/b -o scans` would write OUT/b = scans/b: the book's own folder.
+    let (_tmp, scans, before) = book_with_notes();
+    let run = Kitap::convert(&scans.join("b")).out(&scans).run();
+    run.code(2).stderr_contains("in or over the input folder");
+    assert_eq!(tree_bytes(&scans), before, "the scans are untouched");
+}
+
+#[test]
+fn an_output_folder_beside_the_books_is_allowed_and_never_read_as_input() {
+    let (_tmp, scans, _) = one_book();
+    let out = scans.join("out");
+    // A page image in OUT (say, from some other tool) must not become a book.
+    sample_book(&out.join("stray"));
+    let run = Kitap::convert(&scans).out(&out).arg("--quiet").run();
+    run.success();
+    let ids: Vec<String> = run.manifest().books.into_iter().map(|b| b.id).collect();
+    assert_eq!(ids, ["b"]);
+    assert!(run.file("b", "pdf").exists());
+}
+
+#[test]
+fn an_output_folder_that_cannot_be_written_exits_4_before_any_page() {
+    // /proc/self is a folder that exists and takes no new file, even for root.
+    let (_tmp, scans, _) = one_book();
+    let run = Kitap::convert(&scans).out(Path::new("/proc/self")).run();
+    run.code(4)
+        .stderr_contains("/proc/self")
+        .stderr_contains("not writable");
 }

@@ -255,9 +255,21 @@ impl Job {
             tessdata,
         };
         let default_languages = default_languages(req, &pipeline, &models)?;
-        let dirs = find_books(&req.scans).map_err(|source| ConfigError::ScanFolder {
-            path: req.scans.clone(),
-            source,
+        let out = resolved(&req.out);
+        let scans = req
+            .scans
+            .canonicalize()
+            .unwrap_or_else(|_| req.scans.clone());
+        if out == scans {
+            return Err(ConfigError::OutIsScans {
+                path: req.out.clone(),
+            });
+        }
+        let dirs = find_books(&req.scans, std::slice::from_ref(&out)).map_err(|source| {
+            ConfigError::ScanFolder {
+                path: req.scans.clone(),
+                source,
+            }
         })?;
         if dirs.is_empty() {
             return Err(ConfigError::NoPages {
@@ -265,10 +277,12 @@ impl Job {
             });
         }
         check_unique_ids(&dirs)?;
+        check_out_apart(&out, &dirs)?;
         std::fs::create_dir_all(&req.out).map_err(|source| ConfigError::OutFolder {
             path: req.out.clone(),
             source,
         })?;
+        probe_writable(&req.out)?;
         let jobs = req
             .jobs
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -312,6 +326,82 @@ fn default_languages(
     }
     models.check(&lang::models_for(&languages), &origin)?;
     Ok(languages)
+}
+
+/// `path` made absolute and free of links and `..` through its nearest existing ancestor: the
+/// output folder may not exist yet.
+fn resolved(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut lexical = PathBuf::new();
+    for c in absolute.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                lexical.pop();
+            }
+            std::path::Component::CurDir => {}
+            c => lexical.push(c),
+        }
+    }
+    let mut existing = lexical.as_path();
+    let mut missing = Vec::new();
+    while !existing.exists() {
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                missing.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => break,
+        }
+    }
+    let mut out = existing
+        .canonicalize()
+        .unwrap_or_else(|_| existing.to_path_buf());
+    out.extend(missing.iter().rev());
+    out
+}
+
+/// Outputs never land where discovery found input: OUT is not inside a book folder, and no
+/// book's output folder OUT/<id> is a book folder or holds one (`kitap convert scans/b -o
+/// scans` would write b's files into b). OUT inside SCANS beside the books is fine: discovery
+/// does not walk it.
+fn check_out_apart(out: &Path, dirs: &[BookDir]) -> Result<(), ConfigError> {
+    let inputs: Vec<(PathBuf, &BookDir)> = dirs
+        .iter()
+        .map(|d| (d.dir.canonicalize().unwrap_or_else(|_| d.dir.clone()), d))
+        .collect();
+    let overlap = |target: &Path| {
+        inputs
+            .iter()
+            .find(|(input, _)| target.starts_with(input) || input.starts_with(target))
+            .map(|(_, d)| ConfigError::OutOverInput {
+                out: target.to_path_buf(),
+                input: d.dir.clone(),
+            })
+    };
+    if let Some((_, d)) = inputs.iter().find(|(input, _)| out.starts_with(input)) {
+        return Err(ConfigError::OutOverInput {
+            out: out.to_path_buf(),
+            input: d.dir.clone(),
+        });
+    }
+    match dirs.iter().find_map(|d| overlap(&out.join(&d.id))) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Finds an output folder that cannot be written before the first page is read, not after
+/// every page has been OCR'd.
+fn probe_writable(out: &Path) -> Result<(), ConfigError> {
+    let probe = out.join(format!(".kitap-probe-{}", std::process::id()));
+    let written = std::fs::write(&probe, b"kitap").and_then(|()| std::fs::remove_file(&probe));
+    written.map_err(|source| {
+        let _ = std::fs::remove_file(&probe);
+        ConfigError::OutNotWritable {
+            path: out.to_path_buf(),
+            source,
+        }
+    })
 }
 
 fn check_unique_ids(dirs: &[BookDir]) -> Result<(), ConfigError> {
