@@ -95,7 +95,7 @@ impl BookMeta {
         })?;
         let meta: BookMeta = toml::from_str(&text).map_err(|e| ConfigError::Toml {
             path: path.to_path_buf(),
-            message: one_line(e.message()),
+            message: toml_error(&text, &e),
         })?;
         meta.check(path)?;
         Ok(meta)
@@ -276,7 +276,7 @@ impl Pipeline {
     fn parse(text: &str, stem: &str, path: &Path) -> Result<Pipeline, ConfigError> {
         let mut p: Pipeline = toml::from_str(text).map_err(|e| ConfigError::Toml {
             path: path.to_path_buf(),
-            message: one_line(e.message()),
+            message: toml_error(text, &e),
         })?;
         if p.name.is_empty() || p.name == "default" && stem != "default" {
             p.name = stem.to_string();
@@ -320,9 +320,44 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// A TOML error as one line that says where: `line L, column C: message` (and the key, which
+/// the message names for unknown fields; for a wrong type the key is at that position).
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = one_line(e.message());
+    let Some(span) = e.span() else {
+        return message;
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let key = text
+        .lines()
+        .nth(line - 1)
+        .and_then(|l| l.split_once('='))
+        .map(|(k, _)| k.trim())
+        .filter(|k| !k.is_empty() && !k.starts_with('#'));
+    match key {
+        Some(k) => format!("line {line}, column {column} (`{k}`): {message}"),
+        None => format!("line {line}, column {column}: {message}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wrong_type_names_the_line_and_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("book.toml");
+        std::fs::write(&path, "title = \"T\"\nyear = \"abc\"\n").unwrap();
+        let e = BookMeta::load(&path).unwrap_err().to_string();
+        assert!(e.contains("line 2, column 8 (`year`)"), "{e}");
+        assert!(e.contains("expected i32"), "{e}");
+        std::fs::write(&path, "title = \"T\"\nauthor = [\"A\"]\n").unwrap();
+        let e = BookMeta::load(&path).unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("author"), "{e}");
+    }
 
     #[test]
     fn builtin_pipelines_parse() {
