@@ -186,6 +186,12 @@ impl Books<'_> {
 pub fn run(job: Job) -> std::io::Result<RunSummary> {
     let started = manifest::now_rfc3339();
     let reporter = Reporter::new(job.page_total(), job.quiet);
+    if let Some(asked) = job.jobs_capped {
+        reporter.warn(&format!(
+            "--jobs {asked}: running {} worker(s) (at most twice the cores, and no more than the pages; each holds its own Tesseract engines)",
+            job.jobs
+        ));
+    }
     let items: Vec<(usize, usize)> = job
         .books
         .iter()

@@ -616,3 +616,14 @@ fn an_output_folder_that_cannot_be_written_exits_4_before_any_page() {
         .stderr_contains("/proc/self")
         .stderr_contains("not writable");
 }
+
+#[test]
+fn more_jobs_than_the_machine_can_run_are_capped_with_a_warning() {
+    let (_tmp, scans, out) = one_book();
+    let run = Kitap::convert(&scans)
+        .out(&out)
+        .args(["--jobs", "2000"])
+        .run();
+    run.success()
+        .stderr_contains("--jobs 2000: running 1 worker(s)");
+}

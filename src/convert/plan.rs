@@ -22,7 +22,7 @@ pub struct ConvertRequest {
     /// Output folder (created if missing; books in it are rebuilt).
     #[arg(short, long)]
     pub out: PathBuf,
-    /// Pages OCR'd in parallel, one Tesseract engine each. Default: all cores.
+    /// Pages OCR'd in parallel, one Tesseract engine each (at most twice the cores). Default: all cores.
     #[arg(short, long)]
     pub jobs: Option<usize>,
     /// Languages for books whose book.toml names none, comma-separated: e.g. rus,eng.
@@ -175,7 +175,10 @@ fn creation_date(dir: &BookDir) -> time::OffsetDateTime {
 /// A checked batch: every path resolved, every model verified, before any page is touched.
 pub struct Job {
     pub out: PathBuf,
+    /// Worker threads, each with its own Tesseract engines.
     pub jobs: usize,
+    /// `--jobs` as asked, when more than could be used (the driver says so).
+    pub jobs_capped: Option<usize>,
     pub settings: Settings,
     pub books: Vec<PlannedBook>,
     pub quiet: bool,
@@ -283,17 +286,16 @@ impl Job {
             source,
         })?;
         probe_writable(&req.out)?;
-        let jobs = req
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-            .max(1);
-        let books = dirs
+        let books: Vec<PlannedBook> = dirs
             .into_iter()
             .map(|d| plan_book(d, &req.scans, &default_languages, &models))
             .collect();
+        let pages = books.iter().map(|b| b.pages.len()).sum();
+        let (jobs, jobs_capped) = workers(req.jobs, pages);
         Ok(Job {
             out: req.out.clone(),
             jobs,
+            jobs_capped,
             settings: Settings::from_pipeline(pipeline, models.tessdata),
             books,
             quiet: req.quiet,
@@ -304,6 +306,17 @@ impl Job {
     pub fn page_total(&self) -> usize {
         self.books.iter().map(|b| b.pages.len()).sum()
     }
+}
+
+/// Worker threads: `--jobs`, else the cores; never more than twice the cores (each worker holds
+/// engines of ~100 MB and the cores are shared) nor more than the pages. Also the number asked
+/// for when it was cut down.
+fn workers(asked: Option<usize>, pages: usize) -> (usize, Option<usize>) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let want = asked.unwrap_or(cores).max(1);
+    let used = want.min(2 * cores).min(pages.max(1));
+    // Fewer workers than pages need no word; more than the machine can run do.
+    (used, asked.filter(|&a| a > 2 * cores))
 }
 
 /// `--lang`, else the pipeline's languages; their models must be installed.
@@ -512,4 +525,32 @@ fn plan_pages(files: &[PathBuf], scans: &Path) -> Vec<PlannedPage> {
         }
     }
     pages
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workers_are_capped_at_twice_the_cores_and_the_pages() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(workers(Some(2000), 10_000), (2 * cores, Some(2000)));
+        assert_eq!(workers(Some(2000), 1), (1, Some(2000)));
+        assert_eq!(workers(Some(1), 100), (1, None));
+        assert_eq!(workers(None, 100), (cores, None));
+        // More workers than pages is no mistake worth a word.
+        assert_eq!(workers(Some(2 * cores), 1), (1, None));
+        assert_eq!(workers(Some(0), 5), (1, None));
+    }
+
+    #[test]
+    fn an_output_path_is_resolved_through_its_existing_part() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().canonicalize().unwrap();
+        std::fs::create_dir(base.join("a")).unwrap();
+        assert_eq!(resolved(&base.join("a/./b/../c")), base.join("a/c"));
+        assert_eq!(resolved(&base.join("a")), base.join("a"));
+        std::os::unix::fs::symlink(base.join("a"), base.join("l")).unwrap();
+        assert_eq!(resolved(&base.join("l/new")), base.join("a/new"));
+    }
 }
