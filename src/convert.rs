@@ -158,14 +158,11 @@ impl Books<'_> {
         while self.records.len() < upto {
             let b = self.records.len();
             let book = &job.books[b];
-            let record = match self.current.take() {
-                Some((cb, asm)) if cb == b => {
-                    asm.finish(&job.out, book, &job.settings, self.reporter)
-                }
-                other => {
-                    self.current = other;
-                    book_without_pages(book, self.reporter)
-                }
+            let record = if self.current.as_ref().is_some_and(|(cb, _)| *cb == b) {
+                let (_, asm) = self.current.take().expect("just checked");
+                asm.finish(&job.out, book, &job.settings, self.reporter)
+            } else {
+                book_without_pages(book, self.reporter)
             };
             self.records.push(record);
         }

@@ -195,7 +195,7 @@ fn finish_outputs(
         files.push(FileRecord::describe(out, &f.path, f.media_type)?);
     }
     for ext in outputs::ALL_EXTENSIONS {
-        let stale = dir.join(format!("{id}.{ext}"));
+        let stale = outputs::out_path(dir, id, ext);
         if !finished.iter().any(|f| f.path == stale) {
             let _ = std::fs::remove_file(stale);
         }
@@ -206,7 +206,7 @@ fn finish_outputs(
 /// Removes a failed book's temporary files, and with `finals` its files of an earlier run.
 fn discard(dir: &Path, id: &str, finals: bool) {
     for ext in outputs::ALL_EXTENSIONS {
-        let path = dir.join(format!("{id}.{ext}"));
+        let path = outputs::out_path(dir, id, ext);
         let _ = std::fs::remove_file(temp_path(&path));
         if finals {
             let _ = std::fs::remove_file(path);

@@ -67,7 +67,8 @@ pub trait BookOutput {
     fn finish(self: Box<Self>, end: &BookEnd) -> io::Result<Finished>;
 }
 
-fn out_path(dir: &Path, id: &str, ext: &str) -> PathBuf {
+/// `dir/<id>.<ext>`: where a book's output file of that kind lives.
+pub(super) fn out_path(dir: &Path, id: &str, ext: &str) -> PathBuf {
     dir.join(format!("{id}.{ext}"))
 }
 

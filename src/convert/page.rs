@@ -202,18 +202,27 @@ pub fn convert_page(
     clock: &mut Clock,
 ) -> Result<DonePage, PageFailure> {
     let mut warnings = Vec::new();
-    let fail = |cause: StageError, warnings: Vec<String>| PageFailure { cause, warnings };
     let loaded = clock.time(Stage::Load, || open(page, settings, &mut warnings));
     let loaded = match loaded {
         Ok(l) => l,
-        Err(e) => return Err(fail(StageError::Load(e), warnings)),
+        Err(e) => {
+            return Err(PageFailure {
+                cause: StageError::Load(e),
+                warnings,
+            });
+        }
     };
     let file_dpi = loaded.file_dpi;
     let (bitonal, lossy_source) = (loaded.bitonal, loaded.lossy_source);
     // Engine start-up is no stage's time.
     let (engine, osd) = match engines.get(page.models) {
         Ok(e) => e,
-        Err(e) => return Err(fail(StageError::Ocr(e), warnings)),
+        Err(e) => {
+            return Err(PageFailure {
+                cause: StageError::Ocr(e),
+                warnings,
+            });
+        }
     };
     let cover = page.index == 1;
     let (analysis, prepared) = clock.time(Stage::Prepare, || {
@@ -222,7 +231,12 @@ pub fn convert_page(
     let upright = read_upright(&analysis, prepared, settings, cover, (engine, osd), clock);
     let (prepared, mut readings) = match upright {
         Ok(r) => r,
-        Err(e) => return Err(fail(StageError::Ocr(e), warnings)),
+        Err(e) => {
+            return Err(PageFailure {
+                cause: StageError::Ocr(e),
+                warnings,
+            });
+        }
     };
     clock.time(Stage::Encode, || {
         add_doubtful_scans(&mut readings, &prepared.ocr_image, &settings.epub)
