@@ -4,7 +4,7 @@
 #   run:   Tesseract models for the languages kitap maps (see src/lang.rs) and the OSD model
 #   test:  qpdf, poppler-utils (pdftotext, pdffonts, pdfimages), epubcheck, python3-jsonschema,
 #          python3-pil + fonts-dejavu-extra (tests render a long book with scripts/render-long-book.py),
-#          unzip (tests read the EPUB back)
+#          unzip (tests read the EPUB back), strace (tests slow down renames to kill runs mid-swap)
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -14,7 +14,7 @@ packages=(
   tesseract-ocr-kaz tesseract-ocr-aze tesseract-ocr-uzb tesseract-ocr-uzb-cyrl tesseract-ocr-tur
   tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-ita tesseract-ocr-spa tesseract-ocr-por
   tesseract-ocr-script-latn tesseract-ocr-script-cyrl
-  qpdf poppler-utils epubcheck python3-jsonschema icc-profiles-free time
+  qpdf poppler-utils epubcheck python3-jsonschema icc-profiles-free time strace
   python3-pil fonts-dejavu-extra unzip
 )
 missing=()

@@ -81,11 +81,11 @@ pub fn run(cli: Cli) -> ExitCode {
                 }
             };
             match crate::convert::run(job) {
-                Ok(summary) if summary.all_ok() => ExitCode::SUCCESS,
-                Ok(_) => ExitCode::from(1),
+                Ok(summary) => ExitCode::from(summary.exit_code()),
                 Err(e) => {
+                    // The run could not write OUT's own files (the manifest, the staging folder).
                     eprintln!("kitap: {}: {e}", req.out.display());
-                    ExitCode::from(1)
+                    ExitCode::from(4)
                 }
             }
         }

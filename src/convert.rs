@@ -21,17 +21,31 @@ use plan::{PlannedBook, PlannedPage};
 use schedule::Schedule;
 
 use crate::error::BookError;
+use crate::generation;
 use crate::manifest::{self, BookRecord, Manifest, PipelineInfo, StageSeconds, Status};
 
 /// Result of a whole run, for the exit code.
 pub struct RunSummary {
     pub manifest: Manifest,
     pub manifest_path: PathBuf,
+    /// Books that failed because their files could not be written (a full disk, say).
+    pub books_unwritten: usize,
 }
 
 impl RunSummary {
     pub fn all_ok(&self) -> bool {
         self.manifest.summary.books_failed == 0 && self.manifest.summary.pages_failed == 0
+    }
+
+    /// 0 all converted, 1 a page or book failed, 4 a book's files could not be written.
+    pub fn exit_code(&self) -> u8 {
+        if self.books_unwritten > 0 {
+            4
+        } else if self.all_ok() {
+            0
+        } else {
+            1
+        }
     }
 }
 
@@ -148,6 +162,7 @@ struct Books<'a> {
     job: &'a Job,
     reporter: &'a Reporter,
     records: Vec<BookRecord>,
+    unwritten: usize,
     current: Option<(usize, Assembler)>,
 }
 
@@ -160,7 +175,9 @@ impl Books<'_> {
             let book = &job.books[b];
             let record = if self.current.as_ref().is_some_and(|(cb, _)| *cb == b) {
                 let (_, asm) = self.current.take().expect("just checked");
-                asm.finish(&job.out, book, &job.settings, self.reporter)
+                let done = asm.finish(book, &job.settings, self.reporter);
+                self.unwritten += usize::from(done.write_failed);
+                done.record
             } else {
                 book_without_pages(book, self.reporter)
             };
@@ -189,6 +206,9 @@ pub fn run(job: Job) -> std::io::Result<RunSummary> {
             job.jobs
         ));
     }
+    for line in generation::recover(&job.out)? {
+        reporter.warn(&line);
+    }
     let items: Vec<(usize, usize)> = job
         .books
         .iter()
@@ -199,6 +219,7 @@ pub fn run(job: Job) -> std::io::Result<RunSummary> {
         job: &job,
         reporter: &reporter,
         records: Vec::new(),
+        unwritten: 0,
         current: None,
     };
     let mut seconds = StageSeconds::default();
@@ -216,7 +237,7 @@ pub fn run(job: Job) -> std::io::Result<RunSummary> {
         },
     )?;
     books.finish_before(job.books.len());
-    let records = books.records;
+    let (records, books_unwritten) = (books.records, books.unwritten);
     reporter.bar.finish_and_clear();
 
     let pipeline = PipelineInfo {
@@ -231,6 +252,7 @@ pub fn run(job: Job) -> std::io::Result<RunSummary> {
     Ok(RunSummary {
         manifest,
         manifest_path,
+        books_unwritten,
     })
 }
 

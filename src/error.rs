@@ -196,6 +196,11 @@ impl fmt::Display for BookError {
         match self {
             BookError::Folder(m) => f.write_str(m),
             BookError::Config(e) => e.fmt(f),
+            BookError::Write { dir, source } if no_space(source) => write!(
+                f,
+                "{}: cannot write: no space left on the device ({source})",
+                dir.display()
+            ),
             BookError::Write { dir, source } => {
                 write!(f, "{}: cannot write: {source}", dir.display())
             }
@@ -208,6 +213,14 @@ impl fmt::Display for BookError {
 }
 
 impl std::error::Error for BookError {}
+
+/// A full disk or an exhausted quota.
+pub fn no_space(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
+}
 
 /// Why one page could not be converted. The book goes on without it.
 #[derive(Debug, Clone, PartialEq)]

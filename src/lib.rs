@@ -11,6 +11,7 @@ pub mod discover;
 pub mod epub;
 pub mod error;
 pub mod fsio;
+pub mod generation;
 pub mod geometry;
 pub mod hocr;
 pub mod lang;

@@ -15,7 +15,7 @@ mod verify;
 
 pub use verify::FileProblem;
 
-pub const SCHEMA_VERSION: &str = "1.0";
+pub const SCHEMA_VERSION: &str = "1.1";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,6 +97,10 @@ pub struct BookRecord {
     pub page_count: usize,
     /// Mean of the pages' confidences, weighted by their word counts.
     pub confidence: Option<f64>,
+    /// When this book's files (its generation) were put in place (RFC 3339); none for a book
+    /// that failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub converted_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub warnings: Vec<String>,
@@ -315,14 +319,21 @@ fn round1(v: f64) -> f64 {
 impl FileRecord {
     /// Describes a finished output file by reading it back.
     pub fn describe(out_root: &Path, path: &Path, media_type: &str) -> io::Result<FileRecord> {
-        let (bytes, sha256) = fsio::hash_file(path)?;
         let rel = path.strip_prefix(out_root).unwrap_or(path);
+        let listed = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        FileRecord::describe_as(path, listed, media_type)
+    }
+
+    /// A file read at `path` and listed as `listed` ('/'-separated, relative to OUT): a book's
+    /// files are described in its staging folder before they are swapped into place.
+    pub fn describe_as(path: &Path, listed: String, media_type: &str) -> io::Result<FileRecord> {
+        let (bytes, sha256) = fsio::hash_file(path)?;
         Ok(FileRecord {
-            path: rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/"),
+            path: listed,
             media_type: media_type.to_string(),
             bytes,
             sha256,
@@ -331,6 +342,11 @@ impl FileRecord {
 }
 
 impl BookRecord {
+    /// The book's listed files against the files in `out`: present, same size, same SHA-256.
+    pub fn verify(&self, out: &Path) -> Vec<FileProblem> {
+        verify::files(self, out)
+    }
+
     /// Mean word confidence over the book's pages, weighted by their word counts, to one
     /// decimal.
     pub fn confidence_of(pages: &[PageRecord]) -> Option<f64> {
@@ -494,7 +510,7 @@ impl Manifest {
 
     /// Checks every listed file under `out`: it exists, with the listed size and SHA-256.
     pub fn verify(&self, out: &Path) -> Vec<FileProblem> {
-        verify::files(self, out)
+        self.books.iter().flat_map(|b| b.verify(out)).collect()
     }
 }
 
@@ -521,6 +537,7 @@ mod tests {
             ocr_models: vec!["eng".into()],
             page_count: pages.len(),
             confidence: BookRecord::confidence_of(&pages),
+            converted_at: None,
             error: None,
             warnings: Vec::new(),
             pages,

@@ -1,6 +1,7 @@
-//! One book's outputs as its pages arrive in order: every [`BookOutput`] is given each page,
-//! the page records are built beside them, and at the end the finished files are renamed into
-//! place together and the book's manifest record is made.
+//! One book's outputs as its pages arrive in order: every [`BookOutput`] is given each page in
+//! the book's staging folder, the page records are built beside them, and at the end the new
+//! generation (files and record) is swapped in whole, or, when the book failed, dropped with
+//! the previous generation left as it was.
 
 use std::path::{Path, PathBuf};
 
@@ -9,7 +10,7 @@ use super::outputs::{self, BookEnd, BookOutput, FailedView, Finished, PageView};
 use super::page::{DonePage, PageFailure, PartReading};
 use super::plan::{PlannedBook, PlannedPage, Settings};
 use crate::error::{BookError, PageError};
-use crate::fsio::temp_path;
+use crate::generation::Staging;
 use crate::geometry::Rect;
 use crate::manifest::{
     self, BookRecord, FileRecord, LanguageRecord, PageFacts, PageRecord, PageStatus, Status,
@@ -19,22 +20,36 @@ use crate::prepare;
 
 /// The output files of one book, written as its pages arrive in order.
 pub(super) struct Assembler {
+    /// `OUT/<id>`, where the finished generation goes.
     dir: PathBuf,
+    /// The new generation's folder; none when it could not be made.
+    staging: Option<Staging>,
     outputs: Vec<Box<dyn BookOutput>>,
     pages: Vec<PageRecord>,
     /// The first write that failed: the book fails, and nothing more is written.
     io_error: Option<BookError>,
 }
 
+/// A finished book: its record, and whether it failed because OUT could not be written.
+pub(super) struct BookDone {
+    pub record: BookRecord,
+    pub write_failed: bool,
+}
+
 impl Assembler {
     pub(super) fn start(out: &Path, book: &PlannedBook, settings: &Settings) -> Assembler {
         let dir = out.join(&book.dir.id);
-        let (outputs, io_error) = match outputs::for_book(&dir, &book.info, settings) {
-            Ok(o) => (o, None),
-            Err(e) => (Vec::new(), Some(cannot_write(&dir, e))),
+        let made = Staging::create(out, &book.dir.id).and_then(|s| {
+            let o = outputs::for_book(s.dir(), &book.info, settings)?;
+            Ok((s, o))
+        });
+        let (staging, outputs, io_error) = match made {
+            Ok((s, o)) => (Some(s), o, None),
+            Err(e) => (None, Vec::new(), Some(cannot_write(&dir, e))),
         };
         Assembler {
             dir,
+            staging,
             outputs,
             pages: Vec::new(),
             io_error,
@@ -108,17 +123,17 @@ impl Assembler {
         }
     }
 
-    /// Finishes the book: its files renamed into place, or, when no page converted or a write
-    /// failed, none kept. Returns the book's record.
+    /// Finishes the book: its new generation swapped in, or, when no page converted or a write
+    /// failed, dropped (the previous generation stays). Returns the book's record.
     pub(super) fn finish(
         self,
-        out: &Path,
         book: &PlannedBook,
         settings: &Settings,
         reporter: &Reporter,
-    ) -> BookRecord {
+    ) -> BookDone {
         let Assembler {
             dir,
+            staging,
             outputs,
             pages,
             io_error,
@@ -131,41 +146,53 @@ impl Assembler {
         };
         let mut rec = book_record(book, status);
         rec.confidence = BookRecord::confidence_of(&pages);
-        let id = &book.dir.id;
-        let failure = match io_error {
-            Some(e) => Some(e),
-            None if good == 0 => Some(BookError::NoPageConverted),
-            None => None,
+        rec.page_count = pages.len();
+        rec.pages = pages;
+        let failure = match (io_error, staging) {
+            (Some(e), _) => Some(e),
+            (None, _) if good == 0 => Some(BookError::NoPageConverted),
+            (None, None) => unreachable!("no staging folder without a write error"),
+            (None, Some(staging)) => {
+                let end = BookEnd {
+                    info: &book.info,
+                    settings,
+                    pages: &rec.pages,
+                };
+                match finish_outputs(outputs, &end, staging, &rec) {
+                    Ok((files, converted_at, carried)) => {
+                        for name in carried {
+                            reporter.warn(&format!(
+                                "{}: kept '{name}' (not a kitap file) in the new outputs",
+                                dir.display()
+                            ));
+                        }
+                        rec.files = files;
+                        rec.converted_at = Some(converted_at);
+                        None
+                    }
+                    Err(e) => Some(cannot_write(&dir, e)),
+                }
+            }
         };
+        let write_failed = matches!(failure, Some(BookError::Write { .. }));
         if let Some(e) = failure {
-            // Nothing of this book stands: neither this run's files nor an earlier run's.
-            discard(&dir, id, true);
+            let kept = if dir.is_dir() {
+                format!("; its previous outputs in {} are kept", dir.display())
+            } else {
+                String::new()
+            };
             reporter.error(&format!(
-                "{}: book '{id}' failed: {e}",
-                book.dir.dir.display()
+                "{}: book '{}' failed: {e}{kept}",
+                book.dir.dir.display(),
+                book.dir.id
             ));
             rec.status = Status::Failed;
             rec.error = Some(e.to_string());
-        } else {
-            let end = BookEnd {
-                info: &book.info,
-                settings,
-                pages: &pages,
-            };
-            match finish_outputs(outputs, &end, out, &dir, id) {
-                Ok(files) => rec.files = files,
-                Err(e) => {
-                    discard(&dir, id, false);
-                    let e = cannot_write(&dir, e).to_string();
-                    reporter.error(&e);
-                    rec.status = Status::Failed;
-                    rec.error = Some(e);
-                }
-            }
         }
-        rec.page_count = pages.len();
-        rec.pages = pages;
-        rec
+        BookDone {
+            record: rec,
+            write_failed,
+        }
     }
 }
 
@@ -176,42 +203,31 @@ fn cannot_write(dir: &Path, e: std::io::Error) -> BookError {
     }
 }
 
-/// Finishes every output, then renames them all into place and describes them; files of an
-/// earlier run that this one did not write are removed.
+/// Finishes every output in the staging folder, describes the files as they will be listed
+/// (`<id>/<name>`), writes the record and swaps the generation in. Returns the files, the time
+/// of the swap and the names of foreign files carried over from the old folder.
 fn finish_outputs(
     outputs: Vec<Box<dyn BookOutput>>,
     end: &BookEnd,
-    out: &Path,
-    dir: &Path,
-    id: &str,
-) -> std::io::Result<Vec<manifest::FileRecord>> {
+    staging: Staging,
+    rec: &BookRecord,
+) -> std::io::Result<(Vec<FileRecord>, String, Vec<String>)> {
     let finished: Vec<Finished> = outputs
         .into_iter()
         .map(|o| o.finish(end))
         .collect::<Result<_, _>>()?;
     let mut files = Vec::new();
     for f in &finished {
-        std::fs::rename(temp_path(&f.path), &f.path)?;
-        files.push(FileRecord::describe(out, &f.path, f.media_type)?);
+        let name = f.path.file_name().unwrap_or_default().to_string_lossy();
+        let listed = format!("{}/{name}", rec.id);
+        files.push(FileRecord::describe_as(&f.path, listed, f.media_type)?);
     }
-    for ext in outputs::ALL_EXTENSIONS {
-        let stale = outputs::out_path(dir, id, ext);
-        if !finished.iter().any(|f| f.path == stale) {
-            let _ = std::fs::remove_file(stale);
-        }
-    }
-    Ok(files)
-}
-
-/// Removes a failed book's temporary files, and with `finals` its files of an earlier run.
-fn discard(dir: &Path, id: &str, finals: bool) {
-    for ext in outputs::ALL_EXTENSIONS {
-        let path = outputs::out_path(dir, id, ext);
-        let _ = std::fs::remove_file(temp_path(&path));
-        if finals {
-            let _ = std::fs::remove_file(path);
-        }
-    }
+    let converted_at = manifest::now_rfc3339();
+    let mut record = rec.clone();
+    record.files = files.clone();
+    record.converted_at = Some(converted_at.clone());
+    let done = staging.commit(&record)?;
+    Ok((files, converted_at, done.carried))
 }
 
 /// What the manifest says about one converted page.
@@ -274,6 +290,7 @@ pub(super) fn book_record(book: &PlannedBook, status: Status) -> BookRecord {
         ocr_models: book.models.clone(),
         page_count: book.pages.len(),
         confidence: None,
+        converted_at: None,
         error: book.error.as_ref().map(ToString::to_string),
         warnings: book.warnings.clone(),
         pages: Vec::new(),

@@ -1,6 +1,7 @@
 //! A book's output files, one [`BookOutput`] each: the PDF, the OCR text and the hOCR stream
-//! page by page, the EPUB is built at the end from the reading text. Each writes under a
-//! temporary name; the assembler renames them all into place once every one has finished.
+//! page by page, the EPUB is built at the end from the reading text. Each writes its file under
+//! its final name in the book's staging folder; the assembler swaps the whole folder in once
+//! every one has finished (see [`crate::generation`]).
 //! A new format (ALTO, say) is one more implementation here and one line in [`for_book`].
 
 use std::collections::BTreeMap;
@@ -13,15 +14,10 @@ use pdf_writer::Ref;
 use super::page::{DonePage, PartReading};
 use super::plan::{BookInfo, Settings};
 use crate::epub::{self, EpubMeta};
-use crate::fsio::temp_path;
 use crate::geometry::Rect;
 use crate::manifest::{BookRecord, Correction, PageRecord};
 use crate::pdf::{self, DocInfo, PdfWriter};
 use crate::reading::{self, PageText};
-
-/// Every extension a book's output can have: a file of these that a run did not write is a
-/// leftover of an earlier run and is removed.
-pub const ALL_EXTENSIONS: [&str; 4] = ["pdf", "epub", "txt", "hocr"];
 
 /// One converted page (a scan, or one half of a split spread) as the outputs see it.
 pub struct PageView<'a> {
@@ -47,7 +43,7 @@ pub struct BookEnd<'a> {
     pub pages: &'a [PageRecord],
 }
 
-/// A finished file, still under its temporary name.
+/// A finished file in the staging folder.
 pub struct Finished {
     pub path: PathBuf,
     pub media_type: &'static str,
@@ -63,7 +59,7 @@ pub trait BookOutput {
     fn page(&mut self, page: &PageView) -> io::Result<()>;
     /// A page that could not be converted.
     fn failed_page(&mut self, page: &FailedView) -> io::Result<()>;
-    /// Completes the file under its temporary name, synced to disk.
+    /// Completes the file, synced to disk.
     fn finish(self: Box<Self>, end: &BookEnd) -> io::Result<Finished>;
 }
 
@@ -72,8 +68,8 @@ pub(super) fn out_path(dir: &Path, id: &str, ext: &str) -> PathBuf {
     dir.join(format!("{id}.{ext}"))
 }
 
-fn create_temp(path: &Path) -> io::Result<BufWriter<File>> {
-    Ok(BufWriter::new(File::create(temp_path(path))?))
+fn create(path: &Path) -> io::Result<BufWriter<File>> {
+    Ok(BufWriter::new(File::create(path)?))
 }
 
 fn sync(mut f: BufWriter<File>) -> io::Result<()> {
@@ -81,14 +77,13 @@ fn sync(mut f: BufWriter<File>) -> io::Result<()> {
     f.get_ref().sync_all()
 }
 
-/// The outputs the pipeline asks for, in the order the manifest lists them, their temporary
-/// files created in `dir`.
+/// The outputs the pipeline asks for, in the order the manifest lists them, their files
+/// created in `dir` (the book's staging folder).
 pub fn for_book(
     dir: &Path,
     info: &BookInfo,
     settings: &Settings,
 ) -> io::Result<Vec<Box<dyn BookOutput>>> {
-    std::fs::create_dir_all(dir)?;
     let path = |ext| out_path(dir, &info.id, ext);
     let mut outputs: Vec<Box<dyn BookOutput>> = vec![
         Box::new(PdfOutput::create(path("pdf"))?),
@@ -111,7 +106,7 @@ struct PdfOutput {
 
 impl PdfOutput {
     fn create(path: PathBuf) -> io::Result<PdfOutput> {
-        let writer = PdfWriter::new(create_temp(&path)?)?;
+        let writer = PdfWriter::new(create(&path)?)?;
         Ok(PdfOutput {
             path,
             writer,
@@ -185,7 +180,7 @@ struct TextOutput {
 
 impl TextOutput {
     fn create(path: PathBuf) -> io::Result<TextOutput> {
-        let file = create_temp(&path)?;
+        let file = create(&path)?;
         Ok(TextOutput { path, file })
     }
 
@@ -224,7 +219,7 @@ struct HocrOutput {
 
 impl HocrOutput {
     fn create(path: PathBuf, info: &BookInfo) -> io::Result<HocrOutput> {
-        let mut file = create_temp(&path)?;
+        let mut file = create(&path)?;
         crate::hocr::begin(&mut file, &info.title, info.main_tag())?;
         Ok(HocrOutput { path, file })
     }
@@ -320,7 +315,7 @@ impl BookOutput for EpubOutput {
         let labels = (!info.meta.page_labels.is_empty())
             .then(|| reading::configured_labels(&info.meta.page_labels, self.pages.len() as u32));
         let text = reading::reflow(&self.pages, labels);
-        let f = create_temp(&self.path)?;
+        let f = create(&self.path)?;
         sync(epub::write(
             f,
             &meta,

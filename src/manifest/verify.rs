@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
-use super::{FileRecord, Manifest};
+use super::{BookRecord, FileRecord};
 use crate::fsio;
 
 /// A listed file that is not as the manifest says.
@@ -80,14 +80,11 @@ impl fmt::Display for FileProblem {
     }
 }
 
-pub(super) fn files(manifest: &Manifest, out: &Path) -> Vec<FileProblem> {
-    let mut problems = Vec::new();
-    for book in &manifest.books {
-        for file in &book.files {
-            problems.extend(check(&book.id, file, out));
-        }
-    }
-    problems
+pub(super) fn files(book: &BookRecord, out: &Path) -> Vec<FileProblem> {
+    book.files
+        .iter()
+        .filter_map(|file| check(&book.id, file, out))
+        .collect()
 }
 
 /// A listed path is relative and stays inside OUT.

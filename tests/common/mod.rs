@@ -350,27 +350,52 @@ pub fn fonts_embedded_with_unicode(pdf: &Path) {
 }
 
 /// The files under OUT/<id>/ are exactly the ones the manifest lists for that book.
+/// Each converted book's folder holds exactly the files its manifest entry lists, plus its
+/// record (`.kitap-book.json`), which lists the same files. A failed book's folder is untouched
+/// by the run: absent, or an earlier generation whose own record lists what is there.
 pub fn outputs_match_manifest(run: &Run) {
     for b in run.manifest().books {
-        let mut listed: Vec<String> = b.files.iter().map(|f| f.path.clone()).collect();
-        listed.sort();
         let dir = run.out.join(&b.id);
-        let mut present: Vec<String> = if dir.is_dir() {
-            walk(&dir)
-                .iter()
-                .map(|p| {
-                    p.strip_prefix(&run.out)
-                        .unwrap()
-                        .to_string_lossy()
-                        .replace('\\', "/")
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        present.sort();
-        assert_eq!(present, listed, "{}: files on disk vs manifest", b.id);
+        let present = book_files(&run.out, &dir);
+        let record = kitap::generation::read_record(&dir);
+        if b.status == kitap::manifest::Status::Failed {
+            if let Some(r) = record {
+                assert_eq!(present, listed(&r), "{}: files on disk vs its record", b.id);
+            }
+            continue;
+        }
+        assert_eq!(present, listed(&b), "{}: files on disk vs manifest", b.id);
+        let record = record.unwrap_or_else(|| panic!("{}: no record in its folder", b.id));
+        assert_eq!(listed(&record), listed(&b), "{}: record vs manifest", b.id);
+        for (r, m) in record.files.iter().zip(&b.files) {
+            assert_eq!((r.bytes, &r.sha256), (m.bytes, &m.sha256), "{}", m.path);
+        }
     }
+}
+
+fn listed(b: &BookRecord) -> Vec<String> {
+    let mut v: Vec<String> = b.files.iter().map(|f| f.path.clone()).collect();
+    v.sort();
+    v
+}
+
+/// The files in a book's folder, relative to OUT, without its record.
+pub fn book_files(out: &Path, dir: &Path) -> Vec<String> {
+    if !dir.is_dir() {
+        return Vec::new();
+    }
+    let mut present: Vec<String> = walk(dir)
+        .iter()
+        .filter(|p| !p.ends_with(kitap::generation::RECORD_FILE))
+        .map(|p| {
+            p.strip_prefix(out)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/")
+        })
+        .collect();
+    present.sort();
+    present
 }
 
 /// epubcheck must report no errors and no warnings.
@@ -450,7 +475,13 @@ pub fn check_file_hashes(run: &Run) {
 }
 
 /// No temporary file is left behind anywhere under `dir`.
+/// No temporary file anywhere in OUT, and no generation left in staging.
 pub fn no_temp_files(dir: &Path) {
+    let staging = kitap::generation::staging_root(dir);
+    if staging.is_dir() {
+        let left: Vec<_> = std::fs::read_dir(&staging).unwrap().collect();
+        assert!(left.is_empty(), "left in {}: {left:?}", staging.display());
+    }
     for e in walk(dir) {
         let name = e.file_name().unwrap().to_string_lossy().into_owned();
         assert!(
