@@ -9,12 +9,14 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 mod assemble;
+mod incremental;
 mod outputs;
 pub mod page;
 pub mod plan;
 pub mod schedule;
 
 use assemble::Assembler;
+use incremental::Stamp;
 use page::{Clock, DonePage, Engines, PageFailure, PageInput, StageError};
 pub use plan::{ConvertRequest, Job};
 use plan::{PlannedBook, PlannedPage};
@@ -22,19 +24,25 @@ use schedule::Schedule;
 
 use crate::error::BookError;
 use crate::generation;
-use crate::manifest::{self, BookRecord, Manifest, PipelineInfo, StageSeconds, Status};
+use crate::manifest::{self, BookRecord, Manifest, PipelineInfo, StageSeconds, Status, Summary};
 
 /// Result of a whole run, for the exit code.
 pub struct RunSummary {
+    /// What OUT holds now: books of earlier runs and this one's.
     pub manifest: Manifest,
     pub manifest_path: PathBuf,
+    /// The books this run converted or failed.
+    pub this_run: Summary,
+    /// Books left as they were: up to date.
+    pub unchanged: usize,
     /// Books that failed because their files could not be written (a full disk, say).
     pub books_unwritten: usize,
 }
 
 impl RunSummary {
+    /// Every book of this run converted (unchanged ones count as good).
     pub fn all_ok(&self) -> bool {
-        self.manifest.summary.books_failed == 0 && self.manifest.summary.pages_failed == 0
+        self.this_run.books_failed == 0 && self.this_run.pages_failed == 0
     }
 
     /// 0 all converted, 1 a page or book failed, 4 a book's files could not be written.
@@ -96,16 +104,30 @@ impl Reporter {
             .set_message(format!("{:.1} pages/min", pages as f64 / mins.max(1e-9)));
     }
 
+    /// The pages the run will convert, once up-to-date books are left out.
+    fn set_total(&self, pages: usize) {
+        self.bar.set_length(pages as u64);
+    }
+
+    fn book_unchanged(&self, id: &str) {
+        if !self.quiet && !self.bar.is_hidden() {
+            self.bar.set_message(format!("{id} unchanged"));
+        }
+    }
+
     /// The closing line: what the run did and where the manifest is.
-    fn summary(&self, m: &Manifest, path: &std::path::Path) {
+    fn summary(&self, s: &Summary, unchanged: usize, path: &std::path::Path) {
         if self.quiet {
             return;
         }
-        let s = &m.summary;
         let secs = self.started.elapsed().as_secs_f64();
+        if s.books + unchanged == 0 {
+            eprintln!("kitap: no books; manifest: {}", path.display());
+            return;
+        }
         eprintln!(
-            "kitap: {} book(s): {} ok, {} partial, {} failed; {} page(s), {} failed; {:.1} s ({:.1} pages/min); manifest: {}",
-            s.books,
+            "kitap: {} book(s): {} ok, {} partial, {} failed, {unchanged} unchanged; {} page(s), {} failed; {:.1} s ({:.1} pages/min); manifest: {}",
+            s.books + unchanged,
             s.books_ok,
             s.books_partial,
             s.books_failed,
@@ -157,31 +179,89 @@ fn new_engines(job: &Job) -> Engines {
     Engines::new(&job.settings.tessdata, job.settings.prepare.orientation)
 }
 
-/// Books in order, each assembled as its pages arrive; books without pages recorded in turn.
+/// What the run does with a book, decided before the first page.
+enum Decision {
+    /// Convert it; its inputs and fingerprint, when they could be read.
+    Convert(Option<Stamp>),
+    /// Its outputs are up to date (their record is in OUT's state already).
+    Unchanged,
+}
+
+/// Which books are up to date: those whose fingerprint equals their folder record's.
+fn decide(job: &Job) -> Vec<Decision> {
+    use rayon::prelude::*;
+    job.books
+        .par_iter()
+        .map(|book| {
+            if book.error.is_some() || book.pages.is_empty() {
+                return Decision::Convert(None);
+            }
+            let current = generation::read_record(&job.out.join(&book.dir.id));
+            let stamp =
+                incremental::fingerprint(book, &job.settings, current.as_ref(), job.verify_inputs)
+                    .ok();
+            match (current, &stamp) {
+                (Some(r), Some(s))
+                    if !job.force
+                        && r.status != Status::Failed
+                        && r.fingerprint.as_ref() == Some(&s.fingerprint) =>
+                {
+                    Decision::Unchanged
+                }
+                _ => Decision::Convert(stamp),
+            }
+        })
+        .collect()
+}
+
+/// Books in order, each assembled as its pages arrive; books without pages recorded in turn,
+/// and OUT's manifest rewritten after each.
 struct Books<'a> {
     job: &'a Job,
     reporter: &'a Reporter,
+    decisions: Vec<Decision>,
+    /// Books handled so far, in the job's order.
+    next: usize,
+    /// Records of the books this run converted or failed.
     records: Vec<BookRecord>,
+    unchanged: usize,
     unwritten: usize,
     current: Option<(usize, Assembler)>,
+    /// Everything OUT holds, this run's books included.
+    state: Manifest,
+    seconds: StageSeconds,
+    /// The first failure to rewrite the manifest.
+    manifest_error: Option<std::io::Error>,
 }
 
 impl Books<'_> {
     /// Finishes every book before `upto` (the one being assembled, and those with no pages).
     fn finish_before(&mut self, upto: usize) {
         let job = self.job;
-        while self.records.len() < upto {
-            let b = self.records.len();
+        while self.next < upto {
+            let b = self.next;
+            self.next += 1;
             let book = &job.books[b];
-            let record = if self.current.as_ref().is_some_and(|(cb, _)| *cb == b) {
-                let (_, asm) = self.current.take().expect("just checked");
-                let done = asm.finish(book, &job.settings, self.reporter);
-                self.unwritten += usize::from(done.write_failed);
-                done.record
-            } else {
-                book_without_pages(book, self.reporter)
+            let record = match &self.decisions[b] {
+                Decision::Unchanged => {
+                    self.unchanged += 1;
+                    self.reporter.book_unchanged(&book.dir.id);
+                    continue;
+                }
+                Decision::Convert(stamp) => {
+                    if self.current.as_ref().is_some_and(|(cb, _)| *cb == b) {
+                        let (_, asm) = self.current.take().expect("just checked");
+                        let done = asm.finish(book, &job.settings, self.reporter, stamp.as_ref());
+                        self.unwritten += usize::from(done.write_failed);
+                        done.record
+                    } else {
+                        book_without_pages(book, self.reporter)
+                    }
+                }
             };
+            self.state.upsert(record.clone());
             self.records.push(record);
+            self.write_manifest();
         }
     }
 
@@ -194,11 +274,19 @@ impl Books<'_> {
             .get_or_insert_with(|| (b, Assembler::start(&job.out, book, &job.settings)));
         asm.add(&book.pages[p], outcome.result, self.reporter);
     }
+
+    /// `OUT/manifest.json` rewritten (atomically) to say what OUT holds now.
+    fn write_manifest(&mut self) {
+        self.state.finished = manifest::now_rfc3339();
+        self.state.summary = Summary::from_books(&self.state.books, self.seconds);
+        if let Err(e) = self.state.write(&self.job.out.join("manifest.json")) {
+            self.manifest_error.get_or_insert(e);
+        }
+    }
 }
 
 /// Runs the batch. Never panics on bad input: every failure becomes a record in the manifest.
-pub fn run(job: Job) -> std::io::Result<RunSummary> {
-    let started = manifest::now_rfc3339();
+pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
     let reporter = Reporter::new(job.page_total(), job.quiet);
     if let Some(asked) = job.jobs_capped {
         reporter.warn(&format!(
@@ -209,20 +297,41 @@ pub fn run(job: Job) -> std::io::Result<RunSummary> {
     for line in generation::recover(&job.out)? {
         reporter.warn(&line);
     }
+    let pipeline = PipelineInfo {
+        name: job.settings.pipeline.name.clone(),
+        description: job.settings.pipeline.description.clone(),
+    };
+    let started = manifest::now_rfc3339();
+    let earlier = std::mem::take(&mut job.previous.books);
+    let state = Manifest::new(
+        pipeline,
+        started.clone(),
+        started,
+        earlier,
+        StageSeconds::default(),
+    );
+    let decisions = decide(&job);
     let items: Vec<(usize, usize)> = job
         .books
         .iter()
         .enumerate()
+        .filter(|(b, _)| matches!(decisions[*b], Decision::Convert(_)))
         .flat_map(|(b, book)| (0..book.pages.len()).map(move |p| (b, p)))
         .collect();
+    reporter.set_total(items.len());
     let mut books = Books {
         job: &job,
         reporter: &reporter,
+        decisions,
+        next: 0,
         records: Vec::new(),
+        unchanged: 0,
         unwritten: 0,
         current: None,
+        state,
+        seconds: StageSeconds::default(),
+        manifest_error: None,
     };
-    let mut seconds = StageSeconds::default();
     schedule::run_ordered(
         Schedule::for_threads(job.jobs),
         &items,
@@ -230,29 +339,27 @@ pub fn run(job: Job) -> std::io::Result<RunSummary> {
         |engines, _, &(b, p)| work(&job, engines, &job.books[b], &job.books[b].pages[p]),
         |i, outcome| {
             let outcome = outcome.unwrap_or_else(|_| panicked());
-            seconds += outcome.seconds;
+            books.seconds += outcome.seconds;
             let (b, p) = items[i];
             books.add(b, p, outcome);
             reporter.page_done(i + 1);
         },
     )?;
     books.finish_before(job.books.len());
-    let (records, books_unwritten) = (books.records, books.unwritten);
+    books.write_manifest();
     reporter.bar.finish_and_clear();
-
-    let pipeline = PipelineInfo {
-        name: job.settings.pipeline.name.clone(),
-        description: job.settings.pipeline.description.clone(),
-    };
-    let finished = manifest::now_rfc3339();
-    let manifest = Manifest::new(pipeline, started, finished, records, seconds);
+    if let Some(e) = books.manifest_error {
+        return Err(e);
+    }
+    let this_run = Summary::from_books(&books.records, books.seconds);
     let manifest_path = job.out.join("manifest.json");
-    manifest.write(&manifest_path)?;
-    reporter.summary(&manifest, &manifest_path);
+    reporter.summary(&this_run, books.unchanged, &manifest_path);
     Ok(RunSummary {
-        manifest,
+        manifest: books.state,
         manifest_path,
-        books_unwritten,
+        this_run,
+        unchanged: books.unchanged,
+        books_unwritten: books.unwritten,
     })
 }
 

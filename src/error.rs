@@ -70,13 +70,19 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// Another run holds the output folder (exit 3), or its lock cannot be taken (exit 4).
+    Lock(crate::lock::LockError),
 }
 
 impl ConfigError {
-    /// The exit code: 4 when the output folder cannot be written, 2 for everything else.
+    /// The exit code: 3 when another run holds the output folder, 4 when it cannot be
+    /// written, 2 for everything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            ConfigError::OutFolder { .. } | ConfigError::OutNotWritable { .. } => 4,
+            ConfigError::Lock(crate::lock::LockError::Held { .. }) => 3,
+            ConfigError::OutFolder { .. }
+            | ConfigError::OutNotWritable { .. }
+            | ConfigError::Lock(_) => 4,
             _ => 2,
         }
     }
@@ -156,6 +162,7 @@ impl fmt::Display for ConfigError {
                 "{}: the output folder is not writable: {source}",
                 path.display()
             ),
+            ConfigError::Lock(e) => e.fmt(f),
         }
     }
 }

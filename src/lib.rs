@@ -16,6 +16,7 @@ pub mod geometry;
 pub mod hocr;
 pub mod lang;
 pub mod load;
+pub mod lock;
 pub mod manifest;
 pub mod ocr;
 #[allow(unsafe_code)]
@@ -23,4 +24,5 @@ pub mod osd;
 pub mod pdf;
 pub mod prepare;
 pub mod reading;
+pub mod units;
 pub mod xml;

@@ -30,7 +30,7 @@ pub struct Manifest {
     pub books: Vec<BookRecord>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PipelineInfo {
     pub name: String,
@@ -101,11 +101,36 @@ pub struct BookRecord {
     /// that failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub converted_at: Option<String>,
+    /// The kitap that converted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kitap_version: Option<String>,
+    /// SHA-256 over everything the outputs depend on: kitap's version, the pipeline, the
+    /// languages and models, and the bytes of every input file. A later run skips the book
+    /// while it is unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// The input files (pages and book.toml) as they were read: fixity of the masters, and
+    /// what a later run compares against.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<InputRecord>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub warnings: Vec<String>,
     pub pages: Vec<PageRecord>,
     pub files: Vec<FileRecord>,
+}
+
+/// One input file of a book as it was read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputRecord {
+    /// Relative to the scan root, '/'-separated.
+    pub path: String,
+    pub bytes: u64,
+    /// Modification time (RFC 3339, nanoseconds): with the size, it lets a later run trust the
+    /// recorded SHA-256 without reading the file again (unless `--verify-inputs`).
+    pub modified: String,
+    pub sha256: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -508,6 +533,15 @@ impl Manifest {
         Some(Manifest::new(pipeline, started, finished, books, seconds))
     }
 
+    /// Puts `book` in, replacing the record of the same id; books stay sorted by id. The
+    /// summary is left for the caller to recompute.
+    pub fn upsert(&mut self, book: BookRecord) {
+        match self.books.binary_search_by(|b| b.id.as_str().cmp(&book.id)) {
+            Ok(i) => self.books[i] = book,
+            Err(i) => self.books.insert(i, book),
+        }
+    }
+
     /// Checks every listed file under `out`: it exists, with the listed size and SHA-256.
     pub fn verify(&self, out: &Path) -> Vec<FileProblem> {
         self.books.iter().flat_map(|b| b.verify(out)).collect()
@@ -538,6 +572,9 @@ mod tests {
             page_count: pages.len(),
             confidence: BookRecord::confidence_of(&pages),
             converted_at: None,
+            kitap_version: None,
+            fingerprint: None,
+            inputs: Vec::new(),
             error: None,
             warnings: Vec::new(),
             pages,

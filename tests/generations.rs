@@ -79,10 +79,10 @@ fn a_full_disk_keeps_the_previous_generation_fails_the_book_and_exits_4() {
         book=$(du -sb "$OUT/en-reading-room" | cut -f1)
         free=$(df --output=avail -B1 "$OUT" | tail -1)
         head -c $((free - book / 2)) /dev/zero > "$OUT/filler"
-        "$KITAP" convert "$SCANS" -o "$OUT" 2> "$KEEP/second.err"; echo $? > "$KEEP/second.rc"
+        "$KITAP" convert "$SCANS" -o "$OUT" --force 2> "$KEEP/second.err"; echo $? > "$KEEP/second.rc"
         rm "$OUT/filler"
         cp -a "$OUT" "$KEEP/second"
-        "$KITAP" convert "$SCANS" -o "$OUT" --quiet; echo $? > "$KEEP/third.rc"
+        "$KITAP" convert "$SCANS" -o "$OUT" --quiet --force; echo $? > "$KEEP/third.rc"
         cp -a "$OUT" "$KEEP/third"
     "#;
     let o = in_mount_namespace(script, &[("SCANS", &scans), ("OUT", &out), ("KEEP", &keep)]);
@@ -156,7 +156,7 @@ fn slowed_run(scans: &Path, out: &Path, fallback: bool, after: Option<Duration>)
         .arg(scans)
         .arg("-o")
         .arg(out)
-        .arg("--quiet")
+        .args(["--quiet", "--force"])
         .env("OMP_THREAD_LIMIT", "1")
         .stderr(Stdio::null());
     if fallback {
@@ -236,7 +236,7 @@ fn a_rebuild_keeps_files_someone_else_put_in_the_book_folder() {
         .success();
     let notes: PathBuf = out.join("en-reading-room/notes.md");
     std::fs::write(&notes, "checked by the editor").unwrap();
-    let run = Kitap::convert(&scans).out(&out).run();
+    let run = Kitap::convert(&scans).out(&out).arg("--force").run();
     run.success()
         .stderr_contains("kept 'notes.md' (not a kitap file)");
     assert_eq!(

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::Reporter;
+use super::incremental::Stamp;
 use super::outputs::{self, BookEnd, BookOutput, FailedView, Finished, PageView};
 use super::page::{DonePage, PageFailure, PartReading};
 use super::plan::{PlannedBook, PlannedPage, Settings};
@@ -130,6 +131,7 @@ impl Assembler {
         book: &PlannedBook,
         settings: &Settings,
         reporter: &Reporter,
+        stamp: Option<&Stamp>,
     ) -> BookDone {
         let Assembler {
             dir,
@@ -145,6 +147,10 @@ impl Assembler {
             Status::Partial
         };
         let mut rec = book_record(book, status);
+        if let Some(stamp) = stamp {
+            rec.inputs = stamp.inputs.clone();
+            rec.fingerprint = Some(stamp.fingerprint.clone());
+        }
         rec.confidence = BookRecord::confidence_of(&pages);
         rec.page_count = pages.len();
         rec.pages = pages;
@@ -291,6 +297,9 @@ pub(super) fn book_record(book: &PlannedBook, status: Status) -> BookRecord {
         page_count: book.pages.len(),
         confidence: None,
         converted_at: None,
+        kitap_version: Some(env!("CARGO_PKG_VERSION").to_string()),
+        fingerprint: None,
+        inputs: Vec::new(),
         error: book.error.as_ref().map(ToString::to_string),
         warnings: book.warnings.clone(),
         pages: Vec::new(),

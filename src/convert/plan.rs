@@ -8,8 +8,11 @@ use std::path::{Path, PathBuf};
 use crate::config::{BookMeta, Pipeline};
 use crate::discover::{BookDir, find_books};
 use crate::error::{BookError, ConfigError};
+use crate::generation;
 use crate::lang::{self, Language};
 use crate::load::{self, LoadLimits};
+use crate::lock::OutLock;
+use crate::manifest::{BookRecord, Manifest, ManifestError, PipelineInfo, StageSeconds};
 use crate::ocr;
 use crate::pdf::image::ImageOptions;
 use crate::prepare::PrepareOptions;
@@ -34,6 +37,19 @@ pub struct ConvertRequest {
     /// No progress bar, no warnings, no summary: errors only (for scheduled jobs).
     #[arg(short, long)]
     pub quiet: bool,
+    /// Rebuild every book, also those whose inputs and settings are unchanged since their
+    /// outputs were made.
+    #[arg(long)]
+    pub force: bool,
+    /// Read every input file to compare it with the SHA-256 recorded with its book's outputs,
+    /// also when its size and modification time are unchanged (a file restored from a backup
+    /// can change with its time kept).
+    #[arg(long)]
+    pub verify_inputs: bool,
+    /// When another run holds OUT, wait up to this long for it (e.g. 30s, 10m, 2h) instead of
+    /// exiting with code 3.
+    #[arg(long, value_name = "DURATION", value_parser = crate::units::parse_duration)]
+    pub wait_lock: Option<std::time::Duration>,
 }
 
 /// How the reading EPUB is built.
@@ -182,6 +198,15 @@ pub struct Job {
     pub settings: Settings,
     pub books: Vec<PlannedBook>,
     pub quiet: bool,
+    /// Rebuild books that are up to date.
+    pub force: bool,
+    /// Hash every input, trusting no size and time.
+    pub verify_inputs: bool,
+    /// What OUT held when the run started: the previous manifest's books, each replaced by the
+    /// record in its folder when there is one.
+    pub previous: Manifest,
+    /// Held until the run ends: no other run writes into OUT meanwhile.
+    pub lock: OutLock,
 }
 
 /// One book as planned: its facts, the models to read it with, its pages — or why it cannot
@@ -274,11 +299,6 @@ impl Job {
                 source,
             }
         })?;
-        if dirs.is_empty() {
-            return Err(ConfigError::NoPages {
-                path: req.scans.clone(),
-            });
-        }
         check_unique_ids(&dirs)?;
         check_out_apart(&out, &dirs)?;
         std::fs::create_dir_all(&req.out).map_err(|source| ConfigError::OutFolder {
@@ -286,6 +306,8 @@ impl Job {
             source,
         })?;
         probe_writable(&req.out)?;
+        let lock = OutLock::acquire(&req.out, req.wait_lock).map_err(ConfigError::Lock)?;
+        let previous = out_state(&req.out)?;
         let books: Vec<PlannedBook> = dirs
             .into_iter()
             .map(|d| plan_book(d, &req.scans, &default_languages, &models))
@@ -299,6 +321,10 @@ impl Job {
             settings: Settings::from_pipeline(pipeline, models.tessdata),
             books,
             quiet: req.quiet,
+            force: req.force,
+            verify_inputs: req.verify_inputs,
+            previous,
+            lock,
         })
     }
 
@@ -306,6 +332,44 @@ impl Job {
     pub fn page_total(&self) -> usize {
         self.books.iter().map(|b| b.pages.len()).sum()
     }
+}
+
+/// What OUT holds: the books of `OUT/manifest.json`, each replaced by the record in its
+/// folder (what is really there, also after a run that was killed before it rewrote the
+/// manifest), and books with a record that the manifest lost. A manifest of a newer kitap is
+/// refused; one that cannot be read is rebuilt from the records.
+fn out_state(out: &Path) -> Result<Manifest, ConfigError> {
+    let path = out.join("manifest.json");
+    let mut books: BTreeMap<String, BookRecord> = match Manifest::read(&path) {
+        Ok(m) => m.books.into_iter().map(|b| (b.id.clone(), b)).collect(),
+        Err(e @ ManifestError::NewerSchema { .. }) => {
+            return Err(ConfigError::Invalid {
+                path,
+                message: e.to_string(),
+            });
+        }
+        Err(_) => Default::default(),
+    };
+    if let Ok(entries) = std::fs::read_dir(out) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            if let Some(r) = generation::read_record(&e.path())
+                && r.id == name
+            {
+                books.insert(name, r);
+            }
+        }
+    }
+    Ok(Manifest::new(
+        PipelineInfo::default(),
+        String::new(),
+        String::new(),
+        books.into_values().collect(),
+        StageSeconds::default(),
+    ))
 }
 
 /// Worker threads: `--jobs`, else the cores; never more than twice the cores (each worker holds

@@ -1,0 +1,120 @@
+//! Incremental runs: a book's fingerprint covers everything its outputs depend on (kitap's
+//! version, the pipeline, the languages and models, the bytes of every page file and of
+//! book.toml). A book whose fingerprint equals the one recorded with its outputs in
+//! `OUT/<id>/.kitap-book.json` is up to date and skipped without decoding a page.
+//!
+//! Hashing every master every night would be the cost of a run over a large tree, so a file
+//! whose size and modification time equal the recorded ones keeps its recorded SHA-256 without
+//! being read. A file changed in place with its time restored (a restored backup does that) is
+//! caught only by `--verify-inputs`, which reads every file again.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::plan::{PlannedBook, Settings};
+use crate::fsio;
+use crate::manifest::{BookRecord, InputRecord};
+
+/// The files a book reads: its page files (each once, in page order) and its book.toml.
+fn input_files(book: &PlannedBook) -> Vec<(PathBuf, String)> {
+    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    if let Some(toml) = &book.dir.meta_path {
+        let source = if book.dir.source == "." {
+            "book.toml".to_string()
+        } else {
+            format!("{}/book.toml", book.dir.source)
+        };
+        files.push((toml.clone(), source));
+    }
+    for p in &book.pages {
+        if files.last().is_none_or(|(f, _)| *f != p.file) {
+            files.push((p.file.clone(), p.source.clone()));
+        }
+    }
+    files
+}
+
+fn modified(meta: &std::fs::Metadata) -> String {
+    let Ok(t) = meta.modified() else {
+        return String::new();
+    };
+    let t = time::OffsetDateTime::from(t);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Size, time and SHA-256 of one input, the hash taken from `known` when size and time match
+/// it and `verify` is off.
+fn input(
+    file: &Path,
+    source: String,
+    known: Option<&InputRecord>,
+    verify: bool,
+) -> std::io::Result<InputRecord> {
+    let meta = std::fs::metadata(file)?;
+    let (bytes, modified) = (meta.len(), modified(&meta));
+    if !verify
+        && let Some(k) = known
+        && k.bytes == bytes
+        && k.modified == modified
+        && !modified.is_empty()
+    {
+        return Ok(InputRecord {
+            path: source,
+            bytes,
+            modified,
+            sha256: k.sha256.clone(),
+        });
+    }
+    let (bytes, sha256) = fsio::hash_file(file)?;
+    Ok(InputRecord {
+        path: source,
+        bytes,
+        modified,
+        sha256,
+    })
+}
+
+/// A book's inputs as read and the fingerprint over them and the settings.
+pub(super) struct Stamp {
+    pub inputs: Vec<InputRecord>,
+    pub fingerprint: String,
+}
+
+/// The book's inputs as they are now, and its fingerprint. `previous` is the record of the
+/// book's current outputs, whose input hashes may be reused.
+pub(super) fn fingerprint(
+    book: &PlannedBook,
+    settings: &Settings,
+    previous: Option<&BookRecord>,
+    verify: bool,
+) -> std::io::Result<Stamp> {
+    let inputs: Vec<InputRecord> = input_files(book)
+        .into_iter()
+        .map(|(file, source)| {
+            let known = previous.and_then(|r| r.inputs.iter().find(|i| i.path == source));
+            input(&file, source, known, verify)
+        })
+        .collect::<Result<_, _>>()?;
+    let mut h = Sha256::new();
+    let mut line = |key: &str, value: &str| {
+        h.update(key.as_bytes());
+        h.update(b" ");
+        h.update(value.as_bytes());
+        h.update(b"\n");
+    };
+    line("kitap", env!("CARGO_PKG_VERSION"));
+    let pipeline = serde_json::to_string(&settings.pipeline).unwrap_or_default();
+    line("pipeline", &pipeline);
+    let languages: Vec<&str> = book.info.languages.iter().map(|l| l.iso639_3).collect();
+    line("languages", &languages.join("+"));
+    line("models", &book.models.join("+"));
+    for i in &inputs {
+        line("input", &format!("{} {}", i.path, i.sha256));
+    }
+    Ok(Stamp {
+        inputs,
+        fingerprint: format!("{:x}", h.finalize()),
+    })
+}

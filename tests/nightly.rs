@@ -1,0 +1,258 @@
+//! Nightly runs into the same OUT: only new or changed books are built, OUT is the state (its
+//! manifest describes every book in it, also those of earlier nights), and one run at a time
+//! holds OUT. Each test starts from a copy (times kept) of one converted batch of the
+//! repository's sample books.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+use kitap::manifest::{BookRecord, Manifest};
+
+const BOOKS: [&str; 4] = [
+    "en-reading-room",
+    "kk-dala-kitaphanasy",
+    "ru-bumaga-i-svet",
+    "tk-obadaky-kitaphana",
+];
+
+/// The sample books converted once: `scans/` and `out/`.
+fn converted() -> &'static PathBuf {
+    static FIRST: Shared<PathBuf> = Shared::new();
+    FIRST.get(|| {
+        let dir = fixture_dir("nightly-first");
+        let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans");
+        // Three of the four books: the fourth is "tonight's new book".
+        for b in &BOOKS[..3] {
+            copy_dir(&samples.join(b), &dir.join("scans").join(b));
+        }
+        Kitap::convert(&dir.join("scans"))
+            .out(&dir.join("out"))
+            .arg("--quiet")
+            .run()
+            .success();
+        dir
+    })
+}
+
+/// A private copy of the converted batch (`cp -a`: modification times kept).
+fn night(name: &str) -> (PathBuf, PathBuf) {
+    let dir = fixture_dir(name);
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(converted().join("scans"))
+        .arg(converted().join("out"))
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    (dir.join("scans"), dir.join("out"))
+}
+
+fn record(out: &Path, id: &str) -> BookRecord {
+    kitap::generation::read_record(&out.join(id)).unwrap_or_else(|| panic!("{id}: no record"))
+}
+
+/// Each output file of a book with its bytes and modification time.
+fn outputs(out: &Path, id: &str) -> Vec<(String, Vec<u8>, std::time::SystemTime)> {
+    book_files(out, &out.join(id))
+        .into_iter()
+        .map(|f| {
+            let p = out.join(&f);
+            let mtime = std::fs::metadata(&p).unwrap().modified().unwrap();
+            (f, std::fs::read(&p).unwrap(), mtime)
+        })
+        .collect()
+}
+
+#[test]
+fn an_unchanged_rerun_builds_nothing_and_touches_no_file() {
+    let (scans, out) = night("nightly-unchanged");
+    let before: Vec<_> = BOOKS[..3].iter().map(|b| outputs(&out, b)).collect();
+    let run = Kitap::convert(&scans).out(&out).run();
+    run.success().stderr_contains("3 unchanged; 0 page(s)");
+    let after: Vec<_> = BOOKS[..3].iter().map(|b| outputs(&out, b)).collect();
+    assert_eq!(before, after);
+    let m = run.manifest();
+    assert_eq!(m.books.len(), 3);
+    assert_eq!(m.summary.books_ok, 3);
+    outputs_match_manifest(&run);
+    validate_manifest(&out);
+}
+
+#[test]
+fn a_new_book_a_replaced_page_and_an_edited_book_toml_are_exactly_what_is_rebuilt() {
+    let (scans, out) = night("nightly-changes");
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans");
+    let before: Vec<_> = BOOKS[..3].iter().map(|b| record(&out, b)).collect();
+    let untouched = outputs(&out, BOOKS[2]);
+    // A new book; a page of the first replaced by another page; the second's title edited.
+    copy_dir(&samples.join(BOOKS[3]), &scans.join(BOOKS[3]));
+    std::fs::copy(
+        samples.join("kk-dala-kitaphanasy/0002.png"),
+        scans.join("en-reading-room/0001.png"),
+    )
+    .unwrap();
+    let toml = scans.join("kk-dala-kitaphanasy/book.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(&toml, text.replacen("title = \"", "title = \"Жаңа: ", 1)).unwrap();
+    let old_pdf = std::fs::read(out.join("en-reading-room/en-reading-room.pdf")).unwrap();
+
+    let run = Kitap::convert(&scans).out(&out).run();
+    run.success()
+        .stderr_contains("3 ok, 0 partial, 0 failed, 1 unchanged");
+    let m = run.manifest();
+    assert_eq!(m.books.len(), 4);
+    for (b, was) in BOOKS[..2].iter().zip(&before) {
+        let now = record(&out, b);
+        assert_ne!(now.fingerprint, was.fingerprint, "{b}");
+        assert_ne!(now.converted_at, None);
+    }
+    assert_ne!(
+        std::fs::read(out.join("en-reading-room/en-reading-room.pdf")).unwrap(),
+        old_pdf
+    );
+    let kk = book(&m, "kk-dala-kitaphanasy");
+    assert!(kk.metadata.title.as_deref().unwrap().starts_with("Жаңа: "));
+    // The third book: same record, same bytes, same times.
+    assert_eq!(record(&out, BOOKS[2]).converted_at, before[2].converted_at);
+    assert_eq!(outputs(&out, BOOKS[2]), untouched);
+    outputs_match_manifest(&run);
+    validate_manifest(&out);
+}
+
+#[test]
+fn a_byte_changed_with_its_time_kept_is_caught_by_verify_inputs() {
+    let (scans, out) = night("nightly-restored");
+    // What a backup restore does: other bytes, same size, same modification time.
+    let toml = scans.join("en-reading-room/book.toml");
+    let mtime = std::fs::metadata(&toml).unwrap().modified().unwrap();
+    let text = std::fs::read_to_string(&toml).unwrap();
+    assert!(text.contains("year = 2026"));
+    std::fs::write(&toml, text.replace("year = 2026", "year = 2025")).unwrap();
+    let f = std::fs::File::options().write(true).open(&toml).unwrap();
+    f.set_modified(mtime).unwrap();
+    drop(f);
+    // Size and time say unchanged: trusted without reading.
+    Kitap::convert(&scans)
+        .out(&out)
+        .run()
+        .success()
+        .stderr_contains("3 unchanged");
+    // Reading every input finds the change and rebuilds that book alone.
+    let run = Kitap::convert(&scans)
+        .out(&out)
+        .arg("--verify-inputs")
+        .run();
+    run.success()
+        .stderr_contains("1 ok, 0 partial, 0 failed, 2 unchanged;");
+    let rec = record(&out, "en-reading-room");
+    assert_eq!(rec.metadata.year, Some(2025));
+    let input = rec
+        .inputs
+        .iter()
+        .find(|i| i.path == "en-reading-room/book.toml")
+        .unwrap();
+    assert_eq!(input.sha256, kitap::fsio::hash_file(&toml).unwrap().1);
+}
+
+#[test]
+fn force_rebuilds_every_book() {
+    let (scans, out) = night("nightly-force");
+    Kitap::convert(&scans)
+        .out(&out)
+        .arg("--force")
+        .run()
+        .success()
+        .stderr_contains("3 ok, 0 partial, 0 failed, 0 unchanged");
+}
+
+#[test]
+fn a_book_gone_from_scans_stays_in_the_manifest_with_its_files() {
+    let (scans, out) = night("nightly-archived");
+    // Moved to the archive after conversion; tonight the inbox has the other two.
+    std::fs::remove_dir_all(scans.join("ru-bumaga-i-svet")).unwrap();
+    let run = Kitap::convert(&scans).out(&out).run();
+    run.success();
+    let m = run.manifest();
+    let ids: Vec<&str> = m.books.iter().map(|b| b.id.as_str()).collect();
+    assert_eq!(ids, &BOOKS[..3]);
+    assert!(m.verify(&out).is_empty());
+}
+
+#[test]
+fn a_lost_manifest_is_rebuilt_from_the_books_records() {
+    let (scans, out) = night("nightly-lost-manifest");
+    std::fs::remove_file(out.join("manifest.json")).unwrap();
+    let run = Kitap::convert(&scans).out(&out).run();
+    run.success().stderr_contains("3 unchanged");
+    assert_eq!(run.manifest().books.len(), 3);
+    outputs_match_manifest(&run);
+}
+
+#[test]
+fn an_empty_inbox_is_a_normal_night() {
+    let (_, out) = night("nightly-empty");
+    let inbox = out.parent().unwrap().join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let run = Kitap::convert(&inbox).out(&out).run();
+    run.success().stderr_contains("no books");
+    // Quiet says nothing.
+    let quiet = Kitap::convert(&inbox).out(&out).arg("--quiet").run();
+    quiet.success();
+    assert_eq!(quiet.stderr, "");
+    assert_eq!(quiet.manifest().books.len(), 3);
+    // A scan folder that does not exist is still a mistake.
+    Kitap::convert(&out.parent().unwrap().join("no-such-inbox"))
+        .out(&out)
+        .run()
+        .code(2);
+}
+
+#[test]
+fn a_second_run_into_a_held_out_exits_3_at_once_naming_the_holder() {
+    let (scans, out) = night("nightly-locked");
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans");
+    copy_dir(&samples.join(BOOKS[3]), &scans.join(BOOKS[3]));
+    let mut first = Command::new(env!("CARGO_BIN_EXE_kitap"))
+        .arg("convert")
+        .arg(&scans)
+        .arg("-o")
+        .arg(&out)
+        .args(["--quiet", "--force"])
+        .env("OMP_THREAD_LIMIT", "1")
+        .spawn()
+        .unwrap();
+    // The holder writes who it is once it has the lock.
+    let lock = kitap::lock::lock_path(&out);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(&lock).is_ok_and(|s| s.contains(&format!("pid {}", first.id())))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the first run never took the lock"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let asked = Instant::now();
+    let second = Kitap::convert(&scans).out(&out).run();
+    let took = asked.elapsed();
+    second
+        .code(3)
+        .stderr_contains(&format!("pid {}", first.id()))
+        .stderr_contains("another kitap run");
+    assert!(took < Duration::from_secs(5), "the refusal took {took:?}");
+    // Waiting for the lock instead: it runs once the first has finished.
+    let waiter = Kitap::convert(&scans)
+        .out(&out)
+        .args(["--wait-lock", "10m"])
+        .run();
+    assert!(first.wait().unwrap().success());
+    waiter.success().stderr_contains("4 unchanged");
+    let m = Manifest::read(&out.join("manifest.json")).unwrap();
+    assert_eq!(m.books.len(), 4);
+    assert!(m.verify(&out).is_empty());
+}
