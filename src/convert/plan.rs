@@ -290,6 +290,9 @@ impl Job {
             .into_iter()
             .map(|d| plan_book(d, &req.scans, &default_languages, &models))
             .collect();
+        if !req.quiet {
+            report_warnings(&books);
+        }
         let pages = books.iter().map(|b| b.pages.len()).sum();
         let (jobs, jobs_capped) = workers(req.jobs, pages);
         Ok(Job {
@@ -444,13 +447,25 @@ fn plan_book(
     } else {
         Vec::new()
     };
+    let mut warnings = dir.skipped.clone();
+    warnings.extend(dir.warnings.iter().cloned());
     PlannedBook {
         info: BookInfo::resolve(&dir, setup.meta, setup.languages),
         models: setup.models,
         error: setup.error,
-        warnings: dir.skipped.clone(),
+        warnings,
         pages,
         dir,
+    }
+}
+
+/// What the walk and the metadata checks found, on stderr before the first page (the notes on
+/// files that are not pages stay in the manifest only).
+fn report_warnings(books: &[PlannedBook]) {
+    for b in books {
+        for w in b.warnings.iter().skip(b.dir.skipped.len()) {
+            eprintln!("warning: {}: {w}", b.dir.dir.display());
+        }
     }
 }
 
@@ -510,11 +525,7 @@ fn book_setup(dir: &BookDir, default_languages: &[Language], models: &Models) ->
 fn plan_pages(files: &[PathBuf], scans: &Path) -> Vec<PlannedPage> {
     let mut pages = Vec::new();
     for file in files {
-        let source = file
-            .strip_prefix(scans)
-            .unwrap_or(file)
-            .to_string_lossy()
-            .into_owned();
+        let source = crate::discover::escape_path(file.strip_prefix(scans).unwrap_or(file));
         for frame in 0..load::frame_count(file) {
             pages.push(PlannedPage {
                 index: pages.len() as u32 + 1,
