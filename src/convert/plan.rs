@@ -99,7 +99,9 @@ impl Settings {
 pub struct BookInfo {
     /// The folder name; names the output files.
     pub id: String,
-    /// `book.toml` as given.
+    /// `book.toml` normalised (NFC, no control characters or non-characters, whitespace
+    /// collapsed), whole: the manifest records it; each writer cuts a string to what its
+    /// format may hold (32,767 bytes as that format stores it).
     pub meta: BookMeta,
     /// The title as printed, else the book id.
     pub title: String,
@@ -449,6 +451,7 @@ fn plan_book(
     };
     let mut warnings = dir.skipped.clone();
     warnings.extend(dir.warnings.iter().cloned());
+    warnings.extend(setup.warnings);
     PlannedBook {
         info: BookInfo::resolve(&dir, setup.meta, setup.languages),
         models: setup.models,
@@ -476,6 +479,8 @@ struct BookSetup {
     languages: Vec<Language>,
     models: Vec<String>,
     error: Option<BookError>,
+    /// What normalising book.toml dropped, and the values the outputs must cut.
+    warnings: Vec<String>,
 }
 
 fn book_setup(dir: &BookDir, default_languages: &[Language], models: &Models) -> BookSetup {
@@ -484,13 +489,14 @@ fn book_setup(dir: &BookDir, default_languages: &[Language], models: &Models) ->
         languages: default_languages.to_vec(),
         models: Vec::new(),
         error: dir.error.clone().map(BookError::Folder),
+        warnings: Vec::new(),
     };
     if setup.error.is_some() {
         return setup;
     }
     if let Some(path) = &dir.meta_path {
         match BookMeta::load(path) {
-            Ok(m) => setup.meta = m,
+            Ok((m, warnings)) => (setup.meta, setup.warnings) = (m, warnings),
             Err(e) => {
                 setup.error = Some(BookError::Config(e));
                 return setup;
