@@ -604,6 +604,27 @@ mod tests {
     }
 
     #[test]
+    fn a_page_that_is_a_pipe_fails_its_book_by_its_metadata() {
+        // Opening a named pipe for reading blocks until a writer comes: it must never be opened.
+        let dir = tempfile::tempdir().unwrap();
+        let b = dir.path().join("b");
+        std::fs::create_dir(&b).unwrap();
+        std::fs::write(b.join("0001.png"), b"").unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(b.join("0002.png"))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let books = find_books(dir.path(), &[]).unwrap();
+        assert_eq!(books.len(), 1);
+        let err = books[0].error.as_deref().expect("the book fails");
+        assert!(
+            err.contains("0002.png") && err.contains("a named pipe"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn a_skipped_folder_is_never_walked() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();

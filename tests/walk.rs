@@ -87,6 +87,7 @@ fn names_that_are_not_utf8_are_books_of_their_own_under_an_escaped_id() {
     let page = &book(&m, "kitap-%FE").pages[0];
     assert_eq!(page.source, "kitap-%FE/0001-%E9.png");
     validate_manifest(&out);
+    check_file_hashes(&run);
 }
 
 #[test]
