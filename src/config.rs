@@ -3,7 +3,10 @@
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+use unicode_normalization::UnicodeNormalization;
+
 use crate::error::ConfigError;
+use crate::pdf::{MAX_STRING_BYTES, text_string_bytes};
 
 /// Bibliographic metadata from a book's optional `book.toml`. Every field is optional.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
@@ -87,18 +90,135 @@ pub struct Chapter {
 }
 
 impl BookMeta {
-    /// Reads and checks `book.toml`. Unknown keys are an error naming the file and the key.
-    pub fn load(path: &Path) -> Result<BookMeta, ConfigError> {
+    /// Reads, normalises and checks `book.toml`: the metadata as every output carries it, and
+    /// warnings about what normalising dropped and what the outputs must cut. Unknown keys are
+    /// an error naming the file and the key; so is a title left empty by normalising.
+    pub fn load(path: &Path) -> Result<(BookMeta, Vec<String>), ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
             path: path.to_path_buf(),
             source: e,
         })?;
-        let meta: BookMeta = toml::from_str(&text).map_err(|e| ConfigError::Toml {
+        let mut meta: BookMeta = toml::from_str(&text).map_err(|e| ConfigError::Toml {
             path: path.to_path_buf(),
             message: toml_error(&text, &e),
         })?;
+        let mut warnings = meta.normalise();
         meta.check(path)?;
-        Ok(meta)
+        warnings.extend(meta.overlong());
+        let file = path
+            .file_name()
+            .map_or_else(|| "book.toml".into(), |n| n.to_string_lossy().into_owned());
+        Ok((
+            meta,
+            warnings
+                .into_iter()
+                .map(|w| format!("{file}: {w}"))
+                .collect(),
+        ))
+    }
+
+    /// Every text as the outputs will carry it ([`clean_text`]). An optional value or a list
+    /// entry left empty is dropped with a warning; an empty title stays for `check` to refuse.
+    fn normalise(&mut self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if let Some(t) = &mut self.title {
+            *t = clean_text(t);
+        }
+        for (key, list) in [
+            ("authors", &mut self.authors),
+            ("subjects", &mut self.subjects),
+        ] {
+            let before = list.len();
+            let mut n = 0;
+            list.retain_mut(|v| {
+                n += 1;
+                *v = clean_text(v);
+                if v.is_empty() {
+                    warnings.push(format!("`{key}` entry {n} of {before} is empty once control characters and spaces are removed; left out"));
+                }
+                !v.is_empty()
+            });
+        }
+        for (key, value) in [
+            ("isbn", &mut self.isbn),
+            ("publisher", &mut self.publisher),
+            ("rights", &mut self.rights),
+            ("identifier", &mut self.identifier),
+        ] {
+            if let Some(v) = value.as_mut().map(|v| clean_text(v)) {
+                if v.is_empty() {
+                    warnings.push(format!(
+                        "`{key}` is empty once control characters and spaces are removed; left out"
+                    ));
+                }
+                *value = Some(v).filter(|v| !v.is_empty());
+            }
+        }
+        self.chapters.retain_mut(|c| {
+            c.title = clean_text(&c.title);
+            if c.title.is_empty() {
+                warnings.push(format!("the chapter on page {} has an empty title once control characters and spaces are removed; left out", c.page));
+            }
+            !c.title.is_empty()
+        });
+        for r in &mut self.page_labels {
+            // A prefix keeps its spaces at the ends: "Plate " numbers pages "Plate 1".
+            r.prefix = r
+                .prefix
+                .as_deref()
+                .map(clean_inline)
+                .filter(|p| !p.is_empty());
+        }
+        warnings
+    }
+
+    /// The texts longer than an output may hold (PDF/A's 32,767 bytes for a string, counted
+    /// as the PDF stores it — UTF-16 for all but plain ASCII — and as UTF-8 elsewhere): each
+    /// output carries as much as fits, the manifest the whole.
+    fn overlong(&self) -> Vec<String> {
+        let mut texts: Vec<(String, String)> = Vec::new();
+        let single = [
+            ("title", &self.title),
+            ("isbn", &self.isbn),
+            ("publisher", &self.publisher),
+            ("rights", &self.rights),
+            ("identifier", &self.identifier),
+        ];
+        for (key, value) in single {
+            if let Some(v) = value {
+                texts.push((format!("`{key}`"), v.clone()));
+            }
+        }
+        // The PDF's Author and Subject join the lists (crate::pdf::DocInfo).
+        for (key, list) in [("authors", &self.authors), ("subjects", &self.subjects)] {
+            texts.push((
+                format!("the {} `{key}` joined", list.len()),
+                list.join("; "),
+            ));
+        }
+        for r in &self.page_labels {
+            if let Some(p) = &r.prefix {
+                texts.push((
+                    format!("the page-label prefix from page {}", r.from),
+                    p.clone(),
+                ));
+            }
+        }
+        for c in &self.chapters {
+            texts.push((
+                format!("the title of the chapter on page {}", c.page),
+                c.title.clone(),
+            ));
+        }
+        texts
+            .into_iter()
+            .filter_map(|(what, text)| {
+                let (utf8, pdf) = (text.len(), text_string_bytes(&text));
+                (utf8.max(pdf) > MAX_STRING_BYTES).then(|| format!(
+                    "{what} is {utf8} bytes ({pdf} as a PDF string), over the limit of {MAX_STRING_BYTES}: the outputs carry its start, cut at a character; the manifest keeps it whole"
+                ))
+            })
+            .collect()
     }
 
     fn check(&self, path: &Path) -> Result<(), ConfigError> {
@@ -106,9 +226,9 @@ impl BookMeta {
             path: path.to_path_buf(),
             message,
         };
-        if self.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        if self.title.as_deref().is_some_and(str::is_empty) {
             return Err(bad(
-                "title is empty (leave it out to use the book id)".into()
+                "title is empty once control characters and spaces are removed (leave it out to use the book id)".into()
             ));
         }
         if let Some(y) = self.year.filter(|y| !(0..=9999).contains(y)) {
@@ -139,6 +259,53 @@ impl BookMeta {
         }
         Ok(())
     }
+}
+
+/// A text of book.toml as every output carries it: control characters and Unicode
+/// non-characters removed (XML cannot hold them, and the PDF's Info and XMP must agree),
+/// Unicode NFC, each run of whitespace one space, trimmed.
+pub fn clean_text(s: &str) -> String {
+    clean_inline(s).trim().to_string()
+}
+
+/// [`clean_text`] without the trimming.
+fn clean_inline(s: &str) -> String {
+    let kept: String = s
+        .chars()
+        .filter(|&c| c.is_whitespace() || !(c.is_control() || is_noncharacter(c)))
+        .nfc()
+        .collect();
+    let mut out = String::with_capacity(kept.len());
+    let mut in_space = false;
+    for c in kept.chars() {
+        if c.is_whitespace() {
+            if !in_space {
+                out.push(' ');
+            }
+            in_space = true;
+        } else {
+            out.push(c);
+            in_space = false;
+        }
+    }
+    out
+}
+
+/// U+FDD0–U+FDEF and the last two code points of every plane: never to be interchanged.
+fn is_noncharacter(c: char) -> bool {
+    ('\u{fdd0}'..='\u{fdef}').contains(&c) || (c as u32 & 0xfffe) == 0xfffe
+}
+
+/// The longest start of `s` of at most `max` bytes of UTF-8, cut at a character.
+pub fn cut_to_bytes(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].trim_end()
 }
 
 /// A named pipeline preset (`pipelines/NAME.toml`). Every field documents its default.
@@ -357,6 +524,19 @@ mod tests {
         std::fs::write(&path, "title = \"T\"\nauthor = [\"A\"]\n").unwrap();
         let e = BookMeta::load(&path).unwrap_err().to_string();
         assert!(e.contains("line 2") && e.contains("author"), "{e}");
+    }
+
+    #[test]
+    fn metadata_text_is_normalised() {
+        assert_eq!(
+            clean_text(" Kitap\u{7}\t\n of\u{1}  the\u{a0}\u{fdd0}\u{10ffff} Cafe\u{301} "),
+            "Kitap of the Café"
+        );
+        assert_eq!(clean_text("\u{1}\u{7f}\u{9f} \t"), "");
+        // A control character between a letter and its accent no longer keeps them apart.
+        assert_eq!(clean_text("e\u{0}\u{301}"), "é");
+        assert_eq!(clean_inline("Plate\t "), "Plate ");
+        assert_eq!(cut_to_bytes("ҚҚҚ", 5), "ҚҚ");
     }
 
     #[test]

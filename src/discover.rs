@@ -1,6 +1,13 @@
 //! Finds the books in a scan tree: every folder that holds page images is one book.
+//!
+//! Nothing found is passed over in silence: a hidden folder of pages, a book inside a book, a
+//! page that is not a regular file, a reserved id and ids that differ only in case are each
+//! named in a warning or fail their book. Names are read by their exact bytes; a name that is
+//! not UTF-8 is shown through [`escape_name`], a lossless escape, so two never read alike.
 
 use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
@@ -8,22 +15,59 @@ use walkdir::WalkDir;
 /// File name extensions that mark a page image. The real format is decided by magic bytes.
 pub const PAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "jpe", "tif", "tiff"];
 
+/// The batch manifest's name in OUT: no book may have it as its id.
+pub const MANIFEST_NAME: &str = "manifest.json";
+
 /// A book folder as found on disk, before anything is decoded.
 #[derive(Debug, Clone)]
 pub struct BookDir {
-    /// The folder name: it names the output files and must be unique in a run.
+    /// The folder name (or the link's name, for a linked folder), escaped by [`escape_name`]:
+    /// it names the output files and must be unique in a run.
     pub id: String,
+    /// The folder as walked, by its exact bytes.
     pub dir: PathBuf,
-    /// The folder relative to the scan root (`.` when the root is the book).
+    /// The folder relative to the scan root (`.` when the root is the book), escaped.
     pub source: String,
     /// `book.toml`, when present.
     pub meta_path: Option<PathBuf>,
     /// Page files in natural order (`2.tif` before `10.tif`).
     pub files: Vec<PathBuf>,
-    /// Files that are not pages, with why they were passed over.
+    /// Files that are not pages, with why they were passed over (the manifest's notes).
     pub skipped: Vec<String>,
-    /// The folder could not be read: the book fails with this, the batch goes on.
+    /// What the walk found that the operator should hear of: a hidden folder of pages, a book
+    /// inside a book, an id that differs from another only in case.
+    pub warnings: Vec<String>,
+    /// The folder could not be read, or cannot be a book: the book fails with this, the batch
+    /// goes on.
     pub error: Option<String>,
+}
+
+/// A file or folder name as text, losslessly: valid UTF-8 stays as it is but for `%`, which
+/// becomes `%25`; each byte that is not part of valid UTF-8 becomes `%XX` (upper-case hex).
+/// Two different names never give the same text, and a UTF-8 name without `%` is unchanged.
+pub fn escape_name(name: &OsStr) -> String {
+    let mut out = String::new();
+    for chunk in name.as_encoded_bytes().utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '%' {
+                out.push_str("%25");
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A relative path as text: each component by [`escape_name`], joined by `/`.
+pub fn escape_path(path: &Path) -> String {
+    path.components()
+        .map(|c| escape_name(c.as_os_str()))
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Walks `root` and returns its books in the order of their `source`.
@@ -40,12 +84,7 @@ pub fn find_books(root: &Path, skip: &[PathBuf]) -> std::io::Result<Vec<BookDir>
     let mut books = Vec::new();
     let walker = WalkDir::new(root)
         .follow_links(true)
-        .sort_by(|a, b| {
-            natural_cmp(
-                &a.file_name().to_string_lossy(),
-                &b.file_name().to_string_lossy(),
-            )
-        })
+        .sort_by(|a, b| natural_cmp(&escape_name(a.file_name()), &escape_name(b.file_name())))
         .into_iter()
         .filter_entry(|e| {
             e.depth() == 0 || !(is_excluded_dir_or_hidden(e.path()) || is_skipped(e, skip))
@@ -63,15 +102,17 @@ pub fn find_books(root: &Path, skip: &[PathBuf]) -> std::io::Result<Vec<BookDir>
             }
         };
         if entry.file_type().is_dir() {
-            match read_book_dir(root, entry.path()) {
-                Ok(Some(book)) => books.push(book),
-                Ok(None) => {}
+            match list_folder(entry.path()) {
+                Ok(listing) => add_folder(&mut books, root, entry.path(), listing),
                 Err(e) if entry.depth() == 0 => return Err(e),
                 Err(e) => books.push(unreadable(root, entry.path(), &e)),
             }
         }
     }
     books.sort_by(|a, b| natural_cmp(&a.source, &b.source));
+    warn_nested(&mut books);
+    warn_case_alike(&mut books);
+    refuse_reserved(&mut books);
     Ok(books)
 }
 
@@ -111,9 +152,8 @@ fn fail_entry(books: &mut Vec<BookDir>, root: &Path, path: &Path, e: &std::io::E
     }
 }
 
-/// A folder inside the scan tree that could not be read: it may hold a book, so it is one,
-/// failed, and the batch goes on.
-fn unreadable(root: &Path, dir: &Path, e: &std::io::Error) -> BookDir {
+/// A book folder with nothing in it yet.
+fn book_dir(root: &Path, dir: &Path) -> BookDir {
     BookDir {
         id: folder_name(dir),
         dir: dir.to_path_buf(),
@@ -121,15 +161,26 @@ fn unreadable(root: &Path, dir: &Path, e: &std::io::Error) -> BookDir {
         meta_path: None,
         files: Vec::new(),
         skipped: Vec::new(),
-        error: Some(format!("cannot read the folder: {e}")),
+        warnings: Vec::new(),
+        error: None,
     }
 }
 
+/// A folder inside the scan tree that could not be read: it may hold a book, so it is one,
+/// failed, and the batch goes on.
+fn unreadable(root: &Path, dir: &Path, e: &std::io::Error) -> BookDir {
+    BookDir {
+        error: Some(format!("cannot read the folder: {e}")),
+        ..book_dir(root, dir)
+    }
+}
+
+/// The id of a book folder: its own name as walked — a link's name, not its target's — and
+/// the real folder's name only when the path has none (`.`).
 fn folder_name(dir: &Path) -> String {
-    dir.canonicalize()
-        .unwrap_or_else(|_| dir.to_path_buf())
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
+    dir.file_name()
+        .map(escape_name)
+        .or_else(|| dir.canonicalize().ok()?.file_name().map(escape_name))
         .unwrap_or_else(|| "book".into())
 }
 
@@ -139,7 +190,7 @@ fn relative_source(root: &Path, dir: &Path) -> String {
     if rel.as_os_str().is_empty() {
         ".".to_string()
     } else {
-        rel.to_string_lossy().into_owned()
+        escape_path(rel)
     }
 }
 
@@ -149,12 +200,13 @@ fn is_skipped(e: &walkdir::DirEntry, skip: &[PathBuf]) -> bool {
         && e.path().canonicalize().is_ok_and(|c| skip.contains(&c))
 }
 
+fn is_hidden(name: &OsStr) -> bool {
+    name.as_encoded_bytes().starts_with(b".")
+}
+
 fn is_excluded_dir_or_hidden(path: &Path) -> bool {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    name.starts_with('.') || (name == "gt" && path.is_dir())
+    path.file_name().is_some_and(is_hidden)
+        || (path.file_name() == Some(OsStr::new("gt")) && path.is_dir())
 }
 
 fn has_page_extension(path: &Path) -> bool {
@@ -163,54 +215,208 @@ fn has_page_extension(path: &Path) -> bool {
         .is_some_and(|e| PAGE_EXTENSIONS.contains(&e.as_str()))
 }
 
-fn read_book_dir(root: &Path, dir: &Path) -> std::io::Result<Option<BookDir>> {
-    let mut files = Vec::new();
-    let mut others = Vec::new();
-    let mut meta_path = None;
+/// What one folder holds, as far as the books are concerned.
+#[derive(Default)]
+struct Listing {
+    meta_path: Option<PathBuf>,
+    files: Vec<PathBuf>,
+    /// Notes on files passed over.
+    skipped: Vec<String>,
+    /// Hidden folders in it that hold page images.
+    hidden: Vec<PathBuf>,
+    /// Page names that are not regular files (a device, a pipe, a socket) and what they are.
+    irregular: Vec<(PathBuf, &'static str)>,
+}
+
+/// Lists a folder by the metadata of its entries (links followed), opening none of them.
+fn list_folder(dir: &Path) -> std::io::Result<Listing> {
+    let mut l = Listing::default();
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || !path.is_file() {
+        let (path, name) = (entry.path(), entry.file_name());
+        // A link that leads nowhere: walkdir reports it and it fails this book.
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if is_hidden(&name) {
+            if meta.is_dir() && holds_pages(&path) {
+                l.hidden.push(path);
+            }
             continue;
         }
-        if name == "book.toml" {
-            meta_path = Some(path);
+        if meta.is_dir() {
+            // Walked on its own.
+            continue;
+        }
+        if !meta.is_file() {
+            let kind = file_kind(&meta);
+            if has_page_extension(&path) {
+                l.irregular.push((path, kind));
+            } else {
+                let shown = escape_name(&name);
+                l.skipped
+                    .push(format!("{shown}: not a regular file ({kind}); skipped"));
+            }
+        } else if name == "book.toml" {
+            l.meta_path = Some(path);
         } else if has_page_extension(&path) {
-            files.push(path);
+            l.files.push(path);
         } else {
-            others.push(name);
+            l.skipped.push(format!(
+                "{}: not a page image (extension not one of {}); skipped",
+                escape_name(&name),
+                PAGE_EXTENSIONS.join(", ")
+            ));
         }
     }
-    if files.is_empty() {
-        return Ok(None);
+    let by_name = |p: &PathBuf| escape_name(p.file_name().unwrap_or_default());
+    l.files
+        .sort_by(|a, b| natural_cmp(&by_name(a), &by_name(b)));
+    l.irregular
+        .sort_by(|a, b| natural_cmp(&by_name(&a.0), &by_name(&b.0)));
+    l.skipped.sort_by(|a, b| natural_cmp(a, b));
+    Ok(l)
+}
+
+/// Whether a folder directly holds a page image (a regular file with a page extension).
+fn holds_pages(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            has_page_extension(&e.path()) && std::fs::metadata(e.path()).is_ok_and(|m| m.is_file())
+        })
+    })
+}
+
+/// What a file that is not a regular file is, in words.
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_fifo() {
+            return "a named pipe";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
     }
-    files.sort_by(|a, b| {
-        natural_cmp(
-            &a.file_name().unwrap_or_default().to_string_lossy(),
-            &b.file_name().unwrap_or_default().to_string_lossy(),
-        )
-    });
-    others.sort_by(|a, b| natural_cmp(a, b));
-    let id = folder_name(dir);
-    let source = relative_source(root, dir);
-    Ok(Some(BookDir {
-        id,
-        dir: dir.to_path_buf(),
-        source,
-        meta_path,
-        files,
-        skipped: others
-            .into_iter()
-            .map(|n| {
-                format!(
-                    "{n}: not a page image (extension not one of {}); skipped",
-                    PAGE_EXTENSIONS.join(", ")
-                )
-            })
-            .collect(),
-        error: None,
-    }))
+    let _ = meta;
+    "not a file"
+}
+
+/// Turns a listed folder into books: itself when it holds pages (or names that should be
+/// pages), and its hidden folders of pages — a warning on the book that holds them, else a
+/// failed book each, so no page goes unmentioned.
+fn add_folder(books: &mut Vec<BookDir>, root: &Path, dir: &Path, l: Listing) {
+    if l.files.is_empty() && l.irregular.is_empty() {
+        books.extend(l.hidden.iter().map(|h| hidden_book(root, h)));
+        return;
+    }
+    let mut book = BookDir {
+        meta_path: l.meta_path,
+        files: l.files,
+        skipped: l.skipped,
+        ..book_dir(root, dir)
+    };
+    for h in &l.hidden {
+        book.warnings.push(format!(
+            "{}/: a hidden folder holding page images; not converted (kitap skips hidden folders: rename it to convert it as a book of its own)",
+            escape_name(h.file_name().unwrap_or_default())
+        ));
+    }
+    // A page that is a device or a pipe would be read forever or block: it is refused by its
+    // metadata, and the book fails as for a link that leads nowhere (a page is missing).
+    if let Some((path, kind)) = l.irregular.first() {
+        book.error = Some(format!(
+            "{}: not a regular file ({kind}); refused without opening it",
+            path.display()
+        ));
+    }
+    books.push(book);
+}
+
+/// A hidden folder of pages outside any book folder: a failed book, so the manifest and
+/// stderr say it was left out.
+fn hidden_book(root: &Path, dir: &Path) -> BookDir {
+    BookDir {
+        error: Some(
+            "a hidden folder (its name starts with '.') holding page images; not converted: rename it to convert it, or move it out of the scans".into(),
+        ),
+        ..book_dir(root, dir)
+    }
+}
+
+/// A book folder that lies inside another is a book of its own; both are told so.
+fn warn_nested(books: &mut [BookDir]) {
+    let at: HashMap<PathBuf, usize> = books
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| !b.files.is_empty())
+        .map(|(i, b)| (b.dir.clone(), i))
+        .collect();
+    let mut pairs = Vec::new();
+    for (i, b) in books
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| !b.files.is_empty())
+    {
+        if let Some(&outer) = b.dir.ancestors().skip(1).find_map(|a| at.get(a)) {
+            pairs.push((outer, i));
+        }
+    }
+    for (outer, inner) in pairs {
+        let (o, n) = (books[outer].source.clone(), books[inner].source.clone());
+        books[outer].warnings.push(format!(
+            "holds the book folder {n}, which is converted as a book of its own, not as pages of this one"
+        ));
+        books[inner].warnings.push(format!(
+            "lies inside the book folder {o}; converted as a book of its own"
+        ));
+    }
+}
+
+/// Ids that differ only in case collide when OUT is copied to a case-insensitive filesystem
+/// (as upload servers often are): each such book is told which others it collides with.
+fn warn_case_alike(books: &mut [BookDir]) {
+    let mut by_folded: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, b) in books.iter().enumerate() {
+        by_folded.entry(b.id.to_lowercase()).or_default().push(i);
+    }
+    let mut found = Vec::new();
+    for group in by_folded.values().filter(|g| g.len() > 1) {
+        for &i in group {
+            for &j in group.iter().filter(|&&j| books[j].id != books[i].id) {
+                found.push((i, format!(
+                    "the id '{}' differs from '{}' ({}) only in case: their output folders collide when OUT is copied to a case-insensitive filesystem",
+                    books[i].id, books[j].id, books[j].source
+                )));
+            }
+        }
+    }
+    for (i, w) in found {
+        books[i].warnings.push(w);
+    }
+}
+
+/// A book whose id is the manifest's file name would put its folder where the manifest goes.
+fn refuse_reserved(books: &mut [BookDir]) {
+    for b in books
+        .iter_mut()
+        .filter(|b| b.id.eq_ignore_ascii_case(MANIFEST_NAME))
+    {
+        b.error.get_or_insert_with(|| {
+            format!(
+                "a book folder may not be named '{}': OUT/{MANIFEST_NAME} is the batch manifest; rename the folder",
+                b.id
+            )
+        });
+    }
 }
 
 /// Natural order: runs of digits compare by value, so `2` sorts before `10`.
@@ -263,6 +469,33 @@ mod tests {
     }
 
     #[test]
+    fn the_name_escape_is_lossless() {
+        use std::os::unix::ffi::OsStrExt;
+        let names: [&[u8]; 5] = [b"abai", b"a\xff", b"a%FF", b"a%25FF", "Қазақ%".as_bytes()];
+        let shown: Vec<String> = names
+            .iter()
+            .map(|n| escape_name(OsStr::from_bytes(n)))
+            .collect();
+        assert_eq!(shown, ["abai", "a%FF", "a%25FF", "a%2525FF", "Қазақ%25"]);
+        // Undoing the escape gives the bytes back.
+        for (name, text) in names.iter().zip(&shown) {
+            let mut bytes = Vec::new();
+            let mut rest = text.as_bytes();
+            while let Some((&b, tail)) = rest.split_first() {
+                if b == b'%' {
+                    let hex = std::str::from_utf8(&tail[..2]).unwrap();
+                    bytes.push(u8::from_str_radix(hex, 16).unwrap());
+                    rest = &tail[2..];
+                } else {
+                    bytes.push(b);
+                    rest = tail;
+                }
+            }
+            assert_eq!(&bytes, name);
+        }
+    }
+
+    #[test]
     fn finds_books_skips_gt_and_hidden() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
@@ -272,7 +505,7 @@ mod tests {
             "b1/gt/1.png",
             "b1/notes.txt",
             "b1/.x.png",
-            ".hidden/1.png",
+            ".hidden/notes.txt",
             "b2/1.tif",
         ] {
             let p = root.join(p);
@@ -281,7 +514,9 @@ mod tests {
         }
         let books = find_books(root, &[]).unwrap();
         let ids: Vec<_> = books.iter().map(|b| b.id.as_str()).collect();
+        // A hidden folder without pages is passed over; one with pages is reported (tests/walk.rs).
         assert_eq!(ids, ["b1", "b2"]);
+        assert!(books.iter().all(|b| b.warnings.is_empty()));
         let names: Vec<_> = books[0]
             .files
             .iter()
@@ -366,6 +601,27 @@ mod tests {
         let b = books[1].error.as_deref().expect("b failed");
         assert!(b.contains("2.png"), "{b}");
         assert!(books[3].error.is_some());
+    }
+
+    #[test]
+    fn a_page_that_is_a_pipe_fails_its_book_by_its_metadata() {
+        // Opening a named pipe for reading blocks until a writer comes: it must never be opened.
+        let dir = tempfile::tempdir().unwrap();
+        let b = dir.path().join("b");
+        std::fs::create_dir(&b).unwrap();
+        std::fs::write(b.join("0001.png"), b"").unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(b.join("0002.png"))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let books = find_books(dir.path(), &[]).unwrap();
+        assert_eq!(books.len(), 1);
+        let err = books[0].error.as_deref().expect("the book fails");
+        assert!(
+            err.contains("0002.png") && err.contains("a named pipe"),
+            "{err}"
+        );
     }
 
     #[test]

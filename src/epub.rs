@@ -14,6 +14,8 @@ use unicode_normalization::UnicodeNormalization;
 use zip::CompressionMethod;
 use zip::write::{SimpleFileOptions, ZipWriter};
 
+use crate::config::cut_to_bytes;
+use crate::pdf::MAX_STRING_BYTES;
 use crate::reading::{self, Inline, ReadingBlock, ReadingText, Section};
 use crate::xml::XmlWriter;
 
@@ -38,6 +40,25 @@ pub struct EpubMeta {
     pub pages_per_section: u32,
     /// Mean OCR word confidence of the book, for the accessibility summary.
     pub confidence: Option<f64>,
+}
+
+impl EpubMeta {
+    /// Every text cut to [`MAX_STRING_BYTES`] of UTF-8, the limit kitap keeps in every output
+    /// (book.toml's loader warns when one is cut; the manifest keeps it whole).
+    fn fitted(&self) -> EpubMeta {
+        let fit = |s: &String| cut_to_bytes(s, MAX_STRING_BYTES).to_string();
+        EpubMeta {
+            title: fit(&self.title),
+            authors: self.authors.iter().map(fit).collect(),
+            isbn: self.isbn.as_ref().map(fit),
+            identifier: self.identifier.as_ref().map(fit),
+            publisher: self.publisher.as_ref().map(fit),
+            subjects: self.subjects.iter().map(fit).collect(),
+            rights: self.rights.as_ref().map(fit),
+            chapters: self.chapters.iter().map(|(t, p)| (fit(t), *p)).collect(),
+            ..self.clone()
+        }
+    }
 }
 
 /// A stable UUID (version 5 layout) from the book id, so the same book keeps its identifier.
@@ -74,6 +95,7 @@ pub fn write<W: Write + Seek>(
     images: &BTreeMap<u32, DoubtfulPageImage>,
     cover_jpeg: Option<&[u8]>,
 ) -> io::Result<W> {
+    let meta = &meta.fitted();
     let mut zip = ZipWriter::new(out);
     let stored = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Stored)

@@ -34,6 +34,8 @@ pub fn begin<W: Write>(out: &mut W, title: &str, lang: &str) -> io::Result<()> {
         .newline()
         .start("head", &[])
         .newline();
+    // As long as a metadata string may be in any output (book.toml's loader warns when cut).
+    let title = crate::config::cut_to_bytes(title, crate::pdf::MAX_STRING_BYTES);
     x.element("title", &[], title).newline();
     let system = format!("kitap {} (tesseract)", env!("CARGO_PKG_VERSION"));
     let meta = [

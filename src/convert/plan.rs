@@ -115,7 +115,9 @@ impl Settings {
 pub struct BookInfo {
     /// The folder name; names the output files.
     pub id: String,
-    /// `book.toml` as given.
+    /// `book.toml` normalised (NFC, no control characters or non-characters, whitespace
+    /// collapsed), whole: the manifest records it; each writer cuts a string to what its
+    /// format may hold (32,767 bytes as that format stores it).
     pub meta: BookMeta,
     /// The title as printed, else the book id.
     pub title: String,
@@ -312,6 +314,9 @@ impl Job {
             .into_iter()
             .map(|d| plan_book(d, &req.scans, &default_languages, &models))
             .collect();
+        if !req.quiet {
+            report_warnings(&books);
+        }
         let pages = books.iter().map(|b| b.pages.len()).sum();
         let (jobs, jobs_capped) = workers(req.jobs, pages);
         Ok(Job {
@@ -508,13 +513,26 @@ fn plan_book(
     } else {
         Vec::new()
     };
+    let mut warnings = dir.skipped.clone();
+    warnings.extend(dir.warnings.iter().cloned());
+    warnings.extend(setup.warnings);
     PlannedBook {
         info: BookInfo::resolve(&dir, setup.meta, setup.languages),
         models: setup.models,
         error: setup.error,
-        warnings: dir.skipped.clone(),
+        warnings,
         pages,
         dir,
+    }
+}
+
+/// What the walk and the metadata checks found, on stderr before the first page (the notes on
+/// files that are not pages stay in the manifest only).
+fn report_warnings(books: &[PlannedBook]) {
+    for b in books {
+        for w in b.warnings.iter().skip(b.dir.skipped.len()) {
+            eprintln!("warning: {}: {w}", b.dir.dir.display());
+        }
     }
 }
 
@@ -525,6 +543,8 @@ struct BookSetup {
     languages: Vec<Language>,
     models: Vec<String>,
     error: Option<BookError>,
+    /// What normalising book.toml dropped, and the values the outputs must cut.
+    warnings: Vec<String>,
 }
 
 fn book_setup(dir: &BookDir, default_languages: &[Language], models: &Models) -> BookSetup {
@@ -533,13 +553,14 @@ fn book_setup(dir: &BookDir, default_languages: &[Language], models: &Models) ->
         languages: default_languages.to_vec(),
         models: Vec::new(),
         error: dir.error.clone().map(BookError::Folder),
+        warnings: Vec::new(),
     };
     if setup.error.is_some() {
         return setup;
     }
     if let Some(path) = &dir.meta_path {
         match BookMeta::load(path) {
-            Ok(m) => setup.meta = m,
+            Ok((m, warnings)) => (setup.meta, setup.warnings) = (m, warnings),
             Err(e) => {
                 setup.error = Some(BookError::Config(e));
                 return setup;
@@ -574,11 +595,7 @@ fn book_setup(dir: &BookDir, default_languages: &[Language], models: &Models) ->
 fn plan_pages(files: &[PathBuf], scans: &Path) -> Vec<PlannedPage> {
     let mut pages = Vec::new();
     for file in files {
-        let source = file
-            .strip_prefix(scans)
-            .unwrap_or(file)
-            .to_string_lossy()
-            .into_owned();
+        let source = crate::discover::escape_path(file.strip_prefix(scans).unwrap_or(file));
         for frame in 0..load::frame_count(file) {
             pages.push(PlannedPage {
                 index: pages.len() as u32 + 1,

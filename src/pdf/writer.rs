@@ -350,6 +350,7 @@ impl<W: Write> PdfWriter<W> {
 
     /// Writes the page tree, catalog, metadata, cross-reference table and trailer.
     pub fn finish(mut self, info: &DocInfo) -> io::Result<W> {
+        let info = &info.fitted();
         let mut c = Chunk::new();
         c.pages(PAGES)
             .kids(self.pages.iter().copied())
@@ -412,9 +413,11 @@ impl<W: Write> PdfWriter<W> {
             if let Some(author) = info.author() {
                 di.author(TextStr(&author));
             }
-            if !info.subjects.is_empty() {
-                di.subject(TextStr(&info.subjects.join("; ")));
-                di.keywords(TextStr(&info.subjects.join(", ")));
+            if let Some(subject) = info.subject() {
+                di.subject(TextStr(&subject));
+            }
+            if let Some(keywords) = info.keywords() {
+                di.keywords(TextStr(&keywords));
             }
             di.creator(TextStr(&info.creator_tool));
             di.producer(TextStr(&info.creator_tool));

@@ -34,9 +34,8 @@ pub(super) fn xmp_packet(info: &DocInfo) -> String {
         x.element(property, &[], &date).newline();
     }
     x.element("pdf:Producer", &[], &info.creator_tool).newline();
-    if !info.subjects.is_empty() {
-        x.element("pdf:Keywords", &[], &info.subjects.join(", "))
-            .newline();
+    if let Some(keywords) = info.keywords() {
+        x.element("pdf:Keywords", &[], &keywords).newline();
     }
     x.end().newline();
     let pdfaid = [
@@ -62,8 +61,8 @@ fn dublin_core(x: &mut XmlWriter, info: &DocInfo) {
     if !info.languages.is_empty() {
         array(x, "dc:language", "rdf:Bag", &info.languages);
     }
-    if !info.subjects.is_empty() {
-        array(x, "dc:description", "rdf:Alt", &[&info.subjects.join("; ")]);
+    if let Some(subject) = info.subject() {
+        array(x, "dc:description", "rdf:Alt", &[&subject]);
         array(x, "dc:subject", "rdf:Bag", &info.subjects);
     }
     if let Some(p) = &info.publisher {

@@ -617,3 +617,26 @@ pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec
             .collect()
     })
 }
+
+/// A small real page: the top fifth of the English sample page (its title and first lines),
+/// which OCRs in a fraction of a second. Tests of the walk and of metadata need books, not
+/// long pages.
+pub fn small_page(dest: &Path) {
+    static PNG: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let bytes = PNG.get_or_init(|| {
+        let page =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans/en-reading-room/0001.png");
+        let img = image::open(page).unwrap();
+        let top = img.crop_imm(0, 0, img.width(), img.height() / 5);
+        let mut out = std::io::Cursor::new(Vec::new());
+        top.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        out.into_inner()
+    });
+    std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+    std::fs::write(dest, bytes).unwrap();
+}
+
+/// A book folder holding one small page, `0001.png`.
+pub fn small_book(dir: &Path) {
+    small_page(&dir.join("0001.png"));
+}

@@ -973,3 +973,24 @@ fn limits(doc: &Document, v: &mut Vec<String>) {
         v.push("limits: more than 8,388,607 objects".into());
     }
 }
+
+/// An entry of the PDF's Info dictionary: its length in bytes as stored (what PDF/A's
+/// 32,767-byte limit counts) and its text.
+pub fn info_entry(pdf: &Path, key: &str) -> Option<(usize, String)> {
+    let doc = Document::load(pdf).expect("lopdf reads the PDF");
+    let info = dict_at(&doc, &doc.trailer, b"Info")?;
+    let bytes = info
+        .get(key.as_bytes())
+        .ok()
+        .map(|o| deref(&doc, o))
+        .and_then(|o| o.as_str().ok())?;
+    Some((bytes.len(), text_string(bytes)))
+}
+
+/// The XMP packet's items of an array property (`dc:title`, `dc:creator`, …).
+pub fn xmp_entries(pdf: &Path, prop: &str) -> Vec<String> {
+    let doc = Document::load(pdf).expect("lopdf reads the PDF");
+    let mut v = Vec::new();
+    let xmp = metadata(&doc, &mut v).expect("an XMP packet");
+    xmp_items(&xmp, prop).unwrap_or_default()
+}
