@@ -2,14 +2,15 @@
 //!
 //! Exit codes: 0 everything converted, 1 some page or book failed, 2 usage or configuration
 //! error (bad flag, unknown or missing language, unreadable scan folder, an output folder that
-//! is or overlaps the input), 4 the output folder cannot be created or written.
+//! is or overlaps the input), 3 another run holds the output folder, 4 the output folder (or a
+//! book's files in it) cannot be written.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 use crate::config::{BUILTIN_PIPELINES, Pipeline};
-use crate::convert::{ConvertRequest, Job};
+use crate::convert::{ConvertRequest, Job, LogFormat};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -60,6 +61,22 @@ fn ensure_single_threaded_openmp() {
     }
 }
 
+/// A run that stops before or outside the books: one line (or one `run_failed` event).
+fn fatal(format: LogFormat, msg: &str, code: u8) -> ExitCode {
+    match format {
+        LogFormat::Plain => eprintln!("kitap: {msg}"),
+        LogFormat::Json => eprintln!(
+            "{}",
+            crate::convert::report::json_line(
+                "error",
+                "run_failed",
+                serde_json::json!({ "message": msg, "exit_code": code }),
+            )
+        ),
+    }
+    ExitCode::from(code)
+}
+
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Pipelines => {
@@ -75,18 +92,12 @@ pub fn run(cli: Cli) -> ExitCode {
             ensure_single_threaded_openmp();
             let job = match Job::build(&req) {
                 Ok(j) => j,
-                Err(e) => {
-                    eprintln!("kitap: {e}");
-                    return ExitCode::from(e.exit_code());
-                }
+                Err(e) => return fatal(req.log_format, &e.to_string(), e.exit_code()),
             };
             match crate::convert::run(job) {
                 Ok(summary) => ExitCode::from(summary.exit_code()),
-                Err(e) => {
-                    // The run could not write OUT's own files (the manifest, the staging folder).
-                    eprintln!("kitap: {}: {e}", req.out.display());
-                    ExitCode::from(4)
-                }
+                // The run could not write OUT's own files (the manifest, the staging folder).
+                Err(e) => fatal(req.log_format, &format!("{}: {e}", req.out.display()), 4),
             }
         }
     }

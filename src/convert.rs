@@ -4,15 +4,15 @@
 //! module knows threads, progress and the output tree.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Instant;
-
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 mod assemble;
 mod incremental;
 mod outputs;
 pub mod page;
 pub mod plan;
+pub mod report;
 pub mod schedule;
 
 use assemble::Assembler;
@@ -20,6 +20,8 @@ use incremental::Stamp;
 use page::{Clock, DonePage, Engines, PageFailure, PageInput, StageError};
 pub use plan::{ConvertRequest, Job};
 use plan::{PlannedBook, PlannedPage};
+pub use report::LogFormat;
+use report::Reporter;
 use schedule::Schedule;
 
 use crate::error::BookError;
@@ -35,6 +37,8 @@ pub struct RunSummary {
     pub this_run: Summary,
     /// Books left as they were: up to date.
     pub unchanged: usize,
+    /// Books left for a later run: changed more recently than `--min-age`.
+    pub pending: usize,
     /// Books that failed because their files could not be written (a full disk, say).
     pub books_unwritten: usize,
 }
@@ -54,89 +58,6 @@ impl RunSummary {
         } else {
             1
         }
-    }
-}
-
-/// Prints messages without tearing the progress bar.
-struct Reporter {
-    bar: ProgressBar,
-    quiet: bool,
-    started: Instant,
-}
-
-impl Reporter {
-    fn new(total: usize, quiet: bool) -> Reporter {
-        let show_bar = !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
-        let target = if show_bar {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        };
-        let bar = ProgressBar::with_draw_target(Some(total as u64), target);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} pages · {msg} · ETA {eta}",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        Reporter {
-            bar,
-            quiet,
-            started: Instant::now(),
-        }
-    }
-
-    fn error(&self, msg: &str) {
-        self.bar.suspend(|| eprintln!("{msg}"));
-    }
-
-    fn warn(&self, msg: &str) {
-        if !self.quiet {
-            self.bar.suspend(|| eprintln!("warning: {msg}"));
-        }
-    }
-
-    fn page_done(&self, pages: usize) {
-        self.bar.inc(1);
-        let mins = self.started.elapsed().as_secs_f64() / 60.0;
-        self.bar
-            .set_message(format!("{:.1} pages/min", pages as f64 / mins.max(1e-9)));
-    }
-
-    /// The pages the run will convert, once up-to-date books are left out.
-    fn set_total(&self, pages: usize) {
-        self.bar.set_length(pages as u64);
-    }
-
-    fn book_unchanged(&self, id: &str) {
-        if !self.quiet && !self.bar.is_hidden() {
-            self.bar.set_message(format!("{id} unchanged"));
-        }
-    }
-
-    /// The closing line: what the run did and where the manifest is.
-    fn summary(&self, s: &Summary, unchanged: usize, path: &std::path::Path) {
-        if self.quiet {
-            return;
-        }
-        let secs = self.started.elapsed().as_secs_f64();
-        if s.books + unchanged == 0 {
-            eprintln!("kitap: no books; manifest: {}", path.display());
-            return;
-        }
-        eprintln!(
-            "kitap: {} book(s): {} ok, {} partial, {} failed, {unchanged} unchanged; {} page(s), {} failed; {:.1} s ({:.1} pages/min); manifest: {}",
-            s.books + unchanged,
-            s.books_ok,
-            s.books_partial,
-            s.books_failed,
-            s.pages,
-            s.pages_failed,
-            secs,
-            s.pages as f64 / (secs / 60.0).max(1e-9),
-            path.display()
-        );
     }
 }
 
@@ -185,6 +106,8 @@ enum Decision {
     Convert(Option<Stamp>),
     /// Its outputs are up to date (their record is in OUT's state already).
     Unchanged,
+    /// It changed more recently than `--min-age`: perhaps still being copied.
+    Pending,
 }
 
 /// Which books are up to date: those whose fingerprint equals their folder record's.
@@ -193,6 +116,12 @@ fn decide(job: &Job) -> Vec<Decision> {
     job.books
         .par_iter()
         .map(|book| {
+            if job
+                .min_age
+                .is_some_and(|age| incremental::changed_within(book, age))
+            {
+                return Decision::Pending;
+            }
             if book.error.is_some() || book.pages.is_empty() {
                 return Decision::Convert(None);
             }
@@ -225,8 +154,12 @@ struct Books<'a> {
     /// Records of the books this run converted or failed.
     records: Vec<BookRecord>,
     unchanged: usize,
+    pending: usize,
     unwritten: usize,
+    /// The book being assembled.
     current: Option<(usize, Assembler)>,
+    /// When each book's first page was taken by a worker.
+    starts: &'a [OnceLock<Instant>],
     /// Everything OUT holds, this run's books included.
     state: Manifest,
     seconds: StageSeconds,
@@ -248,11 +181,20 @@ impl Books<'_> {
                     self.reporter.book_unchanged(&book.dir.id);
                     continue;
                 }
+                Decision::Pending => {
+                    self.pending += 1;
+                    self.reporter.book_pending(&book.dir.id, &book.dir.dir);
+                    continue;
+                }
                 Decision::Convert(stamp) => {
                     if self.current.as_ref().is_some_and(|(cb, _)| *cb == b) {
                         let (_, asm) = self.current.take().expect("just checked");
                         let done = asm.finish(book, &job.settings, self.reporter, stamp.as_ref());
                         self.unwritten += usize::from(done.write_failed);
+                        let secs = self.starts[b]
+                            .get()
+                            .map_or(0.0, |t| t.elapsed().as_secs_f64());
+                        self.reporter.book_done(&done.record, secs);
                         done.record
                     } else {
                         book_without_pages(book, self.reporter)
@@ -272,7 +214,7 @@ impl Books<'_> {
         let (_, asm) = self
             .current
             .get_or_insert_with(|| (b, Assembler::start(&job.out, book, &job.settings)));
-        asm.add(&book.pages[p], outcome.result, self.reporter);
+        asm.add(&book.pages[p], &book.dir.id, outcome.result, self.reporter);
     }
 
     /// `OUT/manifest.json` rewritten (atomically) to say what OUT holds now.
@@ -287,13 +229,8 @@ impl Books<'_> {
 
 /// Runs the batch. Never panics on bad input: every failure becomes a record in the manifest.
 pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
-    let reporter = Reporter::new(job.page_total(), job.quiet);
-    if let Some(asked) = job.jobs_capped {
-        reporter.warn(&format!(
-            "--jobs {asked}: running {} worker(s) (at most twice the cores, and no more than the pages; each holds its own Tesseract engines)",
-            job.jobs
-        ));
-    }
+    let reporter = Reporter::new(job.page_total(), job.quiet, job.log_format);
+    announce(&job, &reporter);
     for line in generation::recover(&job.out)? {
         reporter.warn(&line);
     }
@@ -319,6 +256,7 @@ pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
         .flat_map(|(b, book)| (0..book.pages.len()).map(move |p| (b, p)))
         .collect();
     reporter.set_total(items.len());
+    let starts: Vec<OnceLock<Instant>> = job.books.iter().map(|_| OnceLock::new()).collect();
     let mut books = Books {
         job: &job,
         reporter: &reporter,
@@ -326,8 +264,10 @@ pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
         next: 0,
         records: Vec::new(),
         unchanged: 0,
+        pending: 0,
         unwritten: 0,
         current: None,
+        starts: &starts,
         state,
         seconds: StageSeconds::default(),
         manifest_error: None,
@@ -336,7 +276,14 @@ pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
         Schedule::for_threads(job.jobs),
         &items,
         || new_engines(&job),
-        |engines, _, &(b, p)| work(&job, engines, &job.books[b], &job.books[b].pages[p]),
+        |engines, _, &(b, p)| {
+            let book = &job.books[b];
+            starts[b].get_or_init(|| {
+                reporter.book_start(&book.dir.id, book.pages.len());
+                Instant::now()
+            });
+            work(&job, engines, book, &book.pages[p])
+        },
         |i, outcome| {
             let outcome = outcome.unwrap_or_else(|_| panicked());
             books.seconds += outcome.seconds;
@@ -351,16 +298,44 @@ pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
     if let Some(e) = books.manifest_error {
         return Err(e);
     }
-    let this_run = Summary::from_books(&books.records, books.seconds);
-    let manifest_path = job.out.join("manifest.json");
-    reporter.summary(&this_run, books.unchanged, &manifest_path);
-    Ok(RunSummary {
+    let summary = RunSummary {
+        this_run: Summary::from_books(&books.records, books.seconds),
         manifest: books.state,
-        manifest_path,
-        this_run,
+        manifest_path: job.out.join("manifest.json"),
         unchanged: books.unchanged,
+        pending: books.pending,
         books_unwritten: books.unwritten,
-    })
+    };
+    reporter.run_done(
+        &summary.this_run,
+        (summary.unchanged, summary.pending),
+        summary.exit_code(),
+        &summary.manifest_path,
+    );
+    Ok(summary)
+}
+
+/// The run's first words: what it works on, the books' warnings, a cut-down `--jobs`.
+fn announce(job: &Job, reporter: &Reporter) {
+    reporter.run_start(serde_json::json!({
+        "scans": job.scans.display().to_string(),
+        "out": job.out.display().to_string(),
+        "pipeline": job.settings.pipeline.name,
+        "jobs": job.jobs,
+        "books": job.books.len(),
+        "version": env!("CARGO_PKG_VERSION"),
+    }));
+    for b in &job.books {
+        for w in b.warnings.iter().skip(b.dir.skipped.len()) {
+            reporter.book_warning(&b.dir.id, &b.dir.dir, None, w);
+        }
+    }
+    if let Some(asked) = job.jobs_capped {
+        reporter.warn(&format!(
+            "--jobs {asked}: running {} worker(s) (at most twice the cores, and no more than the pages; each holds its own Tesseract engines)",
+            job.jobs
+        ));
+    }
 }
 
 /// The record of a book that had no page to convert, with its reason on stderr.
@@ -371,11 +346,7 @@ fn book_without_pages(book: &PlannedBook, reporter: &Reporter) -> BookRecord {
         .as_ref()
         .unwrap_or(&BookError::NoPages)
         .to_string();
-    reporter.error(&format!(
-        "{}: book '{}' skipped: {msg}",
-        book.dir.dir.display(),
-        book.dir.id
-    ));
+    reporter.book_error(&book.dir.id, &book.dir.dir, "skipped", &msg);
     rec.error = Some(msg);
     rec
 }

@@ -73,7 +73,8 @@ fn an_unchanged_rerun_builds_nothing_and_touches_no_file() {
     let (scans, out) = night("nightly-unchanged");
     let before: Vec<_> = BOOKS[..3].iter().map(|b| outputs(&out, b)).collect();
     let run = Kitap::convert(&scans).out(&out).run();
-    run.success().stderr_contains("3 unchanged; 0 page(s)");
+    run.success()
+        .stderr_contains("3 unchanged, 0 pending; 0 page(s)");
     let after: Vec<_> = BOOKS[..3].iter().map(|b| outputs(&out, b)).collect();
     assert_eq!(before, after);
     let m = run.manifest();
@@ -103,7 +104,7 @@ fn a_new_book_a_replaced_page_and_an_edited_book_toml_are_exactly_what_is_rebuil
 
     let run = Kitap::convert(&scans).out(&out).run();
     run.success()
-        .stderr_contains("3 ok, 0 partial, 0 failed, 1 unchanged");
+        .stderr_contains("3 ok, 0 partial, 0 failed, 1 unchanged,");
     let m = run.manifest();
     assert_eq!(m.books.len(), 4);
     for (b, was) in BOOKS[..2].iter().zip(&before) {
@@ -148,7 +149,7 @@ fn a_byte_changed_with_its_time_kept_is_caught_by_verify_inputs() {
         .arg("--verify-inputs")
         .run();
     run.success()
-        .stderr_contains("1 ok, 0 partial, 0 failed, 2 unchanged;");
+        .stderr_contains("1 ok, 0 partial, 0 failed, 2 unchanged,");
     let rec = record(&out, "en-reading-room");
     assert_eq!(rec.metadata.year, Some(2025));
     let input = rec
@@ -167,7 +168,7 @@ fn force_rebuilds_every_book() {
         .arg("--force")
         .run()
         .success()
-        .stderr_contains("3 ok, 0 partial, 0 failed, 0 unchanged");
+        .stderr_contains("3 ok, 0 partial, 0 failed, 0 unchanged,");
 }
 
 #[test]
@@ -255,4 +256,139 @@ fn a_second_run_into_a_held_out_exits_3_at_once_naming_the_holder() {
     let m = Manifest::read(&out.join("manifest.json")).unwrap();
     assert_eq!(m.books.len(), 4);
     assert!(m.verify(&out).is_empty());
+}
+
+/// The JSON log lines of a run's stderr, each checked to parse and to have ts, level, event.
+fn events(stderr: &str) -> Vec<serde_json::Value> {
+    stderr
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+            for key in ["ts", "level", "event"] {
+                assert!(v[key].is_string(), "no {key}: {l}");
+            }
+            v
+        })
+        .collect()
+}
+
+fn named<'v>(events: &'v [serde_json::Value], name: &str) -> Vec<&'v serde_json::Value> {
+    events.iter().filter(|e| e["event"] == name).collect()
+}
+
+#[test]
+fn json_logs_say_what_each_book_did_one_object_per_line() {
+    let (scans, out) = night("nightly-json");
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans");
+    copy_dir(&samples.join(BOOKS[3]), &scans.join(BOOKS[3]));
+    // A broken page in the new book: a page_error with book, page and file.
+    std::fs::write(scans.join(BOOKS[3]).join("0003.png"), b"not a png").unwrap();
+    let run = Kitap::convert(&scans)
+        .out(&out)
+        .args(["--log-format", "json"])
+        .run();
+    run.code(1);
+    let ev = events(&run.stderr);
+    assert_eq!(ev.first().unwrap()["event"], "run_start");
+    assert_eq!(ev.first().unwrap()["pipeline"], "default");
+    let skipped: Vec<&str> = named(&ev, "book_skipped")
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(skipped, &BOOKS[..3]);
+    assert!(
+        named(&ev, "book_skipped")
+            .iter()
+            .all(|e| e["reason"] == "unchanged")
+    );
+    let start = named(&ev, "book_start");
+    assert_eq!(start.len(), 1);
+    assert_eq!(start[0]["id"], BOOKS[3]);
+    assert_eq!(start[0]["pages"], 3);
+    let err = named(&ev, "page_error");
+    assert_eq!(err.len(), 1, "{}", run.stderr);
+    assert_eq!(err[0]["level"], "error");
+    assert_eq!(err[0]["book"], BOOKS[3]);
+    assert_eq!(err[0]["page"], 3);
+    assert!(err[0]["file"].as_str().unwrap().ends_with("0003.png"));
+    let done = named(&ev, "book_done");
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0]["status"], "partial");
+    assert_eq!(done[0]["pages_failed"], 1);
+    assert_eq!(done[0]["files"].as_array().unwrap().len(), 3);
+    let last = ev.last().unwrap();
+    assert_eq!(last["event"], "run_done");
+    assert_eq!(last["exit_code"], 1);
+    assert_eq!(last["books_unchanged"], 3);
+
+    // Quiet: the errors only, still as JSON.
+    std::fs::write(scans.join(BOOKS[3]).join("book.toml"), "year = 1999\n").unwrap();
+    let quiet = Kitap::convert(&scans)
+        .out(&out)
+        .args(["--log-format", "json", "--quiet"])
+        .run();
+    quiet.code(1);
+    let ev = events(&quiet.stderr);
+    assert!(!ev.is_empty());
+    assert!(ev.iter().all(|e| e["level"] == "error"), "{}", quiet.stderr);
+    // A run that cannot start says so as JSON too.
+    let locked_out = Kitap::convert(&out.join("no-such-scans"))
+        .out(&out)
+        .args(["--log-format", "json"])
+        .run();
+    locked_out.code(2);
+    assert_eq!(events(&locked_out.stderr)[0]["event"], "run_failed");
+}
+
+#[test]
+fn min_age_leaves_a_book_still_being_copied_for_a_later_run() {
+    let dir = fixture_dir("nightly-min-age");
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans");
+    let scans = dir.join("scans");
+    for b in BOOKS {
+        copy_dir(&samples.join(b), &scans.join(b));
+    }
+    // Every file and folder an hour old, then one page of one book written a moment ago.
+    let status = Command::new("find")
+        .arg(&scans)
+        .args(["-exec", "touch", "-d", "1 hour ago", "{}", "+"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::copy(
+        samples.join("kk-dala-kitaphanasy/0002.png"),
+        scans.join("kk-dala-kitaphanasy/0002.png"),
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let run = Kitap::convert(&scans)
+        .out(&out)
+        .args(["--min-age", "30m", "--log-format", "json"])
+        .run();
+    run.success();
+    let ev = events(&run.stderr);
+    let pending = named(&ev, "book_pending");
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0]["id"], "kk-dala-kitaphanasy");
+    assert_eq!(pending[0]["reason"], "too_recent");
+    assert_eq!(ev.last().unwrap()["books_pending"], 1);
+    let ids: Vec<String> = run.manifest().books.into_iter().map(|b| b.id).collect();
+    assert_eq!(
+        ids,
+        [
+            "en-reading-room",
+            "ru-bumaga-i-svet",
+            "tk-obadaky-kitaphana"
+        ]
+    );
+    // Once settled, a later run takes it (and only it).
+    let later = Kitap::convert(&scans)
+        .out(&out)
+        .arg("--min-age")
+        .arg("0s")
+        .run();
+    later
+        .success()
+        .stderr_contains("1 ok, 0 partial, 0 failed, 3 unchanged, 0 pending");
 }

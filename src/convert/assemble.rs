@@ -5,11 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
-use super::Reporter;
 use super::incremental::Stamp;
 use super::outputs::{self, BookEnd, BookOutput, FailedView, Finished, PageView};
 use super::page::{DonePage, PageFailure, PartReading};
 use super::plan::{PlannedBook, PlannedPage, Settings};
+use super::report::Reporter;
 use crate::error::{BookError, PageError};
 use crate::generation::Staging;
 use crate::geometry::Rect;
@@ -67,14 +67,14 @@ impl Assembler {
     pub(super) fn add(
         &mut self,
         page: &PlannedPage,
+        id: &str,
         outcome: Result<DonePage, PageFailure>,
         reporter: &Reporter,
     ) {
-        let shown = page.file.display().to_string();
         match outcome {
             Ok(done) => {
                 for w in &done.warnings {
-                    reporter.warn(&format!("{shown}: page {}: {w}", self.next_index()));
+                    reporter.book_warning(id, &page.file, Some(self.next_index()), w);
                 }
                 self.write(|o| o.scan(&done));
                 for reading in &done.parts {
@@ -95,9 +95,9 @@ impl Assembler {
                 let index = self.next_index();
                 let error = PageError::new(&page.file, index, cause.to_string());
                 for w in &warnings {
-                    reporter.warn(&format!("{shown}: page {index}: {w}"));
+                    reporter.book_warning(id, &page.file, Some(index), w);
                 }
-                reporter.error(&error.to_string());
+                reporter.page_error(id, &error);
                 let view = FailedView {
                     index,
                     source: &page.source,
@@ -167,10 +167,9 @@ impl Assembler {
                 match finish_outputs(outputs, &end, staging, &rec) {
                     Ok((files, converted_at, carried)) => {
                         for name in carried {
-                            reporter.warn(&format!(
-                                "{}: kept '{name}' (not a kitap file) in the new outputs",
-                                dir.display()
-                            ));
+                            let msg =
+                                format!("kept '{name}' (not a kitap file) in the new outputs");
+                            reporter.book_warning(&rec.id, &dir, None, &msg);
                         }
                         rec.files = files;
                         rec.converted_at = Some(converted_at);
@@ -187,11 +186,8 @@ impl Assembler {
             } else {
                 String::new()
             };
-            reporter.error(&format!(
-                "{}: book '{}' failed: {e}{kept}",
-                book.dir.dir.display(),
-                book.dir.id
-            ));
+            let msg = format!("{e}{kept}");
+            reporter.book_error(&book.dir.id, &book.dir.dir, "failed", &msg);
             rec.status = Status::Failed;
             rec.error = Some(e.to_string());
         }

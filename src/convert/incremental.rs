@@ -76,6 +76,22 @@ fn input(
     })
 }
 
+/// Whether the book's folder, an entry in it, book.toml or a page file changed within `age`
+/// of now (a folder still being copied). Times in the future count as recent.
+pub(super) fn changed_within(book: &PlannedBook, age: std::time::Duration) -> bool {
+    let recent = |p: &Path| {
+        std::fs::symlink_metadata(p)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().map_or(true, |e| e < age))
+    };
+    let entries = std::fs::read_dir(&book.dir.dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect::<Vec<_>>())
+        .unwrap_or_default();
+    recent(&book.dir.dir)
+        || entries.iter().any(|p| recent(p))
+        || book.dir.files.iter().any(|p| recent(p))
+}
+
 /// A book's inputs as read and the fingerprint over them and the settings.
 pub(super) struct Stamp {
     pub inputs: Vec<InputRecord>,

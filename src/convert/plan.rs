@@ -50,6 +50,13 @@ pub struct ConvertRequest {
     /// exiting with code 3.
     #[arg(long, value_name = "DURATION", value_parser = crate::units::parse_duration)]
     pub wait_lock: Option<std::time::Duration>,
+    /// Leave a book for a later run while any of its files (or its folder) changed more
+    /// recently than this (e.g. 30m): it may still be being copied.
+    #[arg(long, value_name = "DURATION", value_parser = crate::units::parse_duration)]
+    pub min_age: Option<std::time::Duration>,
+    /// `plain` (for people) or `json` (one JSON object per line on stderr, for log collectors).
+    #[arg(long, value_enum, default_value = "plain")]
+    pub log_format: super::LogFormat,
 }
 
 /// How the reading EPUB is built.
@@ -200,8 +207,12 @@ pub struct Job {
     pub settings: Settings,
     pub books: Vec<PlannedBook>,
     pub quiet: bool,
+    /// The scan folder, as given.
+    pub scans: PathBuf,
     /// Rebuild books that are up to date.
     pub force: bool,
+    pub min_age: Option<std::time::Duration>,
+    pub log_format: super::LogFormat,
     /// Hash every input, trusting no size and time.
     pub verify_inputs: bool,
     /// What OUT held when the run started: the previous manifest's books, each replaced by the
@@ -314,9 +325,6 @@ impl Job {
             .into_iter()
             .map(|d| plan_book(d, &req.scans, &default_languages, &models))
             .collect();
-        if !req.quiet {
-            report_warnings(&books);
-        }
         let pages = books.iter().map(|b| b.pages.len()).sum();
         let (jobs, jobs_capped) = workers(req.jobs, pages);
         Ok(Job {
@@ -326,7 +334,10 @@ impl Job {
             settings: Settings::from_pipeline(pipeline, models.tessdata),
             books,
             quiet: req.quiet,
+            scans: req.scans.clone(),
             force: req.force,
+            min_age: req.min_age,
+            log_format: req.log_format,
             verify_inputs: req.verify_inputs,
             previous,
             lock,
@@ -523,16 +534,6 @@ fn plan_book(
         warnings,
         pages,
         dir,
-    }
-}
-
-/// What the walk and the metadata checks found, on stderr before the first page (the notes on
-/// files that are not pages stay in the manifest only).
-fn report_warnings(books: &[PlannedBook]) {
-    for b in books {
-        for w in b.warnings.iter().skip(b.dir.skipped.len()) {
-            eprintln!("warning: {}: {w}", b.dir.dir.display());
-        }
     }
 }
 

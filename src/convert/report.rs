@@ -1,0 +1,253 @@
+//! What a run tells the people and scripts watching it, on stderr. Plain: a progress bar on a
+//! terminal, one line per problem, and without a terminal one timestamped line per finished
+//! book so a log file shows progress. `--log-format json`: one JSON object per line, each with
+//! `ts`, `level` and `event` (see README, "Nightly runs"). `--quiet` keeps errors only.
+
+use std::path::Path;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::{Value, json};
+
+use crate::error::PageError;
+use crate::manifest::{self, BookRecord, PageStatus, Summary};
+
+/// How the log on stderr is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Lines for people (a progress bar on a terminal).
+    #[default]
+    Plain,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Error,
+    Warn,
+    Info,
+}
+
+/// Prints messages without tearing the progress bar.
+pub(crate) struct Reporter {
+    pub(super) bar: ProgressBar,
+    quiet: bool,
+    format: LogFormat,
+    /// Plain lines per finished book: stderr is not a terminal.
+    book_lines: bool,
+    started: Instant,
+}
+
+/// One JSON log line on stderr.
+pub fn json_line(level: &str, event: &str, fields: Value) -> String {
+    let mut line = json!({ "ts": manifest::now_rfc3339(), "level": level, "event": event });
+    if let (Some(l), Value::Object(f)) = (line.as_object_mut(), fields) {
+        l.extend(f);
+    }
+    line.to_string()
+}
+
+impl Reporter {
+    pub(super) fn new(total: usize, quiet: bool, format: LogFormat) -> Reporter {
+        let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let show_bar = !quiet && terminal && format == LogFormat::Plain;
+        let target = if show_bar {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let bar = ProgressBar::with_draw_target(Some(total as u64), target);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} pages · {msg} · ETA {eta}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        Reporter {
+            bar,
+            quiet,
+            format,
+            book_lines: !terminal && !quiet && format == LogFormat::Plain,
+            started: Instant::now(),
+        }
+    }
+
+    fn shown(&self, level: Level) -> bool {
+        !self.quiet || level == Level::Error
+    }
+
+    /// A JSON event (JSON format only).
+    fn event(&self, level: Level, event: &str, fields: Value) {
+        if self.format != LogFormat::Json || !self.shown(level) {
+            return;
+        }
+        let level = match level {
+            Level::Error => "error",
+            Level::Warn => "warn",
+            Level::Info => "info",
+        };
+        let line = json_line(level, event, fields);
+        self.bar.suspend(|| eprintln!("{line}"));
+    }
+
+    /// A plain line (plain format only).
+    fn plain(&self, level: Level, line: &str) {
+        if self.format == LogFormat::Plain && self.shown(level) {
+            self.bar.suspend(|| eprintln!("{line}"));
+        }
+    }
+
+    pub(super) fn run_start(&self, fields: Value) {
+        self.event(Level::Info, "run_start", fields);
+    }
+
+    /// A problem of the run itself (not of one book).
+    pub(super) fn warn(&self, msg: &str) {
+        self.plain(Level::Warn, &format!("warning: {msg}"));
+        self.event(Level::Warn, "warning", json!({ "message": msg }));
+    }
+
+    /// A warning about a book, or one of its pages.
+    pub(super) fn book_warning(&self, book: &str, shown: &Path, page: Option<u32>, msg: &str) {
+        let line = match page {
+            Some(p) => format!("warning: {}: page {p}: {msg}", shown.display()),
+            None => format!("warning: {}: {msg}", shown.display()),
+        };
+        self.plain(Level::Warn, &line);
+        self.event(
+            Level::Warn,
+            "warning",
+            json!({ "book": book, "page": page, "file": shown.display().to_string(), "message": msg }),
+        );
+    }
+
+    pub(super) fn page_error(&self, book: &str, e: &PageError) {
+        self.plain(Level::Error, &e.to_string());
+        self.event(
+            Level::Error,
+            "page_error",
+            json!({ "book": book, "page": e.page, "file": e.file.display().to_string(), "message": e.message }),
+        );
+    }
+
+    /// A book that failed as a whole (`what`: "failed", or "skipped" when it had no page).
+    pub(super) fn book_error(&self, book: &str, dir: &Path, what: &str, msg: &str) {
+        self.plain(
+            Level::Error,
+            &format!("{}: book '{book}' {what}: {msg}", dir.display()),
+        );
+        self.event(
+            Level::Error,
+            "book_error",
+            json!({ "book": book, "folder": dir.display().to_string(), "message": msg }),
+        );
+    }
+
+    pub(super) fn book_start(&self, book: &str, pages: usize) {
+        if self.bar.is_hidden() {
+            self.event(
+                Level::Info,
+                "book_start",
+                json!({ "id": book, "pages": pages }),
+            );
+        } else {
+            self.bar.set_message(book.to_string());
+        }
+    }
+
+    pub(super) fn book_done(&self, rec: &BookRecord, seconds: f64) {
+        let failed = rec
+            .pages
+            .iter()
+            .filter(|p| p.status == PageStatus::Failed)
+            .count();
+        let status = serde_json::to_value(rec.status).unwrap_or_default();
+        let status = status.as_str().unwrap_or("");
+        if self.book_lines {
+            eprintln!(
+                "{} {}: {status}, {} page(s), {failed} failed, {seconds:.1} s",
+                manifest::now_rfc3339(),
+                rec.id,
+                rec.pages.len()
+            );
+        }
+        let files: Vec<&str> = rec.files.iter().map(|f| f.path.as_str()).collect();
+        self.event(
+            Level::Info,
+            "book_done",
+            json!({ "id": rec.id, "status": status, "pages": rec.pages.len(),
+                    "pages_failed": failed, "seconds": (seconds * 10.0).round() / 10.0, "files": files }),
+        );
+    }
+
+    pub(super) fn book_unchanged(&self, id: &str) {
+        self.event(
+            Level::Info,
+            "book_skipped",
+            json!({ "id": id, "reason": "unchanged" }),
+        );
+    }
+
+    pub(super) fn book_pending(&self, id: &str, dir: &Path) {
+        self.plain(
+            Level::Info,
+            &format!(
+                "{}: book '{id}' changed too recently (--min-age); left for a later run",
+                dir.display()
+            ),
+        );
+        self.event(
+            Level::Info,
+            "book_pending",
+            json!({ "id": id, "reason": "too_recent" }),
+        );
+    }
+
+    pub(super) fn page_done(&self, pages: usize) {
+        self.bar.inc(1);
+        let mins = self.started.elapsed().as_secs_f64() / 60.0;
+        self.bar
+            .set_message(format!("{:.1} pages/min", pages as f64 / mins.max(1e-9)));
+    }
+
+    /// The pages the run will convert, once up-to-date and pending books are left out.
+    pub(super) fn set_total(&self, pages: usize) {
+        self.bar.set_length(pages as u64);
+    }
+
+    /// The closing line (or `run_done` event): what the run did and where the manifest is.
+    pub(super) fn run_done(&self, s: &Summary, skipped: (usize, usize), exit: u8, path: &Path) {
+        let (unchanged, pending) = skipped;
+        let secs = self.started.elapsed().as_secs_f64();
+        self.event(
+            Level::Info,
+            "run_done",
+            json!({ "books": s.books, "books_ok": s.books_ok, "books_partial": s.books_partial,
+                    "books_failed": s.books_failed, "books_unchanged": unchanged,
+                    "books_pending": pending, "pages": s.pages, "pages_failed": s.pages_failed,
+                    "seconds": (secs * 10.0).round() / 10.0, "exit_code": exit,
+                    "manifest": path.display().to_string() }),
+        );
+        if self.format != LogFormat::Plain || self.quiet {
+            return;
+        }
+        if s.books + unchanged + pending == 0 {
+            eprintln!("kitap: no books; manifest: {}", path.display());
+            return;
+        }
+        eprintln!(
+            "kitap: {} book(s): {} ok, {} partial, {} failed, {unchanged} unchanged, {pending} pending; {} page(s), {} failed; {:.1} s ({:.1} pages/min); manifest: {}",
+            s.books + unchanged + pending,
+            s.books_ok,
+            s.books_partial,
+            s.books_failed,
+            s.pages,
+            s.pages_failed,
+            secs,
+            s.pages as f64 / (secs / 60.0).max(1e-9),
+            path.display()
+        );
+    }
+}
