@@ -14,6 +14,7 @@ pub mod page;
 pub mod plan;
 pub mod report;
 pub mod schedule;
+mod stop;
 
 use assemble::Assembler;
 use incremental::Stamp;
@@ -41,6 +42,8 @@ pub struct RunSummary {
     pub pending: usize,
     /// Books that failed because their files could not be written (a full disk, say).
     pub books_unwritten: usize,
+    /// The signal that stopped the run early.
+    pub interrupted: Option<i32>,
 }
 
 impl RunSummary {
@@ -49,9 +52,12 @@ impl RunSummary {
         self.this_run.books_failed == 0 && self.this_run.pages_failed == 0
     }
 
-    /// 0 all converted, 1 a page or book failed, 4 a book's files could not be written.
+    /// 0 all converted, 1 a page or book failed, 4 a book's files could not be written,
+    /// 128 + the signal when one stopped the run (130 SIGINT, 143 SIGTERM).
     pub fn exit_code(&self) -> u8 {
-        if self.books_unwritten > 0 {
+        if let Some(sig) = self.interrupted {
+            (128 + sig).clamp(0, 255) as u8
+        } else if self.books_unwritten > 0 {
             4
         } else if self.all_ok() {
             0
@@ -158,6 +164,8 @@ struct Books<'a> {
     unwritten: usize,
     /// The book being assembled.
     current: Option<(usize, Assembler)>,
+    /// The last page handed in: (book, page).
+    last: Option<(usize, usize)>,
     /// When each book's first page was taken by a worker.
     starts: &'a [OnceLock<Instant>],
     /// Everything OUT holds, this run's books included.
@@ -167,7 +175,46 @@ struct Books<'a> {
     manifest_error: Option<std::io::Error>,
 }
 
-impl Books<'_> {
+impl<'a> Books<'a> {
+    fn new(
+        job: &'a Job,
+        reporter: &'a Reporter,
+        decisions: Vec<Decision>,
+        state: Manifest,
+        starts: &'a [OnceLock<Instant>],
+    ) -> Books<'a> {
+        Books {
+            job,
+            reporter,
+            decisions,
+            next: 0,
+            records: Vec::new(),
+            unchanged: 0,
+            pending: 0,
+            unwritten: 0,
+            current: None,
+            last: None,
+            starts,
+            state,
+            seconds: StageSeconds::default(),
+            manifest_error: None,
+        }
+    }
+
+    /// After the last page: every book finished, or, when the run was stopped, those whose
+    /// pages are all in; the book being assembled is dropped whole (its old generation stays).
+    /// Then the manifest.
+    fn end(&mut self, stopped: bool) {
+        match (stopped, self.last) {
+            (true, Some((b, p))) if p + 1 == self.job.books[b].pages.len() => {
+                self.finish_before(b + 1);
+            }
+            (true, _) => self.current = None,
+            (false, _) => self.finish_before(self.job.books.len()),
+        }
+        self.write_manifest();
+    }
+
     /// Finishes every book before `upto` (the one being assembled, and those with no pages).
     fn finish_before(&mut self, upto: usize) {
         let job = self.job;
@@ -215,6 +262,7 @@ impl Books<'_> {
             .current
             .get_or_insert_with(|| (b, Assembler::start(&job.out, book, &job.settings)));
         asm.add(&book.pages[p], &book.dir.id, outcome.result, self.reporter);
+        self.last = Some((b, p));
     }
 
     /// `OUT/manifest.json` rewritten (atomically) to say what OUT holds now.
@@ -227,6 +275,23 @@ impl Books<'_> {
     }
 }
 
+/// OUT's books as the run starts, the run's pipeline and start time on it.
+fn starting_state(job: &mut Job) -> Manifest {
+    let pipeline = PipelineInfo {
+        name: job.settings.pipeline.name.clone(),
+        description: job.settings.pipeline.description.clone(),
+    };
+    let started = manifest::now_rfc3339();
+    let earlier = std::mem::take(&mut job.previous.books);
+    Manifest::new(
+        pipeline,
+        started.clone(),
+        started,
+        earlier,
+        StageSeconds::default(),
+    )
+}
+
 /// Runs the batch. Never panics on bad input: every failure becomes a record in the manifest.
 pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
     let reporter = Reporter::new(job.page_total(), job.quiet, job.log_format);
@@ -234,19 +299,7 @@ pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
     for line in generation::recover(&job.out)? {
         reporter.warn(&line);
     }
-    let pipeline = PipelineInfo {
-        name: job.settings.pipeline.name.clone(),
-        description: job.settings.pipeline.description.clone(),
-    };
-    let started = manifest::now_rfc3339();
-    let earlier = std::mem::take(&mut job.previous.books);
-    let state = Manifest::new(
-        pipeline,
-        started.clone(),
-        started,
-        earlier,
-        StageSeconds::default(),
-    );
+    let state = starting_state(&mut job);
     let decisions = decide(&job);
     let items: Vec<(usize, usize)> = job
         .books
@@ -257,43 +310,38 @@ pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
         .collect();
     reporter.set_total(items.len());
     let starts: Vec<OnceLock<Instant>> = job.books.iter().map(|_| OnceLock::new()).collect();
-    let mut books = Books {
-        job: &job,
-        reporter: &reporter,
-        decisions,
-        next: 0,
-        records: Vec::new(),
-        unchanged: 0,
-        pending: 0,
-        unwritten: 0,
-        current: None,
-        starts: &starts,
-        state,
-        seconds: StageSeconds::default(),
-        manifest_error: None,
-    };
+    let mut books = Books::new(&job, &reporter, decisions, state, &starts);
+    let stop = stop::Stop::install();
     schedule::run_ordered(
         Schedule::for_threads(job.jobs),
         &items,
         || new_engines(&job),
         |engines, _, &(b, p)| {
+            if stop.requested().is_some() {
+                // Asked to stop: the page is left for the next run.
+                return None;
+            }
             let book = &job.books[b];
             starts[b].get_or_init(|| {
                 reporter.book_start(&book.dir.id, book.pages.len());
                 Instant::now()
             });
-            work(&job, engines, book, &book.pages[p])
+            Some(work(&job, engines, book, &book.pages[p]))
         },
         |i, outcome| {
-            let outcome = outcome.unwrap_or_else(|_| panicked());
+            let outcome = match outcome {
+                Ok(Some(o)) if stop.requested().is_none() => o,
+                Ok(_) => return,
+                Err(_) => panicked(),
+            };
             books.seconds += outcome.seconds;
             let (b, p) = items[i];
             books.add(b, p, outcome);
             reporter.page_done(i + 1);
         },
     )?;
-    books.finish_before(job.books.len());
-    books.write_manifest();
+    let interrupted = stop.requested();
+    books.end(interrupted.is_some());
     reporter.bar.finish_and_clear();
     if let Some(e) = books.manifest_error {
         return Err(e);
@@ -305,7 +353,15 @@ pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
         unchanged: books.unchanged,
         pending: books.pending,
         books_unwritten: books.unwritten,
+        interrupted,
     };
+    if let Some(sig) = interrupted {
+        reporter.warn(&format!(
+            "stopped by {}: {} book(s) finished; the rest is left for the next run",
+            stop::name(sig),
+            summary.this_run.books
+        ));
+    }
     reporter.run_done(
         &summary.this_run,
         (summary.unchanged, summary.pending),

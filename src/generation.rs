@@ -241,6 +241,7 @@ pub fn read_record(book_dir: &Path) -> Option<BookRecord> {
 /// removed, and an old generation left between the two renames of the fallback swap is put
 /// back when its book has no folder. Returns one line per book put back.
 pub fn recover(out: &Path) -> io::Result<Vec<String>> {
+    remove_dead_temporaries(out)?;
     let root = staging_root(out);
     let entries = match fs::read_dir(&root) {
         Ok(e) => e,
@@ -269,6 +270,23 @@ pub fn recover(out: &Path) -> io::Result<Vec<String>> {
         }
     }
     Ok(restored)
+}
+
+/// Temporary files a killed run left in OUT (`.manifest.json.kitap-tmp-<pid>`,
+/// `.kitap-probe-<pid>`): their process is gone, so nobody will finish them.
+fn remove_dead_temporaries(out: &Path) -> io::Result<()> {
+    for entry in fs::read_dir(out)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .rsplit_once(".kitap-tmp-")
+            .or_else(|| name.rsplit_once(".kitap-probe-"))
+            .and_then(|(_, pid)| pid.parse::<u32>().ok());
+        if pid.is_some_and(|p| !process_alive(p)) && entry.file_type()?.is_file() {
+            fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
 }
 
 /// `<id>.<pid>.new` or `<id>.<pid>.old` → (id, pid, kind).
@@ -384,7 +402,11 @@ mod tests {
         fs::rename(o.join("a.b"), root.join("a.b.4194999.old")).unwrap();
         fs::create_dir(root.join("a.b.4194999.new")).unwrap();
         fs::create_dir(root.join(format!("c.{}.new", std::process::id()))).unwrap();
+        fs::write(o.join(".manifest.json.kitap-tmp-4194999"), "half").unwrap();
+        fs::write(o.join(".kitap-probe-4194999"), "kitap").unwrap();
         let restored = recover(o).unwrap();
+        assert!(!o.join(".manifest.json.kitap-tmp-4194999").exists());
+        assert!(!o.join(".kitap-probe-4194999").exists());
         assert_eq!(restored.len(), 1, "{restored:?}");
         assert_eq!(fs::read_to_string(o.join("a.b/a.b.txt")).unwrap(), "old");
         // This process's own staging folder is not touched.

@@ -392,3 +392,109 @@ fn min_age_leaves_a_book_still_being_copied_for_a_later_run() {
         .success()
         .stderr_contains("1 ok, 0 partial, 0 failed, 3 unchanged, 0 pending");
 }
+
+/// Starts `kitap convert` with JSON logs; returns it and a reader of its stderr lines.
+fn spawn_json(scans: &Path, out: &Path) -> (std::process::Child, impl Iterator<Item = String>) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kitap"))
+        .arg("convert")
+        .arg(scans)
+        .arg("-o")
+        .arg(out)
+        .args(["--log-format", "json"])
+        .env("OMP_THREAD_LIMIT", "1")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = std::io::BufReader::new(child.stderr.take().unwrap())
+        .lines()
+        .map_while(Result::ok);
+    (child, lines)
+}
+
+#[test]
+fn sigterm_finishes_what_is_done_and_the_next_run_takes_the_rest() {
+    let dir = fixture_dir("nightly-sigterm");
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans");
+    let scans = dir.join("scans");
+    for b in BOOKS {
+        copy_dir(&samples.join(b), &scans.join(b));
+    }
+    let out = dir.join("out");
+    let (mut child, mut lines) = spawn_json(&scans, &out);
+    // After the first finished book, a polite stop.
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let done = line.contains("\"event\":\"book_done\"");
+        seen.push(line);
+        if done {
+            break;
+        }
+    }
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    seen.extend(lines);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143), "{seen:#?}");
+    let ev = events(&seen.join("\n"));
+    let finished: Vec<&str> = named(&ev, "book_done")
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert!(!finished.is_empty() && finished.len() < 4, "{finished:?}");
+    assert_eq!(ev.last().unwrap()["exit_code"], 143);
+    // OUT says exactly what is done: those books, whole; nothing half-made.
+    let m = Manifest::read(&out.join("manifest.json")).unwrap();
+    let ids: Vec<&str> = m.books.iter().map(|b| b.id.as_str()).collect();
+    assert_eq!(ids, finished);
+    assert!(m.verify(&out).is_empty());
+    no_temp_files(&out);
+    for b in &BOOKS[finished.len()..] {
+        assert!(
+            !out.join(b).exists(),
+            "{b} was not finished but has a folder"
+        );
+    }
+    // The next run converts the rest and leaves the finished books alone.
+    let next = Kitap::convert(&scans).out(&out).run();
+    next.success().stderr_contains(&format!(
+        "{} ok, 0 partial, 0 failed, {} unchanged,",
+        4 - finished.len(),
+        finished.len()
+    ));
+}
+
+#[test]
+fn sigint_before_any_book_is_done_exits_130_with_nothing_half_written() {
+    let dir = fixture_dir("nightly-sigint");
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans");
+    let scans = dir.join("scans");
+    copy_dir(&samples.join(BOOKS[1]), &scans.join(BOOKS[1]));
+    let out = dir.join("out");
+    let (mut child, mut lines) = spawn_json(&scans, &out);
+    assert!(lines.next().unwrap().contains("run_start"));
+    assert!(lines.next().unwrap().contains("book_start"));
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let rest: Vec<String> = lines.collect();
+    assert_eq!(child.wait().unwrap().code(), Some(130), "{rest:#?}");
+    assert!(
+        rest.iter().any(|l| l.contains("stopped by SIGINT")),
+        "{rest:#?}"
+    );
+    assert_eq!(
+        Manifest::read(&out.join("manifest.json"))
+            .unwrap()
+            .books
+            .len(),
+        0
+    );
+    assert!(!out.join(BOOKS[1]).exists());
+    no_temp_files(&out);
+}
