@@ -13,6 +13,7 @@ mod outputs;
 pub mod page;
 pub mod plan;
 pub mod report;
+mod resume;
 pub mod schedule;
 mod stop;
 
@@ -23,6 +24,7 @@ pub use plan::{ConvertRequest, Job};
 use plan::{PlannedBook, PlannedPage};
 pub use report::LogFormat;
 use report::Reporter;
+use resume::BookCache;
 use schedule::Schedule;
 
 use crate::error::BookError;
@@ -71,6 +73,8 @@ impl RunSummary {
 struct Outcome {
     result: Result<DonePage, PageFailure>,
     seconds: StageSeconds,
+    /// Taken from the page cache of an earlier, interrupted run.
+    resumed: bool,
 }
 
 /// Converts one planned page on a worker.
@@ -87,6 +91,7 @@ fn work(job: &Job, engines: &mut Engines, book: &PlannedBook, page: &PlannedPage
     Outcome {
         result,
         seconds: clock.seconds(),
+        resumed: false,
     }
 }
 
@@ -99,6 +104,7 @@ fn panicked() -> Outcome {
             warnings: Vec::new(),
         }),
         seconds: StageSeconds::default(),
+        resumed: false,
     }
 }
 
@@ -168,6 +174,10 @@ struct Books<'a> {
     last: Option<(usize, usize)>,
     /// When each book's first page was taken by a worker.
     starts: &'a [OnceLock<Instant>],
+    /// Each book's finished pages, kept until the book is finished.
+    caches: &'a [Option<BookCache>],
+    /// Pages of the book being assembled that came from the cache.
+    resumed: usize,
     /// Everything OUT holds, this run's books included.
     state: Manifest,
     seconds: StageSeconds,
@@ -182,6 +192,7 @@ impl<'a> Books<'a> {
         decisions: Vec<Decision>,
         state: Manifest,
         starts: &'a [OnceLock<Instant>],
+        caches: &'a [Option<BookCache>],
     ) -> Books<'a> {
         Books {
             job,
@@ -195,6 +206,8 @@ impl<'a> Books<'a> {
             current: None,
             last: None,
             starts,
+            caches,
+            resumed: 0,
             state,
             seconds: StageSeconds::default(),
             manifest_error: None,
@@ -241,7 +254,13 @@ impl<'a> Books<'a> {
                         let secs = self.starts[b]
                             .get()
                             .map_or(0.0, |t| t.elapsed().as_secs_f64());
-                        self.reporter.book_done(&done.record, secs);
+                        self.reporter.book_done(&done.record, secs, self.resumed);
+                        self.resumed = 0;
+                        if done.record.status != Status::Failed
+                            && let Some(cache) = &self.caches[b]
+                        {
+                            cache.remove();
+                        }
                         done.record
                     } else {
                         book_without_pages(book, self.reporter)
@@ -256,6 +275,11 @@ impl<'a> Books<'a> {
 
     fn add(&mut self, b: usize, p: usize, outcome: Outcome) {
         self.finish_before(b);
+        if outcome.resumed {
+            self.resumed += 1;
+        } else if let (Ok(done), Some(cache)) = (&outcome.result, &self.caches[b]) {
+            cache.store(p, done);
+        }
         let job = self.job;
         let book = &job.books[b];
         let (_, asm) = self
@@ -310,7 +334,18 @@ pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
         .collect();
     reporter.set_total(items.len());
     let starts: Vec<OnceLock<Instant>> = job.books.iter().map(|_| OnceLock::new()).collect();
-    let mut books = Books::new(&job, &reporter, decisions, state, &starts);
+    let caches: Vec<Option<BookCache>> = job
+        .books
+        .iter()
+        .zip(&decisions)
+        .map(|(book, d)| match d {
+            Decision::Convert(Some(stamp)) => {
+                BookCache::open(&job.out, &book.dir.id, &stamp.fingerprint)
+            }
+            _ => None,
+        })
+        .collect();
+    let mut books = Books::new(&job, &reporter, decisions, state, &starts, &caches);
     let stop = stop::Stop::install();
     schedule::run_ordered(
         Schedule::for_threads(job.jobs),
@@ -326,6 +361,13 @@ pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
                 reporter.book_start(&book.dir.id, book.pages.len());
                 Instant::now()
             });
+            if let Some(done) = caches[b].as_ref().and_then(|c| c.load(p)) {
+                return Some(Outcome {
+                    result: Ok(done),
+                    seconds: StageSeconds::default(),
+                    resumed: true,
+                });
+            }
             Some(work(&job, engines, book, &book.pages[p]))
         },
         |i, outcome| {

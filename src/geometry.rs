@@ -12,7 +12,7 @@ use image::{GrayImage, RgbImage};
 
 /// An axis-aligned rectangle: left, top, right, bottom (right and bottom exclusive). In whole
 /// pixels (`Rect<u32>`: page parts, crops) or in fractional ones (`Rect<f64>`: OCR boxes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Rect<T = u32> {
     pub x0: T,
     pub y0: T,

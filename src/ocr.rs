@@ -13,7 +13,7 @@ use tesseract::plumbing::TessBaseApi;
 /// A box of the OCR'd image in pixels, as hOCR gives it: the one rectangle type, in `f64`.
 pub type BBox = crate::geometry::Rect<f64>;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Word {
     pub bbox: BBox,
     pub text: String,
@@ -21,7 +21,7 @@ pub struct Word {
     pub conf: f32,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Line {
     pub bbox: BBox,
     /// Baseline as Tesseract gives it: y = bbox.y1 + offset + slope * (x - bbox.x0).
@@ -30,20 +30,20 @@ pub struct Line {
     pub words: Vec<Word>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Paragraph {
     pub bbox: BBox,
     pub lines: Vec<Line>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Block {
     pub bbox: BBox,
     pub paragraphs: Vec<Paragraph>,
 }
 
 /// What Tesseract read on one page, in reading order, in the page image's pixel coordinates.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct OcrPage {
     pub width: u32,
     pub height: u32,

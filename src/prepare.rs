@@ -60,7 +60,7 @@ pub struct Display {
 }
 
 /// How orientation was decided.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum OrientationSource {
     /// Not looked for (disabled, or no text to go by).
     None,

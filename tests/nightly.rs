@@ -498,3 +498,97 @@ fn sigint_before_any_book_is_done_exits_130_with_nothing_half_written() {
     assert!(!out.join(BOOKS[1]).exists());
     no_temp_files(&out);
 }
+
+/// `kitap convert` with JSON logs into `log`, every rename slowed down by 0.2 s (so kills land
+/// in swaps and manifest renames too), killed with SIGKILL after `after`.
+fn killed_run(scans: &Path, out: &Path, log: &Path, after: Duration) {
+    let mut strace = Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null"])
+        .args(["-e", "trace=rename,renameat,renameat2"])
+        .args(["-e", "inject=rename,renameat,renameat2:delay_exit=200000"])
+        .arg(env!("CARGO_BIN_EXE_kitap"))
+        .arg("convert")
+        .arg(scans)
+        .arg("-o")
+        .arg(out)
+        .args(["--log-format", "json"])
+        .env("OMP_THREAD_LIMIT", "1")
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .expect("strace runs");
+    std::thread::sleep(after);
+    let children = format!("/proc/{0}/task/{0}/children", strace.id());
+    for pid in std::fs::read_to_string(children)
+        .unwrap_or_default()
+        .split_whitespace()
+    {
+        let _ = Command::new("kill").args(["-9", pid]).status();
+    }
+    strace.wait().unwrap();
+}
+
+/// sha256 of every output file under OUT (the books' files; not the manifest or records).
+fn output_hashes(out: &Path) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = BOOKS
+        .iter()
+        .flat_map(|b| book_files(out, &out.join(b)))
+        .map(|f| (f.clone(), kitap::fsio::hash_file(&out.join(&f)).unwrap().1))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn after_kill_9_at_any_point_the_next_run_resumes_to_byte_identical_outputs() {
+    let dir = fixture_dir("nightly-resume");
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans");
+    let scans = dir.join("scans");
+    for b in BOOKS {
+        copy_dir(&samples.join(b), &scans.join(b));
+    }
+    // The uninterrupted run, and how long it takes.
+    let reference = dir.join("reference");
+    let started = Instant::now();
+    Kitap::convert(&scans)
+        .out(&reference)
+        .arg("--quiet")
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .run()
+        .success();
+    let whole = started.elapsed();
+    // Killed three times at points spread over a run (OCR, writing, swaps, the manifest),
+    // each run going on from what the one before left.
+    let out = dir.join("out");
+    let mut resumed = 0;
+    for k in 0..3u32 {
+        let log = dir.join(format!("killed-{k}.jsonl"));
+        killed_run(&scans, &out, &log, whole.mul_f64(0.3 + 0.25 * f64::from(k)));
+        let text = std::fs::read_to_string(&log).unwrap();
+        // A line cut by the kill is not checked.
+        let complete: Vec<&str> = text.lines().filter(|l| l.ends_with('}')).collect();
+        resumed += named(&events(&complete.join("\n")), "book_done")
+            .iter()
+            .map(|e| e["pages_resumed"].as_u64().unwrap())
+            .sum::<u64>();
+    }
+    let last = Kitap::convert(&scans)
+        .out(&out)
+        .args(["--log-format", "json"])
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .run();
+    last.success();
+    resumed += named(&events(&last.stderr), "book_done")
+        .iter()
+        .map(|e| e["pages_resumed"].as_u64().unwrap())
+        .sum::<u64>();
+    // Pages finished before a kill were not read again after it.
+    assert!(resumed > 0, "no page was resumed");
+    assert_eq!(output_hashes(&out), output_hashes(&reference));
+    outputs_match_manifest(&last);
+    no_temp_files(&out);
+    // Every book finished: nothing waits in the page cache.
+    let cache = out.join(".kitap/pages");
+    let left: Vec<_> = std::fs::read_dir(&cache).map_or(Vec::new(), |d| d.collect());
+    assert!(left.is_empty(), "{left:?}");
+}

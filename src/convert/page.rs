@@ -34,7 +34,9 @@ pub struct PageInput<'a> {
     pub models: &'a str,
 }
 
-/// A page that went through every stage.
+/// A page that went through every stage. Serialisable: a finished page waits in OUT's page
+/// cache until its book is finished (see `convert/resume.rs`).
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct DonePage {
     pub image: PageImage,
     /// Page-frame size in pixels: what the image's placement covers.
@@ -55,6 +57,7 @@ pub struct DonePage {
 }
 
 /// One page cut from the page frame and what Tesseract read on it.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct PartReading {
     pub rect: Rect,
     pub part: Option<Part>,

@@ -157,7 +157,7 @@ impl Reporter {
         }
     }
 
-    pub(super) fn book_done(&self, rec: &BookRecord, seconds: f64) {
+    pub(super) fn book_done(&self, rec: &BookRecord, seconds: f64, resumed: usize) {
         let failed = rec
             .pages
             .iter()
@@ -178,7 +178,8 @@ impl Reporter {
             Level::Info,
             "book_done",
             json!({ "id": rec.id, "status": status, "pages": rec.pages.len(),
-                    "pages_failed": failed, "seconds": (seconds * 10.0).round() / 10.0, "files": files }),
+                    "pages_failed": failed, "pages_resumed": resumed,
+                    "seconds": (seconds * 10.0).round() / 10.0, "files": files }),
         );
     }
 

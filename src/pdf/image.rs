@@ -13,7 +13,7 @@ use crate::config::ImageMode;
 use crate::prepare::Display;
 
 /// How the image data in [`PageImage::data`] is encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Encoding {
     /// The source JPEG file, byte for byte.
     JpegPassthrough,
@@ -28,7 +28,7 @@ pub enum Encoding {
 }
 
 /// An encoded image, as stored (not necessarily upright: see `quarter_turns` and `ccw_deg`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PageImage {
     pub width: u32,
     pub height: u32,
