@@ -23,3 +23,7 @@ samples:
 # Extra arguments go to the script, e.g. `just bench --repeat 3 --json bench.json`.
 bench *ARGS:
     python3 scripts/bench.py {{ARGS}}
+
+# Nightly reruns (unchanged, --verify-inputs, one page changed) against the first run.
+bench-nightly *ARGS:
+    python3 scripts/bench-nightly.py {{ARGS}}
