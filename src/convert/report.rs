@@ -37,6 +37,8 @@ pub(crate) struct Reporter {
     /// Plain lines per finished book: stderr is not a terminal.
     book_lines: bool,
     started: Instant,
+    /// Books with pages in work, shown on the progress bar.
+    working: std::sync::Mutex<Vec<String>>,
 }
 
 /// One JSON log line on stderr.
@@ -71,6 +73,7 @@ impl Reporter {
             format,
             book_lines: !terminal && !quiet && format == LogFormat::Plain,
             started: Instant::now(),
+            working: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -146,18 +149,35 @@ impl Reporter {
     }
 
     pub(super) fn book_start(&self, book: &str, pages: usize) {
-        if self.bar.is_hidden() {
-            self.event(
-                Level::Info,
-                "book_start",
-                json!({ "id": book, "pages": pages }),
-            );
-        } else {
-            self.bar.set_message(book.to_string());
-        }
+        self.event(
+            Level::Info,
+            "book_start",
+            json!({ "id": book, "pages": pages }),
+        );
+        self.working_changed(|w| w.push(book.to_string()));
+    }
+
+    fn working_changed(&self, change: impl FnOnce(&mut Vec<String>)) {
+        let mut w = self.working.lock().unwrap_or_else(|e| e.into_inner());
+        change(&mut w);
+    }
+
+    /// The progress bar's words: the books in work and the pace.
+    fn show_progress(&self, pages: usize) {
+        let mins = self.started.elapsed().as_secs_f64() / 60.0;
+        let books = self
+            .working
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .join(", ");
+        self.bar.set_message(format!(
+            "{books} · {:.1} pages/min",
+            pages as f64 / mins.max(1e-9)
+        ));
     }
 
     pub(super) fn book_done(&self, rec: &BookRecord, seconds: f64, resumed: usize) {
+        self.working_changed(|w| w.retain(|b| *b != rec.id));
         let failed = rec
             .pages
             .iter()
@@ -208,9 +228,9 @@ impl Reporter {
 
     pub(super) fn page_done(&self, pages: usize) {
         self.bar.inc(1);
-        let mins = self.started.elapsed().as_secs_f64() / 60.0;
-        self.bar
-            .set_message(format!("{:.1} pages/min", pages as f64 / mins.max(1e-9)));
+        if !self.bar.is_hidden() {
+            self.show_progress(pages);
+        }
     }
 
     /// The pages the run will convert, once up-to-date and pending books are left out.
