@@ -116,13 +116,15 @@ fn new_engines(job: &Job) -> Engines {
 enum Decision {
     /// Convert it; its inputs and fingerprint, when they could be read.
     Convert(Option<Stamp>),
-    /// Its outputs are up to date (their record is in OUT's state already).
-    Unchanged,
+    /// Its outputs are up to date (their record is in OUT's state already, or here when the
+    /// inputs' times in it were refreshed).
+    Unchanged(Option<Box<BookRecord>>),
     /// It changed more recently than `--min-age`: perhaps still being copied.
     Pending,
 }
 
-/// Which books are up to date: those whose fingerprint equals their folder record's.
+/// Which books are up to date: those whose fingerprint equals their folder record's and whose
+/// listed files are all there with their sizes.
 fn decide(job: &Job) -> Vec<Decision> {
     use rayon::prelude::*;
     job.books
@@ -137,22 +139,43 @@ fn decide(job: &Job) -> Vec<Decision> {
             if book.error.is_some() || book.pages.is_empty() {
                 return Decision::Convert(None);
             }
-            let current = generation::read_record(&job.out.join(&book.dir.id));
-            let stamp =
-                incremental::fingerprint(book, &job.settings, current.as_ref(), job.verify_inputs)
-                    .ok();
-            match (current, &stamp) {
-                (Some(r), Some(s))
-                    if !job.force
-                        && r.status != Status::Failed
-                        && r.fingerprint.as_ref() == Some(&s.fingerprint) =>
-                {
-                    Decision::Unchanged
+            let dir = job.out.join(&book.dir.id);
+            let current = generation::read_record(&dir);
+            let verify = job.verify_inputs;
+            let stamp = incremental::fingerprint(book, &job.settings, current.as_ref(), verify);
+            let Ok(stamp) = stamp else {
+                return Decision::Convert(None);
+            };
+            match current {
+                Some(r) if !job.force && up_to_date(&r, &stamp, &job.out) => {
+                    Decision::Unchanged(refreshed(r, stamp, &dir))
                 }
-                _ => Decision::Convert(stamp),
+                _ => Decision::Convert(Some(stamp)),
             }
         })
         .collect()
+}
+
+/// A record describes the book's current outputs when its fingerprint is the book's now, it
+/// did not fail, and every file it lists is in OUT with its size (a deleted or truncated file
+/// is rebuilt, not trusted).
+fn up_to_date(r: &BookRecord, stamp: &Stamp, out: &std::path::Path) -> bool {
+    r.status != Status::Failed
+        && r.fingerprint.as_ref() == Some(&stamp.fingerprint)
+        && r.files.iter().all(|f| {
+            std::fs::metadata(out.join(&f.path)).is_ok_and(|m| m.is_file() && m.len() == f.bytes)
+        })
+}
+
+/// An up-to-date record whose inputs' times changed (a copy, a restore; the bytes are the
+/// same) gets the new times, so the next night trusts them instead of hashing again.
+fn refreshed(mut r: BookRecord, stamp: Stamp, dir: &std::path::Path) -> Option<Box<BookRecord>> {
+    if r.inputs == stamp.inputs {
+        return None;
+    }
+    r.inputs = stamp.inputs;
+    generation::write_record(dir, &r).ok()?;
+    Some(Box::new(r))
 }
 
 /// Books in order, each assembled as its pages arrive; books without pages recorded in turn,
@@ -236,7 +259,10 @@ impl<'a> Books<'a> {
             self.next += 1;
             let book = &job.books[b];
             let record = match &self.decisions[b] {
-                Decision::Unchanged => {
+                Decision::Unchanged(refreshed) => {
+                    if let Some(r) = refreshed {
+                        self.state.upsert((**r).clone());
+                    }
                     self.unchanged += 1;
                     self.reporter.book_unchanged(&book.dir.id);
                     continue;
@@ -256,14 +282,12 @@ impl<'a> Books<'a> {
                             .map_or(0.0, |t| t.elapsed().as_secs_f64());
                         self.reporter.book_done(&done.record, secs, self.resumed);
                         self.resumed = 0;
-                        if done.record.status != Status::Failed
-                            && let Some(cache) = &self.caches[b]
-                        {
+                        if let Some(cache) = &self.caches[b] {
                             cache.remove();
                         }
                         done.record
                     } else {
-                        book_without_pages(book, self.reporter)
+                        book_without_pages(book, &job.out, self.reporter)
                     }
                 }
             };
@@ -293,8 +317,11 @@ impl<'a> Books<'a> {
     fn write_manifest(&mut self) {
         self.state.finished = manifest::now_rfc3339();
         self.state.summary = Summary::from_books(&self.state.books, self.seconds);
+        // The last write decides: a later one that succeeds makes good an earlier failure.
         if let Err(e) = self.state.write(&self.job.out.join("manifest.json")) {
-            self.manifest_error.get_or_insert(e);
+            self.manifest_error = Some(e);
+        } else {
+            self.manifest_error = None;
         }
     }
 }
@@ -318,6 +345,8 @@ fn starting_state(job: &mut Job) -> Manifest {
 
 /// Runs the batch. Never panics on bad input: every failure becomes a record in the manifest.
 pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
+    // First: a signal while inputs are hashed must stop the run cleanly too.
+    let stop = stop::Stop::install();
     let reporter = Reporter::new(job.page_total(), job.quiet, job.log_format);
     announce(&job, &reporter);
     for line in generation::recover(&job.out)? {
@@ -334,19 +363,26 @@ pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
         .collect();
     reporter.set_total(items.len());
     let starts: Vec<OnceLock<Instant>> = job.books.iter().map(|_| OnceLock::new()).collect();
+    let converting: Vec<&str> = job
+        .books
+        .iter()
+        .zip(&decisions)
+        .filter(|(_, d)| matches!(d, Decision::Convert(Some(_))))
+        .map(|(b, _)| b.dir.id.as_str())
+        .collect();
+    resume::prune(&job.out, &converting);
     let caches: Vec<Option<BookCache>> = job
         .books
         .iter()
         .zip(&decisions)
         .map(|(book, d)| match d {
             Decision::Convert(Some(stamp)) => {
-                BookCache::open(&job.out, &book.dir.id, &stamp.fingerprint)
+                BookCache::open(&job.out, &book.dir.id, &stamp.fingerprint, job.force)
             }
             _ => None,
         })
         .collect();
     let mut books = Books::new(&job, &reporter, decisions, state, &starts, &caches);
-    let stop = stop::Stop::install();
     schedule::run_ordered(
         Schedule::for_threads(job.jobs),
         &items,
@@ -373,8 +409,9 @@ pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
         |i, outcome| {
             let outcome = match outcome {
                 Ok(Some(o)) if stop.requested().is_none() => o,
-                Ok(_) => return,
-                Err(_) => panicked(),
+                Err(_) if stop.requested().is_none() => panicked(),
+                // Stopping: nothing more is added, so no book is finished short of pages.
+                _ => return,
             };
             books.seconds += outcome.seconds;
             let (b, p) = items[i];
@@ -437,7 +474,11 @@ fn announce(job: &Job, reporter: &Reporter) {
 }
 
 /// The record of a book that had no page to convert, with its reason on stderr.
-fn book_without_pages(book: &PlannedBook, reporter: &Reporter) -> BookRecord {
+fn book_without_pages(
+    book: &PlannedBook,
+    out: &std::path::Path,
+    reporter: &Reporter,
+) -> BookRecord {
     let mut rec = assemble::book_record(book, Status::Failed);
     let msg = book
         .error
@@ -446,5 +487,6 @@ fn book_without_pages(book: &PlannedBook, reporter: &Reporter) -> BookRecord {
         .to_string();
     reporter.book_error(&book.dir.id, &book.dir.dir, "skipped", &msg);
     rec.error = Some(msg);
+    rec.kept = assemble::kept_generation(&out.join(&book.dir.id));
     rec
 }

@@ -79,8 +79,7 @@ impl Staging {
     /// Writes the record, then swaps the new generation in. On error the old generation (if
     /// any) is still in place and the staging folder is removed.
     pub fn commit(mut self, record: &BookRecord) -> io::Result<Committed> {
-        let json = serde_json::to_string_pretty(record).map_err(io::Error::other)?;
-        fsio::write_atomic(&self.dir.join(RECORD_FILE), json.as_bytes())?;
+        write_record(&self.dir, record)?;
         sync_dir(&self.dir)?;
         let target = self.target();
         let mut done = Committed::default();
@@ -104,7 +103,8 @@ impl Staging {
             }
         }
         self.committed = true;
-        sync_dir(&self.out)?;
+        // The swap is done: a failed sync no longer makes the book fail.
+        let _ = sync_dir(&self.out);
         // The old generation now sits at the staging name (or the .old name): gone next.
         let _ = fs::remove_dir_all(&self.dir);
         let _ = fs::remove_dir_all(self.old_path());
@@ -207,8 +207,11 @@ fn link_tree(from: &Path, to: &Path) -> io::Result<()> {
         Ok(())
     } else if meta.file_type().is_symlink() {
         symlink(&fs::read_link(from)?, to)
-    } else {
+    } else if meta.is_file() {
         fs::hard_link(from, to).or_else(|_| fs::copy(from, to).map(|_| ()))
+    } else {
+        // A pipe or socket holds no data; copying one would block.
+        Ok(())
     }
 }
 
@@ -231,62 +234,101 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Writes (atomically) the record into a book's folder: into a staging folder before the swap,
+/// or into the current generation's when only its inputs' times are refreshed.
+pub fn write_record(book_dir: &Path, record: &BookRecord) -> io::Result<()> {
+    let json = serde_json::to_string_pretty(record).map_err(io::Error::other)?;
+    fsio::write_atomic(&book_dir.join(RECORD_FILE), json.as_bytes())
+}
+
 /// The record of the generation in a book's folder, if it has one that parses.
 pub fn read_record(book_dir: &Path) -> Option<BookRecord> {
     let bytes = fs::read(book_dir.join(RECORD_FILE)).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
-/// Cleans up after runs that were killed: staging folders of processes that are gone are
-/// removed, and an old generation left between the two renames of the fallback swap is put
-/// back when its book has no folder. Returns one line per book put back.
+/// Cleans up after runs that were killed. It runs under OUT's lock, before this run has made
+/// anything, so every staging folder is a dead run's (a pid says nothing: a container's kitap
+/// is pid 1 every night). A new generation is removed; an old one is put back when its book
+/// has no folder (a kill between the fallback's two renames), else removed. Each entry on its
+/// own: one that cannot be removed is a warning, not a stopped run. Returns one line per
+/// generation put back and per problem.
 pub fn recover(out: &Path) -> io::Result<Vec<String>> {
-    remove_dead_temporaries(out)?;
+    let mut lines = remove_dead_temporaries(out);
     let root = staging_root(out);
     let entries = match fs::read_dir(&root) {
         Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(lines),
         Err(e) => return Err(e),
     };
-    let mut restored = Vec::new();
-    for entry in entries {
-        let entry = entry?;
+    for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some((id, pid, kind)) = parse_staging_name(&name) else {
+        let Some((id, _, kind)) = parse_staging_name(&name) else {
             continue;
         };
-        if process_alive(pid) {
-            continue;
-        }
         let target = out.join(id);
-        if kind == "old" && fs::symlink_metadata(&target).is_err() {
-            fs::rename(entry.path(), &target)?;
-            restored.push(format!(
-                "{}: put back the previous outputs of '{id}' (a run was killed while swapping them)",
-                target.display()
-            ));
+        let done = if kind == "old" && fs::symlink_metadata(&target).is_err() {
+            fs::rename(entry.path(), &target).map(|()| {
+                lines.push(format!(
+                    "{}: put back the previous outputs of '{id}' (a run was killed while swapping them)",
+                    target.display()
+                ));
+            })
         } else {
-            fs::remove_dir_all(entry.path())?;
+            remove_tree(&entry.path())
+        };
+        if let Err(e) = done {
+            lines.push(format!(
+                "{}: left from a killed run and cannot be removed: {e}",
+                entry.path().display()
+            ));
         }
     }
-    Ok(restored)
+    Ok(lines)
+}
+
+/// Removes a folder tree, making read-only folders in it writable first.
+fn remove_tree(path: &Path) -> io::Result<()> {
+    match fs::remove_dir_all(path) {
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            make_writable(path);
+            fs::remove_dir_all(path)
+        }
+        r => r,
+    }
+}
+
+fn make_writable(path: &Path) {
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return;
+    };
+    if meta.is_dir() {
+        let mut perms = meta.permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        perms.set_readonly(false);
+        let _ = fs::set_permissions(path, perms);
+        for e in fs::read_dir(path).into_iter().flatten().flatten() {
+            make_writable(&e.path());
+        }
+    }
 }
 
 /// Temporary files a killed run left in OUT (`.manifest.json.kitap-tmp-<pid>`,
-/// `.kitap-probe-<pid>`): their process is gone, so nobody will finish them.
-fn remove_dead_temporaries(out: &Path) -> io::Result<()> {
-    for entry in fs::read_dir(out)? {
-        let entry = entry?;
+/// `.kitap-probe-<pid>`): under the lock nobody will finish them. Returns the ones that could
+/// not be removed.
+fn remove_dead_temporaries(out: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    for entry in fs::read_dir(out).into_iter().flatten().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let pid = name
-            .rsplit_once(".kitap-tmp-")
-            .or_else(|| name.rsplit_once(".kitap-probe-"))
-            .and_then(|(_, pid)| pid.parse::<u32>().ok());
-        if pid.is_some_and(|p| !process_alive(p)) && entry.file_type()?.is_file() {
-            fs::remove_file(entry.path())?;
+        let temporary = name.contains(".kitap-tmp-") || name.starts_with(".kitap-probe-");
+        if temporary
+            && entry.file_type().is_ok_and(|t| t.is_file())
+            && let Err(e) = fs::remove_file(entry.path())
+        {
+            problems.push(format!("{}: cannot remove: {e}", entry.path().display()));
         }
     }
-    Ok(())
+    problems
 }
 
 /// `<id>.<pid>.new` or `<id>.<pid>.old` → (id, pid, kind).
@@ -294,15 +336,6 @@ fn parse_staging_name(name: &str) -> Option<(&str, u32, &str)> {
     let (rest, kind) = name.rsplit_once('.')?;
     let (id, pid) = rest.rsplit_once('.')?;
     (matches!(kind, "new" | "old") && !id.is_empty()).then_some((id, pid.parse().ok()?, kind))
-}
-
-/// Whether a process with this pid runs (Linux: it has a /proc entry). Elsewhere only this
-/// process counts as alive.
-fn process_alive(pid: u32) -> bool {
-    if pid == std::process::id() {
-        return true;
-    }
-    cfg!(target_os = "linux") && Path::new("/proc").join(pid.to_string()).exists()
 }
 
 #[cfg(test)]
@@ -326,6 +359,7 @@ mod tests {
             fingerprint: None,
             inputs: Vec::new(),
             error: None,
+            kept: None,
             warnings: Vec::new(),
             pages: Vec::new(),
             files: Vec::new(),
@@ -401,6 +435,7 @@ mod tests {
         // A pid that cannot be running: above the kernel's pid_max limit (4194304).
         fs::rename(o.join("a.b"), root.join("a.b.4194999.old")).unwrap();
         fs::create_dir(root.join("a.b.4194999.new")).unwrap();
+        // Also one with this process's pid: a container's kitap has the same pid every run.
         fs::create_dir(root.join(format!("c.{}.new", std::process::id()))).unwrap();
         fs::write(o.join(".manifest.json.kitap-tmp-4194999"), "half").unwrap();
         fs::write(o.join(".kitap-probe-4194999"), "kitap").unwrap();
@@ -409,8 +444,7 @@ mod tests {
         assert!(!o.join(".kitap-probe-4194999").exists());
         assert_eq!(restored.len(), 1, "{restored:?}");
         assert_eq!(fs::read_to_string(o.join("a.b/a.b.txt")).unwrap(), "old");
-        // This process's own staging folder is not touched.
-        assert_eq!(names(&root), [format!("c.{}.new", std::process::id())]);
+        assert!(names(&root).is_empty());
     }
 
     #[test]
@@ -424,6 +458,21 @@ mod tests {
         two_renames(s.dir(), &s.target(), &old).unwrap();
         assert_eq!(fs::read_to_string(o.join("b/b.txt")).unwrap(), "new");
         assert_eq!(fs::read_to_string(old.join("b.txt")).unwrap(), "old");
+    }
+
+    #[test]
+    fn an_entry_that_cannot_be_removed_is_a_warning_and_the_rest_is_cleaned() {
+        let out = tempfile::tempdir().unwrap();
+        let o = out.path();
+        let root = staging_root(o);
+        fs::create_dir_all(&root).unwrap();
+        // Not a folder: remove_dir_all refuses it.
+        fs::write(root.join("x.7.new"), "odd").unwrap();
+        fs::create_dir(root.join("y.7.new")).unwrap();
+        let lines = recover(o).unwrap();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].contains("cannot be removed"), "{lines:?}");
+        assert_eq!(names(&root), ["x.7.new"]);
     }
 
     #[test]

@@ -68,12 +68,13 @@ impl OutLock {
             .truncate(false)
             .open(&path)
             .map_err(io_err)?;
-        let deadline = wait.map(|w| Instant::now() + w);
+        // A wait too long to add to now is a wait without end.
+        let deadline = wait.map(|w| Instant::now().checked_add(w));
         loop {
             match file.try_lock() {
                 Ok(()) => break,
                 Err(TryLockError::WouldBlock) => {
-                    if deadline.is_some_and(|d| Instant::now() < d) {
+                    if deadline.is_some_and(|d| d.is_none_or(|d| Instant::now() < d)) {
                         std::thread::sleep(Duration::from_millis(200));
                         continue;
                     }

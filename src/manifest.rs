@@ -115,8 +115,20 @@ pub struct BookRecord {
     pub inputs: Vec<InputRecord>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// A failed book's outputs from an earlier run, still in OUT as they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept: Option<KeptGeneration>,
     pub warnings: Vec<String>,
     pub pages: Vec<PageRecord>,
+    pub files: Vec<FileRecord>,
+}
+
+/// The generation of a book that an earlier run made and a failed rebuild left in place.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeptGeneration {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub converted_at: Option<String>,
     pub files: Vec<FileRecord>,
 }
 
@@ -576,6 +588,7 @@ mod tests {
             fingerprint: None,
             inputs: Vec::new(),
             error: None,
+            kept: None,
             warnings: Vec::new(),
             pages,
             files: Vec::new(),

@@ -105,6 +105,13 @@ fn a_full_disk_keeps_the_previous_generation_fails_the_book_and_exits_4() {
     assert_eq!(second.books[0].status, Status::Failed);
     let why = second.books[0].error.as_deref().unwrap();
     assert!(why.contains("no space left"), "{why}");
+    // The manifest still describes what is in OUT: the kept generation's files.
+    let first = Manifest::read(&keep.join("first/manifest.json")).unwrap();
+    let kept = second.books[0].kept.as_ref().expect("the kept generation");
+    assert_eq!(kept.files.len(), first.books[0].files.len());
+    for (k, f) in kept.files.iter().zip(&first.books[0].files) {
+        assert_eq!((&k.path, &k.sha256), (&f.path, &f.sha256));
+    }
     assert_eq!(
         contents(&keep.join("second/en-reading-room")),
         contents(&keep.join("first/en-reading-room"))
@@ -144,9 +151,15 @@ fn whole_generation(out: &Path, id: &str, fallback: bool) -> Option<String> {
     record.converted_at
 }
 
-/// `kitap convert` with every rename slowed down by 0.3 s, killed with SIGKILL after `after`
-/// (or run to its end when `after` is none). Returns how long it ran.
-fn slowed_run(scans: &Path, out: &Path, fallback: bool, after: Option<Duration>) -> Duration {
+/// `kitap convert` with every rename slowed down by 0.3 s, killed with SIGKILL as soon as
+/// `kill_when(elapsed)` says so (polled every 5 ms), or run to its end when there is none.
+/// Returns how long it ran.
+fn slowed_run(
+    scans: &Path,
+    out: &Path,
+    fallback: bool,
+    kill_when: Option<&dyn Fn(Duration) -> bool>,
+) -> Duration {
     let mut cmd = Command::new("strace");
     cmd.args(["-f", "-qq", "-o", "/dev/null"])
         .args(["-e", "trace=rename,renameat,renameat2"])
@@ -164,17 +177,30 @@ fn slowed_run(scans: &Path, out: &Path, fallback: bool, after: Option<Duration>)
     }
     let started = Instant::now();
     let mut strace = cmd.spawn().expect("strace runs");
-    if let Some(after) = after {
-        std::thread::sleep(after);
-        // strace's child is kitap.
-        let children = format!("/proc/{0}/task/{0}/children", strace.id());
-        let pids = std::fs::read_to_string(&children).unwrap_or_default();
-        for pid in pids.split_whitespace() {
-            let _ = Command::new("kill").args(["-9", pid]).status();
+    if let Some(kill_when) = kill_when {
+        while strace.try_wait().unwrap().is_none() {
+            if kill_when(started.elapsed()) {
+                // strace's child is kitap.
+                let children = format!("/proc/{0}/task/{0}/children", strace.id());
+                let pids = std::fs::read_to_string(&children).unwrap_or_default();
+                for pid in pids.split_whitespace() {
+                    let _ = Command::new("kill").args(["-9", pid]).status();
+                }
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
     strace.wait().unwrap();
     started.elapsed()
+}
+
+/// The inode of a book's record: a new generation has a new record file.
+fn record_inode(out: &Path, id: &str) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(out.join(id).join(RECORD_FILE))
+        .ok()
+        .map(|m| m.ino())
 }
 
 fn killed_at_any_moment(name: &str, fallback: bool, kills: u32) {
@@ -187,22 +213,27 @@ fn killed_at_any_moment(name: &str, fallback: bool, kills: u32) {
     let out = dir.join("out");
     // The first generation of every book, and how long a slowed run takes.
     let whole = slowed_run(&scans, &out, fallback, None);
-    let first: Vec<Option<String>> = books
-        .iter()
-        .map(|b| whole_generation(&out, b, fallback))
-        .collect();
-    assert!(first.iter().all(Option::is_some));
+    for b in books {
+        assert!(whole_generation(&out, b, fallback).is_some());
+    }
+    let first: Vec<Option<u64>> = books.iter().map(|b| record_inode(&out, b)).collect();
+    // The first kill comes the moment the first book's new generation is in place (the
+    // second book is still to come); the others at points spread over a run.
+    let renewed_first =
+        |_: Duration| record_inode(&out, books[0]).is_some_and(|i| Some(i) != first[0]);
+    slowed_run(&scans, &out, fallback, Some(&renewed_first));
     let mut renewed = 0;
     for k in 0..kills {
-        let after = whole.mul_f64((f64::from(k) + 0.5) / f64::from(kills));
-        slowed_run(&scans, &out, fallback, Some(after));
+        let at = whole.mul_f64((f64::from(k) + 0.5) / f64::from(kills));
+        if k > 0 {
+            slowed_run(&scans, &out, fallback, Some(&|t: Duration| t >= at));
+        }
         for (b, was) in books.iter().zip(&first) {
-            let now = whole_generation(&out, b, fallback);
-            renewed += usize::from(now.is_some() && now != *was);
+            whole_generation(&out, b, fallback);
+            renewed += usize::from(record_inode(&out, b).is_some_and(|i| Some(i) != *was));
         }
     }
-    // The kills landed across the run: some found books already renewed.
-    assert!(renewed > 0, "no kill came after a book's new generation");
+    assert!(renewed > 0, "no book was renewed before a kill");
     // A run after the kills cleans up and leaves every book whole.
     let run = Kitap::convert(&scans).out(&out).arg("--quiet").run();
     run.success();

@@ -11,10 +11,11 @@ use super::page::{DonePage, PageFailure, PartReading};
 use super::plan::{PlannedBook, PlannedPage, Settings};
 use super::report::Reporter;
 use crate::error::{BookError, PageError};
-use crate::generation::Staging;
+use crate::generation::{self, Staging};
 use crate::geometry::Rect;
 use crate::manifest::{
-    self, BookRecord, FileRecord, LanguageRecord, PageFacts, PageRecord, PageStatus, Status,
+    self, BookRecord, FileRecord, KeptGeneration, LanguageRecord, PageFacts, PageRecord,
+    PageStatus, Status,
 };
 use crate::pdf::image::Encoding;
 use crate::prepare;
@@ -181,6 +182,7 @@ impl Assembler {
         };
         let write_failed = matches!(failure, Some(BookError::Write { .. }));
         if let Some(e) = failure {
+            rec.kept = kept_generation(&dir);
             let kept = if dir.is_dir() {
                 format!("; its previous outputs in {} are kept", dir.display())
             } else {
@@ -196,6 +198,15 @@ impl Assembler {
             write_failed,
         }
     }
+}
+
+/// The generation in a book's folder, which a failed rebuild leaves as it was.
+pub(super) fn kept_generation(dir: &Path) -> Option<KeptGeneration> {
+    let r = generation::read_record(dir)?;
+    (!r.files.is_empty()).then_some(KeptGeneration {
+        converted_at: r.converted_at,
+        files: r.files,
+    })
 }
 
 fn cannot_write(dir: &Path, e: std::io::Error) -> BookError {
@@ -296,6 +307,7 @@ pub(super) fn book_record(book: &PlannedBook, status: Status) -> BookRecord {
         kitap_version: Some(env!("CARGO_PKG_VERSION").to_string()),
         fingerprint: None,
         inputs: Vec::new(),
+        kept: None,
         error: book.error.as_ref().map(ToString::to_string),
         warnings: book.warnings.clone(),
         pages: Vec::new(),

@@ -1,6 +1,6 @@
 //! Incremental runs: a book's fingerprint covers everything its outputs depend on (kitap's
-//! version, the pipeline, the languages and models, the bytes of every page file and of
-//! book.toml). A book whose fingerprint equals the one recorded with its outputs in
+//! version, the pipeline, the languages, the models with their files' sizes and times, the
+//! bytes of every page file and of book.toml). A book whose fingerprint equals the one recorded with its outputs in
 //! `OUT/<id>/.kitap-book.json` is up to date and skipped without decoding a page.
 //!
 //! Hashing every master every night would be the cost of a run over a large tree, so a file
@@ -77,15 +77,26 @@ fn input(
 }
 
 /// Whether the book's folder, an entry in it, book.toml or a page file changed within `age`
-/// of now (a folder still being copied). Times in the future count as recent.
+/// of now (a folder still being copied). Hidden entries (`.DS_Store`, a copier's own files)
+/// do not count; a time in the future counts only within `age` of now (a scanner with a wrong
+/// clock must not hold a book back for ever).
 pub(super) fn changed_within(book: &PlannedBook, age: std::time::Duration) -> bool {
+    let now = std::time::SystemTime::now();
     let recent = |p: &Path| {
         std::fs::symlink_metadata(p)
             .and_then(|m| m.modified())
-            .is_ok_and(|t| t.elapsed().map_or(true, |e| e < age))
+            .is_ok_and(|t| {
+                let apart = now.duration_since(t).or_else(|e| Ok::<_, ()>(e.duration()));
+                apart.is_ok_and(|d| d < age)
+            })
     };
     let entries = std::fs::read_dir(&book.dir.dir)
-        .map(|d| d.flatten().map(|e| e.path()).collect::<Vec<_>>())
+        .map(|d| {
+            d.flatten()
+                .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                .map(|e| e.path())
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default();
     recent(&book.dir.dir)
         || entries.iter().any(|p| recent(p))
@@ -126,6 +137,16 @@ pub(super) fn fingerprint(
     let languages: Vec<&str> = book.info.languages.iter().map(|l| l.iso639_3).collect();
     line("languages", &languages.join("+"));
     line("models", &book.models.join("+"));
+    // The model files themselves: a new tessdata (fast → best, a distribution upgrade) reads
+    // differently under the same names.
+    let osd = settings.prepare.orientation.then_some("osd".to_string());
+    for m in book.models.iter().chain(&osd) {
+        let file = settings.tessdata.join(format!("{m}.traineddata"));
+        let facts = std::fs::metadata(&file)
+            .map(|md| format!("{} {}", md.len(), modified(&md)))
+            .unwrap_or_else(|_| "missing".to_string());
+        line("model", &format!("{m} {facts}"));
+    }
     for i in &inputs {
         line("input", &format!("{} {}", i.path, i.sha256));
     }

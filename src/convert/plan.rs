@@ -318,8 +318,9 @@ impl Job {
             path: req.out.clone(),
             source,
         })?;
-        probe_writable(&req.out)?;
+        // The lock first: a second run must not touch OUT, not even with a probe file.
         let lock = OutLock::acquire(&req.out, req.wait_lock).map_err(ConfigError::Lock)?;
+        probe_writable(&req.out)?;
         let previous = out_state(&req.out)?;
         let books: Vec<PlannedBook> = dirs
             .into_iter()
@@ -357,7 +358,13 @@ impl Job {
 fn out_state(out: &Path) -> Result<Manifest, ConfigError> {
     let path = out.join("manifest.json");
     let mut books: BTreeMap<String, BookRecord> = match Manifest::read(&path) {
-        Ok(m) => m.books.into_iter().map(|b| (b.id.clone(), b)).collect(),
+        // A book whose folder was deleted from OUT is gone: its entry would list missing files.
+        Ok(m) => m
+            .books
+            .into_iter()
+            .filter(|b| b.files.is_empty() || out.join(&b.id).is_dir())
+            .map(|b| (b.id.clone(), b))
+            .collect(),
         Err(e @ ManifestError::NewerSchema { .. }) => {
             return Err(ConfigError::Invalid {
                 path,

@@ -119,11 +119,12 @@ impl Reporter {
             None => format!("warning: {}: {msg}", shown.display()),
         };
         self.plain(Level::Warn, &line);
-        self.event(
-            Level::Warn,
-            "warning",
-            json!({ "book": book, "page": page, "file": shown.display().to_string(), "message": msg }),
-        );
+        let mut fields =
+            json!({ "book": book, "file": shown.display().to_string(), "message": msg });
+        if let Some(p) = page {
+            fields["page"] = json!(p);
+        }
+        self.event(Level::Warn, "warning", fields);
     }
 
     pub(super) fn page_error(&self, book: &str, e: &PageError) {

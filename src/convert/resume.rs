@@ -28,10 +28,11 @@ impl BookCache {
     /// The cache of book `id` for `fingerprint`: pages kept for another fingerprint (the book
     /// changed since) are dropped, and so are half-written files of a killed run. None when the
     /// folder cannot be made (the run goes on without resuming).
-    pub(super) fn open(out: &Path, id: &str, fingerprint: &str) -> Option<BookCache> {
+    /// With `fresh` (`--force`) kept pages are dropped too.
+    pub(super) fn open(out: &Path, id: &str, fingerprint: &str, fresh: bool) -> Option<BookCache> {
         let dir = root(out).join(id);
         let mark = dir.join("fingerprint");
-        if fs::read_to_string(&mark).ok().as_deref() != Some(fingerprint) {
+        if fresh || fs::read_to_string(&mark).ok().as_deref() != Some(fingerprint) {
             if dir.exists() {
                 fs::remove_dir_all(&dir).ok()?;
             }
@@ -63,8 +64,20 @@ impl BookCache {
         }
     }
 
-    /// The book is finished: its pages are not needed any more.
+    /// The book is finished (or failed: a full disk needs the room): its pages are not needed
+    /// any more.
     pub(super) fn remove(&self) {
         let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Removes the kept pages of every book this run does not convert (up to date, gone from
+/// SCANS): they would never be used, and each is a copy of a book's images.
+pub(super) fn prune(out: &Path, converting: &[&str]) {
+    for e in fs::read_dir(root(out)).into_iter().flatten().flatten() {
+        let id = e.file_name().to_string_lossy().into_owned();
+        if !converting.contains(&id.as_str()) {
+            let _ = fs::remove_dir_all(e.path());
+        }
     }
 }
