@@ -341,29 +341,10 @@ fn parse_staging_name(name: &str) -> Option<(&str, u32, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::BookMeta;
     use crate::manifest::Status;
 
     fn record(id: &str) -> BookRecord {
-        BookRecord {
-            id: id.into(),
-            status: Status::Ok,
-            source: id.into(),
-            metadata: BookMeta::default(),
-            languages: Vec::new(),
-            ocr_models: Vec::new(),
-            page_count: 0,
-            confidence: None,
-            converted_at: None,
-            kitap_version: None,
-            fingerprint: None,
-            inputs: Vec::new(),
-            error: None,
-            kept: None,
-            warnings: Vec::new(),
-            pages: Vec::new(),
-            files: Vec::new(),
-        }
+        BookRecord::new(id, Status::Ok, id)
     }
 
     fn names(dir: &Path) -> Vec<String> {

@@ -379,6 +379,30 @@ impl FileRecord {
 }
 
 impl BookRecord {
+    /// A record with nothing known yet but the id, the status and the folder (`source`); the
+    /// kitap that makes it is recorded.
+    pub fn new(id: &str, status: Status, source: &str) -> BookRecord {
+        BookRecord {
+            id: id.to_string(),
+            status,
+            source: source.to_string(),
+            metadata: BookMeta::default(),
+            languages: Vec::new(),
+            ocr_models: Vec::new(),
+            page_count: 0,
+            confidence: None,
+            converted_at: None,
+            kitap_version: Some(env!("CARGO_PKG_VERSION").to_string()),
+            fingerprint: None,
+            inputs: Vec::new(),
+            error: None,
+            kept: None,
+            warnings: Vec::new(),
+            pages: Vec::new(),
+            files: Vec::new(),
+        }
+    }
+
     /// The book's listed files against the files in `out`: present, same size, same SHA-256.
     pub fn verify(&self, out: &Path) -> Vec<FileProblem> {
         verify::files(self, out)
@@ -575,23 +599,11 @@ mod tests {
 
     fn book(id: &str, status: Status, pages: Vec<PageRecord>) -> BookRecord {
         BookRecord {
-            id: id.into(),
-            status,
-            source: id.into(),
-            metadata: BookMeta::default(),
-            languages: Vec::new(),
             ocr_models: vec!["eng".into()],
             page_count: pages.len(),
             confidence: BookRecord::confidence_of(&pages),
-            converted_at: None,
-            kitap_version: None,
-            fingerprint: None,
-            inputs: Vec::new(),
-            error: None,
-            kept: None,
-            warnings: Vec::new(),
             pages,
-            files: Vec::new(),
+            ..BookRecord::new(id, status, id)
         }
     }
 

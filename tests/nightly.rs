@@ -38,6 +38,16 @@ fn converted() -> &'static PathBuf {
     })
 }
 
+/// All four sample books, freshly copied into `dir/scans`.
+fn all_books(dir: &Path) -> PathBuf {
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans");
+    let scans = dir.join("scans");
+    for b in BOOKS {
+        copy_dir(&samples.join(b), &scans.join(b));
+    }
+    scans
+}
+
 /// A private copy of the converted batch (`cp -a`: modification times kept).
 fn night(name: &str) -> (PathBuf, PathBuf) {
     let dir = fixture_dir(name);
@@ -354,11 +364,7 @@ fn json_logs_say_what_each_book_did_one_object_per_line() {
 #[test]
 fn min_age_leaves_a_book_still_being_copied_for_a_later_run() {
     let dir = fixture_dir("nightly-min-age");
-    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans");
-    let scans = dir.join("scans");
-    for b in BOOKS {
-        copy_dir(&samples.join(b), &scans.join(b));
-    }
+    let scans = all_books(&dir);
     // Every file and folder an hour old, then one page of one book written a moment ago.
     let status = Command::new("find")
         .arg(&scans)
@@ -366,11 +372,8 @@ fn min_age_leaves_a_book_still_being_copied_for_a_later_run() {
         .status()
         .unwrap();
     assert!(status.success());
-    std::fs::copy(
-        samples.join("kk-dala-kitaphanasy/0002.png"),
-        scans.join("kk-dala-kitaphanasy/0002.png"),
-    )
-    .unwrap();
+    let page = scans.join("kk-dala-kitaphanasy/0002.png");
+    std::fs::write(&page, std::fs::read(&page).unwrap()).unwrap();
     let out = dir.join("out");
     let run = Kitap::convert(&scans)
         .out(&out)
@@ -425,11 +428,7 @@ fn spawn_json(scans: &Path, out: &Path) -> (std::process::Child, impl Iterator<I
 #[test]
 fn sigterm_finishes_what_is_done_and_the_next_run_takes_the_rest() {
     let dir = fixture_dir("nightly-sigterm");
-    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans");
-    let scans = dir.join("scans");
-    for b in BOOKS {
-        copy_dir(&samples.join(b), &scans.join(b));
-    }
+    let scans = all_books(&dir);
     let out = dir.join("out");
     let (mut child, mut lines) = spawn_json(&scans, &out);
     // After the first finished book, a polite stop.
@@ -566,11 +565,7 @@ fn output_hashes(out: &Path) -> Vec<(String, String)> {
 #[test]
 fn after_kill_9_at_any_point_the_next_run_resumes_to_byte_identical_outputs() {
     let dir = fixture_dir("nightly-resume");
-    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans");
-    let scans = dir.join("scans");
-    for b in BOOKS {
-        copy_dir(&samples.join(b), &scans.join(b));
-    }
+    let scans = all_books(&dir);
     // The uninterrupted run.
     let reference = dir.join("reference");
     Kitap::convert(&scans)

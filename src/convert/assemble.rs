@@ -286,9 +286,6 @@ fn orientation_by(o: prepare::OrientationSource) -> manifest::OrientationBy {
 /// A book's record before its pages: what was planned.
 pub(super) fn book_record(book: &PlannedBook, status: Status) -> BookRecord {
     BookRecord {
-        id: book.dir.id.clone(),
-        status,
-        source: book.dir.source.clone(),
         metadata: book.info.meta.clone(),
         languages: book
             .info
@@ -302,15 +299,8 @@ pub(super) fn book_record(book: &PlannedBook, status: Status) -> BookRecord {
             .collect(),
         ocr_models: book.models.clone(),
         page_count: book.pages.len(),
-        confidence: None,
-        converted_at: None,
-        kitap_version: Some(env!("CARGO_PKG_VERSION").to_string()),
-        fingerprint: None,
-        inputs: Vec::new(),
-        kept: None,
         error: book.error.as_ref().map(ToString::to_string),
         warnings: book.warnings.clone(),
-        pages: Vec::new(),
-        files: Vec::new(),
+        ..BookRecord::new(&book.dir.id, status, &book.dir.source)
     }
 }
