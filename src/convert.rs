@@ -18,7 +18,7 @@ use assemble::Assembler;
 use page::{Clock, DonePage, Engines, PageFailure, PageInput, StageError};
 pub use plan::{ConvertRequest, Job};
 use plan::{PlannedBook, PlannedPage};
-use schedule::Schedule;
+use schedule::{Budget, Schedule};
 
 use crate::error::BookError;
 use crate::manifest::{self, BookRecord, Manifest, PipelineInfo, StageSeconds, Status};
@@ -111,16 +111,23 @@ struct Outcome {
 }
 
 /// Converts one planned page on a worker.
-fn work(job: &Job, engines: &mut Engines, book: &PlannedBook, page: &PlannedPage) -> Outcome {
+fn work(
+    job: &Job,
+    budget: &Budget,
+    engines: &mut Engines,
+    book: &PlannedBook,
+    page: &PlannedPage,
+) -> Outcome {
     let models = book.models.join("+");
     let input = PageInput {
         index: page.index,
         file: &page.file,
-        frame: page.frame,
+        frame: page.at,
         models: &models,
+        note: page.note.as_deref(),
     };
     let mut clock = Clock::default();
-    let result = page::convert_page(&input, &job.settings, engines, &mut clock);
+    let result = page::convert_page(&input, &job.settings, budget, engines, &mut clock);
     Outcome {
         result,
         seconds: clock.seconds(),
@@ -202,11 +209,15 @@ pub fn run(job: Job) -> std::io::Result<RunSummary> {
         current: None,
     };
     let mut seconds = StageSeconds::default();
+    let budget = Budget::new(job.memory.pages);
     schedule::run_ordered(
         Schedule::for_threads(job.jobs),
         &items,
         || new_engines(&job),
-        |engines, _, &(b, p)| work(&job, engines, &job.books[b], &job.books[b].pages[p]),
+        |engines, _, &(b, p)| {
+            let (book, page) = (&job.books[b], &job.books[b].pages[p]);
+            work(&job, &budget, engines, book, page)
+        },
         |i, outcome| {
             let outcome = outcome.unwrap_or_else(|_| panicked());
             seconds += outcome.seconds;

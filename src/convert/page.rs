@@ -8,6 +8,7 @@ use std::time::Instant;
 use image::{DynamicImage, GrayImage};
 
 use super::plan::{EpubOptions, Settings};
+use super::schedule::{Admission, Budget};
 use crate::geometry::Rect;
 use crate::load::{self, LoadError, LoadedPage};
 use crate::manifest::{Correction, DpiSource, Part, StageSeconds};
@@ -28,10 +29,12 @@ pub struct PageInput<'a> {
     /// 1-based position in the book as planned (the first page is the cover).
     pub index: u32,
     pub file: &'a Path,
-    /// 0-based frame of a multi-page TIFF.
-    pub frame: u32,
+    /// The frame of a multi-page TIFF (the first for other files).
+    pub frame: load::Frame,
     /// Tesseract models joined with `+`, e.g. `rus+eng`.
     pub models: &'a str,
+    /// A warning about the file that goes with this page.
+    pub note: Option<&'a str>,
 }
 
 /// A page that went through every stage.
@@ -85,6 +88,12 @@ pub struct PageFailure {
 #[derive(Debug)]
 pub enum StageError {
     Load(LoadError),
+    /// The page would need more memory than the whole budget: it could never be admitted.
+    Memory {
+        header: load::Header,
+        estimate: u64,
+        budget: u64,
+    },
     Ocr(OcrError),
     /// A bug: the page's conversion panicked.
     Internal,
@@ -94,6 +103,19 @@ impl std::fmt::Display for StageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StageError::Load(e) => e.fmt(f),
+            StageError::Memory {
+                header,
+                estimate,
+                budget,
+            } => write!(
+                f,
+                "a {}×{} {} page needs about {} of memory to convert (estimated from its header), more than the whole memory budget leaves for pages ({}: --max-memory less the OCR engines); refused before decoding",
+                header.width,
+                header.height,
+                page_kind(header),
+                show_bytes(*estimate),
+                show_bytes(*budget)
+            ),
             StageError::Ocr(e) => e.fmt(f),
             StageError::Internal => f.write_str(
                 "internal error while converting this page (a bug in kitap: please report it with the file)",
@@ -194,14 +216,89 @@ impl prepare::ReadingTrial for OcrEngine {
     }
 }
 
-/// Converts one page: every stage, timed in `clock`.
+/// Peak memory of a page beyond the process and its engines, in bytes per pixel, measured with
+/// `/usr/bin/time -v` (release build, default pipeline: deskew, OCR, PDF, EPUB) on mostly
+/// white 50–250 MP pages; see BENCHMARKS.md ("Memory"). A grey or bitonal page:
+const GREY_BYTES_PER_PIXEL: f64 = 7.0;
+/// ... and what colour adds (the RGB decode, its upright and shown copies).
+const COLOUR_BYTES_PER_PIXEL: f64 = 9.0;
+/// Each extra byte a decoded sample takes (16-bit samples, alpha) is held while the page is
+/// flattened to 8 bits.
+const WIDE_BYTES_PER_SAMPLE: f64 = 2.0;
+/// What any page costs besides its pixels: decoder and encoder buffers, Tesseract's page.
+const PAGE_BYTES: u64 = 24 << 20;
+
+/// The peak memory converting a page with this header takes, estimated before decoding.
+pub fn estimate_peak(h: &load::Header) -> u64 {
+    let px = h.pixels() as f64;
+    let mut per_px = GREY_BYTES_PER_PIXEL;
+    if h.channels >= 3 {
+        per_px += COLOUR_BYTES_PER_PIXEL;
+    }
+    let sample_bytes = if h.bits > 8 { 2.0 } else { 1.0 };
+    let wide = h.channels as f64 * sample_bytes - if h.channels >= 3 { 3.0 } else { 1.0 };
+    per_px += wide * WIDE_BYTES_PER_SAMPLE;
+    let jpeg = if h.format == load::Format::Jpeg {
+        h.file_bytes
+    } else {
+        0
+    };
+    (px * per_px) as u64 + PAGE_BYTES + jpeg
+}
+
+/// "grey", "bitonal", "RGB" … as a page error names the kind of page.
+fn page_kind(h: &load::Header) -> String {
+    let kind = match (h.channels, h.bits) {
+        (1, 1) => "bitonal",
+        (1 | 2, _) => "grey",
+        _ => "colour",
+    };
+    format!("{kind} {}-bit {}", h.bits, h.format.name())
+}
+
+/// Bytes for people: `1.9 GiB`, `350 MiB`.
+pub fn show_bytes(b: u64) -> String {
+    let gib = b as f64 / (1u64 << 30) as f64;
+    if gib >= 1.0 {
+        format!("{gib:.1} GiB")
+    } else {
+        format!("{:.0} MiB", b as f64 / (1u64 << 20) as f64)
+    }
+}
+
+/// Reads the page's header and waits until its estimated peak memory fits the budget beside
+/// the pages the other workers hold.
+fn admit<'b>(
+    page: &PageInput,
+    settings: &Settings,
+    budget: &'b Budget,
+    clock: &mut Clock,
+) -> Result<Admission<'b>, StageError> {
+    let header = clock.time(Stage::Load, || {
+        load::header(page.file, page.frame, settings.load)
+    });
+    let header = header.map_err(StageError::Load)?;
+    let estimate = estimate_peak(&header);
+    budget.admit(estimate).ok_or(StageError::Memory {
+        header,
+        estimate,
+        budget: budget.total(),
+    })
+}
+
+/// Converts one page: every stage, timed in `clock`, once its memory is admitted from `budget`.
 pub fn convert_page(
     page: &PageInput,
     settings: &Settings,
+    budget: &Budget,
     engines: &mut Engines,
     clock: &mut Clock,
 ) -> Result<DonePage, PageFailure> {
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = page.note.iter().map(|n| n.to_string()).collect();
+    let _admitted = match admit(page, settings, budget, clock) {
+        Ok(a) => a,
+        Err(cause) => return Err(PageFailure { cause, warnings }),
+    };
     let loaded = clock.time(Stage::Load, || open(page, settings, &mut warnings));
     let loaded = match loaded {
         Ok(l) => l,
@@ -275,7 +372,7 @@ fn open(
     settings: &Settings,
     warnings: &mut Vec<String>,
 ) -> Result<LoadedPage, LoadError> {
-    let mut loaded = load::open(page.file, page.frame as usize, settings.load, warnings)?;
+    let mut loaded = load::open(page.file, page.frame, settings.load, warnings)?;
     warnings.append(&mut loaded.warnings);
     loaded.file_dpi = loaded.file_dpi.map(|(x, y)| (round_dpi(x), round_dpi(y)));
     if let Some((x, y)) = loaded.file_dpi
@@ -488,10 +585,12 @@ mod tests {
         let input = PageInput {
             index,
             file,
-            frame: 0,
+            frame: load::Frame::FIRST,
             models: "eng",
+            note: None,
         };
-        let done = convert_page(&input, &settings, &mut engines, &mut clock);
+        let budget = Budget::new(u64::MAX);
+        let done = convert_page(&input, &settings, &budget, &mut engines, &mut clock);
         (done, clock.seconds())
     }
 

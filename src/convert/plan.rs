@@ -34,6 +34,77 @@ pub struct ConvertRequest {
     /// No progress bar, no warnings, no summary: errors only (for scheduled jobs).
     #[arg(short, long)]
     pub quiet: bool,
+    /// Memory the run may use, e.g. 2G, 1500M (K, M, G, T: powers of 1024). Pages wait for
+    /// room; a page needing more than all of it fails alone. Default: 3/4 of MemAvailable.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_memory: Option<u64>,
+}
+
+/// Memory for OCR engines per worker (a `rus+eng` engine with OSD is ~100 MB) and for the
+/// process itself, kept out of the pages' share of the budget.
+const ENGINE_BYTES: u64 = 120 << 20;
+const PROCESS_BYTES: u64 = 40 << 20;
+
+/// A size as `--max-memory` takes it: a number with an optional K, M, G or T (powers of 1024,
+/// optionally followed by `B` or `iB`); a bare number is bytes.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let digits = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(digits);
+    let unit = unit.trim().to_ascii_uppercase();
+    let shift = match unit.trim_end_matches("IB").trim_end_matches('B') {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => {
+            return Err(format!(
+                "'{s}': unknown unit (use K, M, G or T, e.g. 2G or 1500M)"
+            ));
+        }
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}': not a size (e.g. 2G or 1500M)"))?;
+    let bytes = n * (1u64 << shift) as f64;
+    if bytes.is_nan() || bytes < 1.0 || bytes >= u64::MAX as f64 {
+        return Err(format!("'{s}': a size must be at least one byte"));
+    }
+    Ok(bytes as u64)
+}
+
+/// The memory a run may use, and the pages' share of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Memory {
+    /// The whole budget: `--max-memory`, else 3/4 of the available memory.
+    pub total: u64,
+    /// What is left for pages once the process and each worker's engines are counted.
+    pub pages: u64,
+}
+
+impl Memory {
+    fn new(asked: Option<u64>, workers: usize) -> Memory {
+        let total = match asked {
+            Some(a) => a,
+            None => available_memory().map_or(u64::MAX, |a| a / 4 * 3),
+        };
+        let reserved = PROCESS_BYTES + workers as u64 * ENGINE_BYTES;
+        Memory {
+            total,
+            pages: total.saturating_sub(reserved),
+        }
+    }
+}
+
+/// `MemAvailable` of /proc/meminfo in bytes (None where there is none).
+fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 /// How the reading EPUB is built.
@@ -179,6 +250,8 @@ pub struct Job {
     pub jobs: usize,
     /// `--jobs` as asked, when more than could be used (the driver says so).
     pub jobs_capped: Option<usize>,
+    /// What the pages may hold at once (see [`Memory`]).
+    pub memory: Memory,
     pub settings: Settings,
     pub books: Vec<PlannedBook>,
     pub quiet: bool,
@@ -206,6 +279,11 @@ pub struct PlannedPage {
     pub source: String,
     /// 0-based frame within the file.
     pub frame: u32,
+    /// Where that frame is in the file (a TIFF directory's offset), found once when planning.
+    pub at: load::Frame,
+    /// Something to say about the file along with this page (a TIFF whose chain of frames is
+    /// broken after this one).
+    pub note: Option<String>,
 }
 
 fn parse_languages(codes: &[String], origin: &str) -> Result<Vec<Language>, ConfigError> {
@@ -296,6 +374,7 @@ impl Job {
             out: req.out.clone(),
             jobs,
             jobs_capped,
+            memory: Memory::new(req.max_memory, jobs),
             settings: Settings::from_pipeline(pipeline, models.tessdata),
             books,
             quiet: req.quiet,
@@ -506,7 +585,7 @@ fn book_setup(dir: &BookDir, default_languages: &[Language], models: &Models) ->
     setup
 }
 
-/// Every page of the files: one per file, one per frame of a multi-page TIFF.
+/// Every page of the files: one per file, one per frame of a multi-page TIFF (however many).
 fn plan_pages(files: &[PathBuf], scans: &Path) -> Vec<PlannedPage> {
     let mut pages = Vec::new();
     for file in files {
@@ -515,12 +594,19 @@ fn plan_pages(files: &[PathBuf], scans: &Path) -> Vec<PlannedPage> {
             .unwrap_or(file)
             .to_string_lossy()
             .into_owned();
-        for frame in 0..load::frame_count(file) {
+        let load::Frames {
+            frames,
+            broken_chain,
+        } = load::frames(file);
+        let last = frames.len() - 1;
+        for at in frames {
             pages.push(PlannedPage {
                 index: pages.len() as u32 + 1,
                 file: file.clone(),
                 source: source.clone(),
-                frame: frame as u32,
+                frame: at.index as u32,
+                at,
+                note: broken_chain.clone().filter(|_| at.index == last),
             });
         }
     }
