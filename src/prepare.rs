@@ -114,10 +114,11 @@ fn quarter_turns_of(o: Orientation) -> (u8, bool) {
 
 /// A decoded page measured once; [`Analysis::orient`] then prepares it for any orientation.
 pub struct Analysis {
-    /// Decoded pixels, alpha flattened, as stored (before EXIF).
-    source: DynamicImage,
-    /// Upright by EXIF.
-    upright: DynamicImage,
+    /// Decoded pixels, alpha flattened, as stored (before EXIF). `None` when they are `grey`
+    /// itself (an 8-bit grey page, upright, square pixels): no second copy of a big page.
+    source: Option<DynamicImage>,
+    /// Upright by EXIF; `None` when the source is upright already.
+    upright: Option<DynamicImage>,
     /// Upright by EXIF, grey, square pixels.
     grey: GrayImage,
     exif_turns: u8,
@@ -140,23 +141,37 @@ pub struct Analysis {
 pub fn analyze(mut page: LoadedPage, opts: &PrepareOptions) -> Analysis {
     let (exif_turns, mirrored) = quarter_turns_of(page.orientation);
     let source = flatten_alpha(page.image);
-    let mut upright = source.clone();
-    upright.apply_orientation(page.orientation);
-    let grey = upright.to_luma8();
-    let grey = match page.file_dpi {
+    let upright = (page.orientation != Orientation::NoTransforms).then(|| {
+        let mut upright = source.clone();
+        upright.apply_orientation(page.orientation);
+        upright
+    });
+    let (source, grey) = match (source, &upright) {
+        (DynamicImage::ImageLuma8(grey), None) => (None, grey),
+        (source, upright) => {
+            let grey = upright.as_ref().unwrap_or(&source).to_luma8();
+            (Some(source), grey)
+        }
+    };
+    let upright_width = grey.width();
+    let (source, grey) = match page.file_dpi {
         Some((dx, dy)) if (dx / dy - 1.0).abs() > 0.01 => {
             // Tesseract and the skew search assume square pixels: stretch to the vertical dpi.
             let w = ((grey.width() as f64) * dy / dx).round().max(1.0) as u32;
-            image::imageops::resize(
+            let stretched = image::imageops::resize(
                 &grey,
                 w,
                 grey.height(),
                 image::imageops::FilterType::Triangle,
+            );
+            (
+                Some(source.unwrap_or(DynamicImage::ImageLuma8(grey))),
+                stretched,
             )
         }
-        _ => grey,
+        _ => (source, grey),
     };
-    let square = grey.width() == upright.width();
+    let square = grey.width() == upright_width;
     // Without a dpi, assume the page is a book page about 9 inches tall: a small scan must not
     // be reduced as if it were a 300-dpi page.
     let analysis_dpi = page.file_dpi.map_or_else(
@@ -186,6 +201,14 @@ pub fn analyze(mut page: LoadedPage, opts: &PrepareOptions) -> Analysis {
 }
 
 impl Analysis {
+    /// The page upright by EXIF, in its own colours.
+    fn upright(&self) -> std::borrow::Cow<'_, DynamicImage> {
+        match self.upright.as_ref().or(self.source.as_ref()) {
+            Some(image) => std::borrow::Cow::Borrowed(image),
+            None => std::borrow::Cow::Owned(DynamicImage::ImageLuma8(self.grey.clone())),
+        }
+    }
+
     /// The source JPEG stream and its component count, when the page came as one (it can go
     /// into the PDF untouched).
     pub fn into_jpeg(self) -> Option<(Vec<u8>, u8)> {
@@ -285,10 +308,11 @@ impl Analysis {
             )
         } else {
             // A grey page shows exactly what Tesseract reads: no second rotation.
-            let image = if self.upright.color() == image::ColorType::L8 && self.square {
+            let grey = self.upright.as_ref().or(self.source.as_ref());
+            let image = if grey.is_none_or(|i| i.color() == image::ColorType::L8) && self.square {
                 DynamicImage::ImageLuma8(ocr_image.clone())
             } else {
-                resample(&self.upright, back, ccw_deg)
+                resample(&self.upright(), back, ccw_deg)
             };
             let d = Display {
                 image,
@@ -298,11 +322,15 @@ impl Analysis {
             };
             (d, Correction::Resampled)
         };
-        let upright = cover.then(|| match back {
-            0 => self.upright.clone(),
-            1 => self.upright.rotate90(),
-            2 => self.upright.rotate180(),
-            _ => self.upright.rotate270(),
+        let upright = cover.then(|| {
+            let upright = self.upright();
+            match back {
+                // Only the cover's size is kept, not a copy of the whole page.
+                0 => fit(&upright, COVER_BOX),
+                1 => upright.rotate90(),
+                2 => upright.rotate180(),
+                _ => upright.rotate270(),
+            }
         });
         PreparedPage {
             ocr_image,
@@ -318,7 +346,10 @@ impl Analysis {
 
     fn display_source(&self, quarter_turns: u8, ccw_deg: f64) -> Display {
         Display {
-            image: self.source.clone(),
+            image: self
+                .source
+                .clone()
+                .unwrap_or_else(|| DynamicImage::ImageLuma8(self.grey.clone())),
             quarter_turns,
             ccw_deg,
             original: true,
@@ -343,6 +374,18 @@ pub fn prepare(
     };
     let p = a.orient(rotation, source, opts, cover);
     (a, p)
+}
+
+/// Largest size of the cover image the EPUB gets from the first page.
+pub const COVER_BOX: (u32, u32) = (1200, 1600);
+
+/// `img` fitted into `max_w`×`max_h` (never enlarged).
+pub fn fit(img: &DynamicImage, (max_w, max_h): (u32, u32)) -> DynamicImage {
+    if img.width() > max_w || img.height() > max_h {
+        img.resize(max_w, max_h, image::imageops::FilterType::Triangle)
+    } else {
+        img.clone()
+    }
 }
 
 /// Turns (lossless) and rotates (bilinear, white outside) an upright-by-EXIF image.

@@ -217,11 +217,14 @@ impl prepare::ReadingTrial for OcrEngine {
 }
 
 /// Peak memory of a page beyond the process and its engines, in bytes per pixel, measured with
-/// `/usr/bin/time -v` (release build, default pipeline: deskew, OCR, PDF, EPUB) on mostly
-/// white 50–250 MP pages; see BENCHMARKS.md ("Memory"). A grey or bitonal page:
-const GREY_BYTES_PER_PIXEL: f64 = 7.0;
-/// ... and what colour adds (the RGB decode, its upright and shown copies).
-const COLOUR_BYTES_PER_PIXEL: f64 = 9.0;
+/// `/usr/bin/time -v` (release build, default pipeline: deskew, OCR, PDF, EPUB) on mostly white
+/// pages with lines of word-like blocks, 50 and 250 MP: 9.2–9.3 for an 8-bit grey PNG and for a
+/// bitonal G4 TIFF alike (a blank page takes about 5.2); see BENCHMARKS.md ("Memory").
+/// Tesseract holds about half of it.
+const GREY_BYTES_PER_PIXEL: f64 = 9.5;
+/// What colour adds: 17.9 bytes per pixel measured for an RGB PNG (the RGB decode, and the
+/// shown image kept in colour beside the grey one Tesseract reads).
+const COLOUR_BYTES_PER_PIXEL: f64 = 8.5;
 /// Each extra byte a decoded sample takes (16-bit samples, alpha) is held while the page is
 /// flattened to 8 bits.
 const WIDE_BYTES_PER_SAMPLE: f64 = 2.0;
@@ -326,7 +329,8 @@ pub fn convert_page(
         prepare::prepare(loaded, &settings.prepare, cover, osd, engine)
     });
     let upright = read_upright(&analysis, prepared, settings, cover, (engine, osd), clock);
-    let (prepared, mut readings) = match upright {
+    engine.release_page();
+    let (mut prepared, mut readings) = match upright {
         Ok(r) => r,
         Err(e) => {
             return Err(PageFailure {
@@ -339,10 +343,15 @@ pub fn convert_page(
         add_doubtful_scans(&mut readings, &prepared.ocr_image, &settings.epub)
     });
     let (dpi, dpi_source) = resolve_dpi(file_dpi, &readings, &mut warnings);
+    let frame_px = prepared.ocr_image.dimensions();
+    let cover = prepared.upright.take().as_ref().and_then(cover_jpeg);
+    // Only the shown image is left to encode: the analysis and OCR copies go first.
+    prepared.ocr_image = GrayImage::default();
+    let jpeg = analysis.into_jpeg();
     let image = clock.time(Stage::Encode, || {
         crate::pdf::image::encode(
             &prepared.display,
-            analysis.into_jpeg(),
+            jpeg,
             bitonal,
             lossy_source,
             &settings.image,
@@ -351,11 +360,11 @@ pub fn convert_page(
     });
     Ok(DonePage {
         image,
-        frame_px: prepared.ocr_image.dimensions(),
+        frame_px,
         parts: readings,
         dpi,
         dpi_source,
-        cover: prepared.upright.as_ref().and_then(cover_jpeg),
+        cover,
         warnings,
         rotation_cw_deg: prepared.rotation_cw_deg,
         skew_cw_deg: prepared.skew_cw_deg,
@@ -531,35 +540,48 @@ fn round_dpi(d: f64) -> f64 {
 
 /// The first page, downscaled, as the EPUB cover.
 fn cover_jpeg(img: &DynamicImage) -> Option<Vec<u8>> {
-    preview_jpeg(img, 1200, 1600, 80)
+    preview_jpeg(img, prepare::COVER_BOX, 80)
 }
 
 /// A page part as the EPUB shows a doubtful page: grey JPEG, at most 1000 px on the long side.
-/// `None` for a blank part (almost no ink): nothing to show.
+/// `None` for a blank part (almost no ink): nothing to show. The part is measured and scaled
+/// where it lies in the page, never copied out whole.
 fn scan_jpeg(img: &GrayImage, r: Rect) -> Option<Vec<u8>> {
-    let part = image::imageops::crop_imm(img, r.x0, r.y0, r.width(), r.height()).to_image();
-    let dark = part.pixels().filter(|p| p.0[0] < 128).count();
-    if dark * 500 < part.len() {
+    let (w, h) = (r.width(), r.height());
+    let stride = img.width() as usize;
+    let dark: usize = (r.y0..r.y0 + h)
+        .map(|y| {
+            let start = y as usize * stride + r.x0 as usize;
+            let row = &img.as_raw()[start..start + w as usize];
+            row.iter().filter(|&&v| v < 128).count()
+        })
+        .sum();
+    if dark * 500 < w as usize * h as usize {
         return None;
     }
-    preview_jpeg(&DynamicImage::ImageLuma8(part), 1000, 1000, 70)
+    let part = image::imageops::crop_imm(img, r.x0, r.y0, w, h);
+    let scaled = if w > 1000 || h > 1000 {
+        // The size DynamicImage::resize would choose: the aspect kept, rounded.
+        let ratio = f64::min(1000.0 / w as f64, 1000.0 / h as f64);
+        let nw = ((w as f64 * ratio).round() as u32).max(1);
+        let nh = ((h as f64 * ratio).round() as u32).max(1);
+        image::imageops::resize(&*part, nw, nh, image::imageops::FilterType::Triangle)
+    } else {
+        part.to_image()
+    };
+    let (w, h) = scaled.dimensions();
+    crate::pdf::image::encode_jpeg(scaled.as_raw(), w, h, 1, 70)
 }
 
-/// `img` fitted into `max_w`×`max_h` (never enlarged), grey or RGB as it looks, as JPEG.
-fn preview_jpeg(img: &DynamicImage, max_w: u32, max_h: u32, quality: u8) -> Option<Vec<u8>> {
-    let fitted;
-    let img = if img.width() > max_w || img.height() > max_h {
-        fitted = img.resize(max_w, max_h, image::imageops::FilterType::Triangle);
-        &fitted
+/// `img` fitted into `max` (never enlarged), grey or RGB as it looks, as JPEG.
+fn preview_jpeg(img: &DynamicImage, max: (u32, u32), quality: u8) -> Option<Vec<u8>> {
+    let fitted = prepare::fit(img, max);
+    let (components, raw) = if fitted.color().has_color() {
+        (3, fitted.to_rgb8().into_raw())
     } else {
-        img
+        (1, fitted.to_luma8().into_raw())
     };
-    let (components, raw) = if img.color().has_color() {
-        (3, img.to_rgb8().into_raw())
-    } else {
-        (1, img.to_luma8().into_raw())
-    };
-    crate::pdf::image::encode_jpeg(&raw, img.width(), img.height(), components, quality)
+    crate::pdf::image::encode_jpeg(&raw, fitted.width(), fitted.height(), components, quality)
 }
 
 #[cfg(test)]

@@ -40,10 +40,11 @@ pub struct ConvertRequest {
     pub max_memory: Option<u64>,
 }
 
-/// Memory for OCR engines per worker (a `rus+eng` engine with OSD is ~100 MB) and for the
-/// process itself, kept out of the pages' share of the budget.
-const ENGINE_BYTES: u64 = 120 << 20;
-const PROCESS_BYTES: u64 = 40 << 20;
+/// Memory for the OCR engines of each worker (a `rus+eng` engine with OSD is ~100 MB; a run of
+/// one small `eng` page peaks at 84 MB in all) and for the process itself, kept out of the
+/// pages' share of the budget.
+const ENGINE_BYTES: u64 = 100 << 20;
+const PROCESS_BYTES: u64 = 20 << 20;
 
 /// A size as `--max-memory` takes it: a number with an optional K, M, G or T (powers of 1024,
 /// optionally followed by `B` or `iB`); a bare number is bytes.
