@@ -154,8 +154,7 @@ fn every_frame_of_a_10005_frame_tiff_is_a_page() {
         enc.write_image::<tiff::encoder::colortype::Gray8>(16, 16, &white)
             .unwrap();
     }
-    drop(enc);
-    drop(file);
+    std::io::Write::flush(&mut file).unwrap();
     let (run, _) = run_measured(&root.join("scans"), &root.join("out"), &["--jobs", "2"]);
     run.success();
     let m = run.manifest();
