@@ -217,14 +217,14 @@ impl prepare::ReadingTrial for OcrEngine {
 }
 
 /// Peak memory of a page beyond the process and its engines, in bytes per pixel, measured with
-/// `/usr/bin/time -v` (release build, default pipeline: deskew, OCR, PDF, EPUB) on mostly white
-/// pages with lines of word-like blocks, 50 and 250 MP: 9.2–9.3 for an 8-bit grey PNG and for a
-/// bitonal G4 TIFF alike (a blank page takes about 5.2); see BENCHMARKS.md ("Memory").
-/// Tesseract holds about half of it.
-const GREY_BYTES_PER_PIXEL: f64 = 9.5;
-/// What colour adds: 17.9 bytes per pixel measured for an RGB PNG (the RGB decode, and the
-/// shown image kept in colour beside the grey one Tesseract reads).
-const COLOUR_BYTES_PER_PIXEL: f64 = 8.5;
+/// `/usr/bin/time -v` (release build, default pipeline: orientation, deskew, OCR, PDF, EPUB)
+/// on mostly white pages with lines of word-like blocks; see BENCHMARKS.md ("Memory"). A grey
+/// or bitonal page: 7.4 (8-bit grey PNG or G4 TIFF, straight), 8.4 (grey, 2° skew: the
+/// straightened copy); a blank page about 5. Tesseract holds about half of it.
+const GREY_BYTES_PER_PIXEL: f64 = 8.5;
+/// What colour adds: an RGB PNG took 15.1 bytes a pixel straight and 18.0 skewed (the RGB
+/// decode, and the shown image resampled in colour beside the grey one Tesseract reads).
+const COLOUR_BYTES_PER_PIXEL: f64 = 10.0;
 /// Each extra byte a decoded sample takes (16-bit samples, alpha) is held while the page is
 /// flattened to 8 bits.
 const WIDE_BYTES_PER_SAMPLE: f64 = 2.0;
@@ -345,9 +345,9 @@ pub fn convert_page(
     let (dpi, dpi_source) = resolve_dpi(file_dpi, &readings, &mut warnings);
     let frame_px = prepared.ocr_image.dimensions();
     let cover = prepared.upright.take().as_ref().and_then(cover_jpeg);
-    // Only the shown image is left to encode: the analysis and OCR copies go first.
+    // Only the shown image is left to encode: the analysis and OCR copies go first (or become it).
+    let jpeg = analysis.into_display(&mut prepared);
     prepared.ocr_image = GrayImage::default();
-    let jpeg = analysis.into_jpeg();
     let image = clock.time(Stage::Encode, || {
         crate::pdf::image::encode(
             &prepared.display,
