@@ -74,10 +74,12 @@ fn book_dir(root: &Path, id: &str) -> PathBuf {
     dir
 }
 
-/// Four 20 MP text-like pages need ~205 MiB each by their header; with `--max-memory 450M`
+/// Four 20 MP text-like pages need ~186 MiB each by their header; with `--max-memory 450M`
 /// (230 MiB for pages beside the process and two workers' engines) two workers may hold only
-/// one at a time, so the run stays under the budget and every page converts. (The issue's
-/// 200 MP pages behave alike under 2 GiB but take a minute each in a debug build.)
+/// one at a time. So the run stays under the budget, every page converts, and the peak is
+/// that of one page alone plus the second worker's engine (~60 MiB) — two pages at once
+/// would add another page (~130 MiB). (The 200 MP pages behave alike under 2 GiB but
+/// take a minute each in a debug build.)
 #[test]
 fn pages_wait_for_memory_and_the_run_stays_under_the_budget() {
     let root = fixture_dir("memory-budget");
@@ -85,6 +87,15 @@ fn pages_wait_for_memory_and_the_run_stays_under_the_budget() {
     for i in 1..=4 {
         text_like_page(&folder.join(format!("{i:04}.png")), 4472);
     }
+    let alone = book_dir(&root.join("alone"), "one-page");
+    std::fs::copy(folder.join("0001.png"), alone.join("0001.png")).unwrap();
+    let (run, one_page) = run_measured(
+        &root.join("alone/scans"),
+        &root.join("alone/out"),
+        &["--jobs", "1"],
+    );
+    run.success();
+
     let budget = 450u64 << 20;
     let (run, peak) = run_measured(
         &root.join("scans"),
@@ -101,6 +112,12 @@ fn pages_wait_for_memory_and_the_run_stays_under_the_budget() {
         peak >> 20,
         budget >> 20
     );
+    assert!(
+        peak <= one_page + (100 << 20),
+        "peak RSS {} MiB: more than one page at a time (one page alone: {} MiB)",
+        peak >> 20,
+        one_page >> 20
+    );
 }
 
 /// A page whose header promises more than the whole budget fails alone, named, before a pixel
@@ -111,7 +128,7 @@ fn a_page_bigger_than_the_whole_budget_fails_alone() {
     let folder = book_dir(&root, "one-huge");
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans/kk-dala-kitaphanasy");
     std::fs::copy(sample.join("0001.png"), folder.join("0001.png")).unwrap();
-    // 12000×12000 white: a tiny file, ~1.3 GiB to convert by its header.
+    // 12000×12000 white: a tiny file, ~1.2 GiB to convert by its header.
     GrayImage::from_pixel(12_000, 12_000, Luma([255]))
         .save(folder.join("0002.png"))
         .unwrap();
@@ -123,7 +140,7 @@ fn a_page_bigger_than_the_whole_budget_fails_alone() {
     );
     run.code(1)
         .stderr_contains(
-            "one-huge/0002.png: page 2: a 12000×12000 grey 8-bit PNG page needs about 1.3 GiB",
+            "one-huge/0002.png: page 2: a 12000×12000 grey 8-bit PNG page needs about 1.2 GiB",
         )
         .stderr_contains("more than the whole memory budget leaves for pages (580 MiB");
     let m = run.manifest();
