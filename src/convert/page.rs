@@ -219,10 +219,10 @@ impl prepare::ReadingTrial for OcrEngine {
 /// Peak memory of a page beyond the process and its engines, in bytes per pixel, measured with
 /// `/usr/bin/time -v` (release build, default pipeline: orientation, deskew, OCR, PDF, EPUB)
 /// on mostly white pages with lines of word-like blocks; see BENCHMARKS.md ("Memory"). A grey
-/// or bitonal page: 7.4 (8-bit grey PNG or G4 TIFF, straight), 8.4 (grey, 2° skew: the
-/// straightened copy); a blank page about 5. Tesseract holds about half of it.
+/// or bitonal page: 7.0 (8-bit grey PNG or G4 TIFF, straight), 8.0 (grey, 2° skew: the
+/// straightened copy), 7.3 at 250 MP; a blank page about 4.3. Tesseract holds about half.
 const GREY_BYTES_PER_PIXEL: f64 = 8.5;
-/// What colour adds: an RGB PNG took 15.1 bytes a pixel straight and 18.0 skewed (the RGB
+/// What colour adds: an RGB PNG took 14.6 bytes a pixel straight and 17.6 skewed (the RGB
 /// decode, and the shown image resampled in colour beside the grey one Tesseract reads).
 const COLOUR_BYTES_PER_PIXEL: f64 = 10.0;
 /// Each extra byte a decoded sample takes (16-bit samples, alpha) is held while the page is
