@@ -631,6 +631,33 @@ mod tests {
     }
 
     #[test]
+    fn sizes_read_as_powers_of_1024_and_bad_ones_say_why() {
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert_eq!(parse_size("1500M"), Ok(1500 << 20));
+        assert_eq!(parse_size("1.5GiB"), Ok(3 << 29));
+        assert_eq!(parse_size("512kb"), Ok(512 << 10));
+        assert_eq!(parse_size("1000000"), Ok(1_000_000));
+        assert!(parse_size("2X").unwrap_err().contains("unknown unit"));
+        assert!(parse_size("G").unwrap_err().contains("not a size"));
+        assert!(parse_size("0").unwrap_err().contains("at least one byte"));
+    }
+
+    #[test]
+    fn the_pages_share_is_the_budget_less_the_process_and_engines() {
+        let m = Memory::new(Some(2 << 30), 2);
+        assert_eq!(m.total, 2 << 30);
+        assert_eq!(m.pages, (2 << 30) - PROCESS_BYTES - 2 * ENGINE_BYTES);
+        assert_eq!(Memory::new(Some(100 << 20), 4).pages, 0);
+        // The default is a share of what the machine has free right now.
+        let available = available_memory().expect("Linux has MemAvailable");
+        let default = Memory::new(None, 1).total;
+        assert!(
+            default <= available && default >= available / 2,
+            "{default}"
+        );
+    }
+
+    #[test]
     fn an_output_path_is_resolved_through_its_existing_part() {
         let dir = tempfile::tempdir().unwrap();
         let base = dir.path().canonicalize().unwrap();
