@@ -310,9 +310,9 @@ fn tiff_directories<R: Read + Seek>(mut r: R) -> std::io::Result<(Vec<u64>, Opti
     let read_uint = |r: &mut R, n: usize| -> std::io::Result<u64> {
         let mut b = [0u8; 8];
         r.read_exact(&mut b[..n])?;
-        let v = b[..n].iter().rev().fold(0u64, |v, &x| (v << 8) | x as u64);
-        let swapped = b[..n].iter().fold(0u64, |v, &x| (v << 8) | x as u64);
-        Ok(if h.little { v } else { swapped })
+        let little_endian = b[..n].iter().rev().fold(0u64, |v, &x| (v << 8) | x as u64);
+        let big_endian = b[..n].iter().fold(0u64, |v, &x| (v << 8) | x as u64);
+        Ok(if h.little { little_endian } else { big_endian })
     };
     let (count_len, entry_len, link_len) = if h.big { (8, 20, 8) } else { (2, 12, 4) };
     let mut offsets = Vec::new();
