@@ -25,7 +25,7 @@ use plan::{PlannedBook, PlannedPage};
 pub use report::LogFormat;
 use report::Reporter;
 use resume::BookCache;
-use schedule::Schedule;
+use schedule::{Budget, Schedule};
 
 use crate::error::BookError;
 use crate::generation;
@@ -78,16 +78,23 @@ struct Outcome {
 }
 
 /// Converts one planned page on a worker.
-fn work(job: &Job, engines: &mut Engines, book: &PlannedBook, page: &PlannedPage) -> Outcome {
+fn work(
+    job: &Job,
+    budget: &Budget,
+    engines: &mut Engines,
+    book: &PlannedBook,
+    page: &PlannedPage,
+) -> Outcome {
     let models = book.models.join("+");
     let input = PageInput {
         index: page.index,
         file: &page.file,
-        frame: page.frame,
+        frame: page.at,
         models: &models,
+        note: page.note.as_deref(),
     };
     let mut clock = Clock::default();
-    let result = page::convert_page(&input, &job.settings, engines, &mut clock);
+    let result = page::convert_page(&input, &job.settings, budget, engines, &mut clock);
     Outcome {
         result,
         seconds: clock.seconds(),
@@ -343,6 +350,28 @@ fn starting_state(job: &mut Job) -> Manifest {
     )
 }
 
+/// The page caches of the books this run converts; those of other books are removed.
+fn page_caches(job: &Job, decisions: &[Decision]) -> Vec<Option<BookCache>> {
+    let converting: Vec<&str> = job
+        .books
+        .iter()
+        .zip(decisions)
+        .filter(|(_, d)| matches!(d, Decision::Convert(Some(_))))
+        .map(|(b, _)| b.dir.id.as_str())
+        .collect();
+    resume::prune(&job.out, &converting);
+    job.books
+        .iter()
+        .zip(decisions)
+        .map(|(book, d)| match d {
+            Decision::Convert(Some(stamp)) => {
+                BookCache::open(&job.out, &book.dir.id, &stamp.fingerprint, job.force)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// Runs the batch. Never panics on bad input: every failure becomes a record in the manifest.
 pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
     // First: a signal while inputs are hashed must stop the run cleanly too.
@@ -363,26 +392,9 @@ pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
         .collect();
     reporter.set_total(items.len());
     let starts: Vec<OnceLock<Instant>> = job.books.iter().map(|_| OnceLock::new()).collect();
-    let converting: Vec<&str> = job
-        .books
-        .iter()
-        .zip(&decisions)
-        .filter(|(_, d)| matches!(d, Decision::Convert(Some(_))))
-        .map(|(b, _)| b.dir.id.as_str())
-        .collect();
-    resume::prune(&job.out, &converting);
-    let caches: Vec<Option<BookCache>> = job
-        .books
-        .iter()
-        .zip(&decisions)
-        .map(|(book, d)| match d {
-            Decision::Convert(Some(stamp)) => {
-                BookCache::open(&job.out, &book.dir.id, &stamp.fingerprint, job.force)
-            }
-            _ => None,
-        })
-        .collect();
+    let caches = page_caches(&job, &decisions);
     let mut books = Books::new(&job, &reporter, decisions, state, &starts, &caches);
+    let budget = Budget::new(job.memory.pages);
     schedule::run_ordered(
         Schedule::for_threads(job.jobs),
         &items,
@@ -404,7 +416,7 @@ pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
                     resumed: true,
                 });
             }
-            Some(work(&job, engines, book, &book.pages[p]))
+            Some(work(&job, &budget, engines, book, &book.pages[p]))
         },
         |i, outcome| {
             let outcome = match outcome {

@@ -5,7 +5,7 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{BufReader, Cursor, Read, Seek};
+use std::io::{BufRead, BufReader, Cursor, Read, Seek};
 use std::path::Path;
 
 use image::metadata::Orientation;
@@ -199,12 +199,60 @@ pub struct LoadLimits {
     pub max_pixels: u64,
 }
 
-/// Only TIFF files can hold several pages; everything else is one page (or one error).
-pub fn frame_count(file: &Path) -> usize {
-    if !is_tiff(file) {
-        return 1;
+/// Which image of a file a page is: the only one, or one frame of a multi-page TIFF.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Frame {
+    /// 0-based position in the file.
+    pub index: usize,
+    /// Where the frame's directory starts in a TIFF (from [`frames`]): the frame is then
+    /// decoded without walking the directories of the frames before it.
+    pub ifd: Option<u64>,
+}
+
+impl Frame {
+    /// The first (or only) image of a file.
+    pub const FIRST: Frame = Frame {
+        index: 0,
+        ifd: None,
+    };
+}
+
+/// The pages of one file: one frame for a PNG or JPEG (or a file that will fail), one per
+/// directory of a TIFF, and why the chain of directories stopped early if it did.
+#[derive(Debug)]
+pub struct Frames {
+    pub frames: Vec<Frame>,
+    /// The TIFF's chain of directories is broken after the last frame listed (a loop): said in
+    /// words, never dropped in silence.
+    pub broken_chain: Option<String>,
+}
+
+/// Every page of the file at `path`. A TIFF's directories are walked once, reading only each
+/// directory's entry count and link (not its entries, not the image data), with no cap on
+/// their number; every other file is one page.
+pub fn frames(path: &Path) -> Frames {
+    let one = Frames {
+        frames: vec![Frame::FIRST],
+        broken_chain: None,
+    };
+    if !is_tiff(path) {
+        return one;
     }
-    File::open(file).map_or(1, |f| count_tiff_frames(BufReader::new(f)))
+    match File::open(path).map(|f| tiff_directories(BufReader::new(f))) {
+        Ok(Ok((offsets, broken_chain))) if !offsets.is_empty() => Frames {
+            frames: offsets
+                .into_iter()
+                .enumerate()
+                .map(|(index, ifd)| Frame {
+                    index,
+                    ifd: Some(ifd),
+                })
+                .collect(),
+            broken_chain,
+        },
+        // No readable first directory: one page, which fails with the decoder's words.
+        _ => one,
+    }
 }
 
 /// Whether the file starts like a TIFF (unreadable or short files are not).
@@ -216,56 +264,264 @@ fn is_tiff(path: &Path) -> bool {
         && matches!(sniff(&head), Ok(Format::Tiff))
 }
 
-/// Number of frames of a TIFF read through `reader`: only the chain of directories is read,
-/// not the image data.
-pub fn count_tiff_frames<R: Read + Seek>(reader: R) -> usize {
-    let Ok(mut dec) = tiff::decoder::Decoder::new(reader) else {
-        return 1;
-    };
-    let mut n = 1;
-    // A corrupt IFD chain could loop or be huge; 10 000 frames is far beyond any scanned volume.
-    while dec.more_images() && n < 10_000 {
-        if dec.next_image().is_err() {
-            break;
-        }
-        n += 1;
-    }
-    n
+/// The TIFF header's facts: byte order, BigTIFF, and the first directory's offset.
+struct TiffHeader {
+    little: bool,
+    big: bool,
+    first: u64,
 }
 
-/// Opens and decodes frame `frame` (0-based) of the page file at `path`. A TIFF can hold a
-/// whole book: it is decoded through a reader that visits only this frame's directory and
-/// strips. Other files are read whole (a JPEG may go into the PDF as it is). A warning goes to
-/// `warnings` when the extension names another format than the bytes, even if decoding fails.
+fn tiff_header<R: Read>(r: &mut R) -> std::io::Result<TiffHeader> {
+    let mut head = [0u8; 8];
+    r.read_exact(&mut head)?;
+    let little = &head[..2] == b"II";
+    let u16_at = |b: [u8; 2]| {
+        if little {
+            u16::from_le_bytes(b)
+        } else {
+            u16::from_be_bytes(b)
+        }
+    };
+    let big = u16_at([head[2], head[3]]) == 43;
+    let first = if big {
+        let mut off = [0u8; 8];
+        r.read_exact(&mut off)?;
+        if little {
+            u64::from_le_bytes(off)
+        } else {
+            u64::from_be_bytes(off)
+        }
+    } else {
+        let b = [head[4], head[5], head[6], head[7]];
+        (if little {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        }) as u64
+    };
+    Ok(TiffHeader { little, big, first })
+}
+
+/// The offsets of a TIFF's directories in chain order, and why the chain stops early (a
+/// directory seen before: the chain loops). A directory whose link cannot be read ends the
+/// chain; the directory itself is still listed, so its page fails by name when decoded.
+fn tiff_directories<R: Read + Seek>(mut r: R) -> std::io::Result<(Vec<u64>, Option<String>)> {
+    let h = tiff_header(&mut r)?;
+    let read_uint = |r: &mut R, n: usize| -> std::io::Result<u64> {
+        let mut b = [0u8; 8];
+        r.read_exact(&mut b[..n])?;
+        let little_endian = b[..n].iter().rev().fold(0u64, |v, &x| (v << 8) | x as u64);
+        let big_endian = b[..n].iter().fold(0u64, |v, &x| (v << 8) | x as u64);
+        Ok(if h.little { little_endian } else { big_endian })
+    };
+    let (count_len, entry_len, link_len) = if h.big { (8, 20, 8) } else { (2, 12, 4) };
+    let mut offsets = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut next = h.first;
+    while next != 0 {
+        if !seen.insert(next) {
+            let msg = format!(
+                "the TIFF's chain of frames loops back after frame {} (a damaged file): the frames after it cannot be found",
+                offsets.len()
+            );
+            return Ok((offsets, Some(msg)));
+        }
+        offsets.push(next);
+        let link = r
+            .seek(std::io::SeekFrom::Start(next))
+            .and_then(|_| read_uint(&mut r, count_len))
+            .and_then(|entries| {
+                let skip = entries.saturating_mul(entry_len);
+                r.seek(std::io::SeekFrom::Current(skip.min(i64::MAX as u64) as i64))?;
+                read_uint(&mut r, link_len)
+            });
+        match link {
+            Ok(n) => next = n,
+            Err(_) => break,
+        }
+    }
+    Ok((offsets, None))
+}
+
+/// A TIFF seen through a header that names `ifd` as its first directory: the tiff crate then
+/// decodes that frame directly instead of walking the directories of every frame before it
+/// (which made a 10,005-frame file quadratic).
+struct FromDirectory<R> {
+    inner: R,
+    head: Vec<u8>,
+    pos: u64,
+}
+
+impl<R: Read + Seek> FromDirectory<R> {
+    fn new(mut inner: R, ifd: u64) -> std::io::Result<FromDirectory<R>> {
+        let h = tiff_header(&mut inner)?;
+        inner.seek(std::io::SeekFrom::Start(0))?;
+        let mut head = vec![0u8; if h.big { 16 } else { 8 }];
+        inner.read_exact(&mut head)?;
+        match (h.big, h.little) {
+            (true, true) => head[8..16].copy_from_slice(&ifd.to_le_bytes()),
+            (true, false) => head[8..16].copy_from_slice(&ifd.to_be_bytes()),
+            (false, little) => {
+                let ifd = u32::try_from(ifd).map_err(std::io::Error::other)?;
+                let b = if little {
+                    ifd.to_le_bytes()
+                } else {
+                    ifd.to_be_bytes()
+                };
+                head[4..8].copy_from_slice(&b);
+            }
+        }
+        inner.seek(std::io::SeekFrom::Start(0))?;
+        Ok(FromDirectory {
+            inner,
+            head,
+            pos: 0,
+        })
+    }
+}
+
+impl<R: Read + Seek> Read for FromDirectory<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = if let Some(rest) = self.head.get(self.pos as usize..).filter(|r| !r.is_empty()) {
+            let n = rest.len().min(buf.len());
+            buf[..n].copy_from_slice(&rest[..n]);
+            self.inner
+                .seek(std::io::SeekFrom::Start(self.pos + n as u64))?;
+            n
+        } else {
+            self.inner.read(buf)?
+        };
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: Read + Seek> Seek for FromDirectory<R> {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.pos = self.inner.seek(to)?;
+        Ok(self.pos)
+    }
+}
+
+/// What a page's header says, read before any pixel is decoded: enough to know what decoding
+/// and preparing it will cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    pub format: Format,
+    pub width: u32,
+    pub height: u32,
+    /// Colour channels as decoded: 1 grey, 2 grey and alpha, 3 colour (palettes too), 4 with alpha.
+    pub channels: u8,
+    /// Bits per sample as stored: 1 for a bitonal page, 8, 16.
+    pub bits: u8,
+    /// Size of the file: a JPEG is held whole, to go into the PDF as it is.
+    pub file_bytes: u64,
+}
+
+impl Header {
+    /// Pixels of the page.
+    pub fn pixels(&self) -> u64 {
+        self.width as u64 * self.height as u64
+    }
+}
+
+/// Opens the page file and decides its format from its first bytes (never more: a 2 GiB file
+/// that is no image costs one small read). Returns the file, positioned at its start.
+fn open_sniffed(path: &Path) -> Result<(Format, BufReader<File>), LoadError> {
+    let mut file = BufReader::new(File::open(path).map_err(LoadError::Unreadable)?);
+    let mut head = Vec::with_capacity(512);
+    (&mut file)
+        .take(512)
+        .read_to_end(&mut head)
+        .map_err(LoadError::Unreadable)?;
+    let format = sniff(&head)?;
+    file.seek(std::io::SeekFrom::Start(0))
+        .map_err(LoadError::Unreadable)?;
+    Ok((format, file))
+}
+
+/// The header of `frame` of the page file at `path`, with its dimensions checked against
+/// `limits`: what the page will cost is known before a pixel is decoded.
+pub fn header(path: &Path, frame: Frame, limits: LoadLimits) -> Result<Header, LoadError> {
+    let (format, file) = open_sniffed(path)?;
+    let file_bytes = file.get_ref().metadata().map_or(0, |m| m.len());
+    let (width, height, channels, bits) = match format {
+        Format::Png => {
+            let mut png = png::Decoder::new(file);
+            png.set_ignore_text_chunk(true);
+            let reader = png.read_info().map_err(|e| broken(Format::Png, e))?;
+            let info = reader.info();
+            let channels = match info.color_type {
+                png::ColorType::Grayscale => 1,
+                png::ColorType::GrayscaleAlpha => 2,
+                png::ColorType::Rgb | png::ColorType::Indexed => 3,
+                png::ColorType::Rgba => 4,
+            };
+            (info.width, info.height, channels, info.bit_depth as u8)
+        }
+        Format::Jpeg => {
+            let decoder = ImageReader::with_format(file, ImageFormat::Jpeg)
+                .into_decoder()
+                .map_err(|e| broken(Format::Jpeg, e))?;
+            let (w, h) = decoder.dimensions();
+            (w, h, decoder.color_type().channel_count(), 8)
+        }
+        Format::Tiff => {
+            let mut dec = tiff_decoder(file, frame)?;
+            let (w, h) = dec.dimensions().map_err(tiff_error)?;
+            let (channels, bits) = match dec.colortype().map_err(tiff_error)? {
+                tiff::ColorType::Gray(b) => (1, b),
+                tiff::ColorType::GrayA(b) => (2, b),
+                tiff::ColorType::RGBA(b) | tiff::ColorType::CMYKA(b) => (4, b),
+                tiff::ColorType::Palette(b) => (3, b.max(8)),
+                c => (3, c.bit_depth()),
+            };
+            (w, h, channels, bits)
+        }
+    };
+    check_dimensions(width, height, limits)?;
+    Ok(Header {
+        format,
+        width,
+        height,
+        channels,
+        bits,
+        file_bytes,
+    })
+}
+
+/// Opens and decodes `frame` of the page file at `path`. The format comes from the first
+/// bytes, and decoders read from the file: only a JPEG is read whole (it may go into the PDF
+/// as it is), and only after its header has passed. A warning goes to `warnings` when the
+/// extension names another format than the bytes, even if decoding fails.
 pub fn open(
     path: &Path,
-    frame: usize,
+    frame: Frame,
     limits: LoadLimits,
     warnings: &mut Vec<String>,
 ) -> Result<LoadedPage, LoadError> {
-    let tiff = is_tiff(path);
-    let bytes = if tiff {
-        Vec::new()
-    } else {
-        std::fs::read(path).map_err(LoadError::Unreadable)?
-    };
-    let format = if tiff {
-        Ok(Format::Tiff)
-    } else {
-        sniff(&bytes)
-    };
-    if let Ok(format) = format {
-        let ext = path
-            .extension()
-            .map(|e| e.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        warnings.extend(extension_warning(format, &ext));
-    }
-    if tiff {
-        let file = File::open(path).map_err(LoadError::Unreadable)?;
-        load_tiff(BufReader::new(file), frame, limits)
-    } else {
-        load(&bytes, frame, limits)
+    let (format, mut file) = open_sniffed(path)?;
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    warnings.extend(extension_warning(format, &ext));
+    match format {
+        Format::Png => load_png(file, limits),
+        Format::Jpeg => {
+            let decoder = ImageReader::with_format(&mut file, ImageFormat::Jpeg)
+                .into_decoder()
+                .map_err(|e| broken(Format::Jpeg, e))?;
+            let (w, h) = decoder.dimensions();
+            check_dimensions(w, h, limits)?;
+            drop(decoder);
+            let mut bytes = Vec::new();
+            file.seek(std::io::SeekFrom::Start(0))
+                .and_then(|_| file.read_to_end(&mut bytes))
+                .map_err(LoadError::Unreadable)?;
+            load_jpeg(&bytes, limits)
+        }
+        Format::Tiff => load_tiff_frame(tiff_decoder(file, frame)?, limits),
     }
 }
 
@@ -273,7 +529,7 @@ pub fn open(
 pub fn load(bytes: &[u8], frame: usize, limits: LoadLimits) -> Result<LoadedPage, LoadError> {
     let format = sniff(bytes)?;
     match format {
-        Format::Png => load_png(bytes, limits),
+        Format::Png => load_png(Cursor::new(bytes), limits),
         Format::Jpeg => load_jpeg(bytes, limits),
         Format::Tiff => load_tiff(Cursor::new(bytes), frame, limits),
     }
@@ -307,9 +563,9 @@ fn plausible(dpi: (f64, f64)) -> Option<(f64, f64)> {
     (PLAUSIBLE_DPI.contains(&dpi.0) && PLAUSIBLE_DPI.contains(&dpi.1)).then_some(dpi)
 }
 
-fn load_png(bytes: &[u8], limits: LoadLimits) -> Result<LoadedPage, LoadError> {
+fn load_png<R: BufRead + Seek>(mut r: R, limits: LoadLimits) -> Result<LoadedPage, LoadError> {
     let mut warnings = Vec::new();
-    let mut png = png::Decoder::new(Cursor::new(bytes));
+    let mut png = png::Decoder::new(&mut r);
     png.set_ignore_text_chunk(true);
     let reader = png.read_info().map_err(|e| broken(Format::Png, e))?;
     let info = reader.info();
@@ -343,7 +599,9 @@ fn load_png(bytes: &[u8], limits: LoadLimits) -> Result<LoadedPage, LoadError> {
         _ => None,
     };
     drop(reader);
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), ImageFormat::Png);
+    r.seek(std::io::SeekFrom::Start(0))
+        .map_err(LoadError::Unreadable)?;
+    let mut reader = ImageReader::with_format(r, ImageFormat::Png);
     reader.limits(image_limits(limits));
     let mut decoder = reader.into_decoder().map_err(|e| broken(Format::Png, e))?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
@@ -477,26 +735,73 @@ fn load_jpeg(bytes: &[u8], limits: LoadLimits) -> Result<LoadedPage, LoadError> 
     })
 }
 
-/// Decodes frame `frame` of a TIFF read through `reader`, which only has to reach that frame's
-/// directory and data: a 500-page TIFF is not read 500 times over.
+/// A tiff decoder error in kitap's words: a read past the end is a truncated file.
+fn tiff_error(e: tiff::TiffError) -> LoadError {
+    match e {
+        tiff::TiffError::IoError(ref io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            truncated(Format::Tiff, "image data runs past the end of the file")
+        }
+        e => broken(Format::Tiff, e),
+    }
+}
+
+/// A TIFF decoder on `frame` of the file: straight at its directory when its offset is known,
+/// else by walking the chain from the first.
+fn tiff_decoder<R: Read + Seek>(
+    reader: R,
+    frame: Frame,
+) -> Result<tiff::decoder::Decoder<FromDirectory<R>>, LoadError> {
+    let start = match frame.ifd {
+        Some(ifd) => ifd,
+        None => {
+            let mut reader = reader;
+            let first = tiff_header(&mut reader)
+                .map_err(|e| tiff_error(tiff::TiffError::IoError(e)))?
+                .first;
+            reader
+                .seek(std::io::SeekFrom::Start(0))
+                .map_err(LoadError::Unreadable)?;
+            return tiff_decoder_at(reader, first, frame.index);
+        }
+    };
+    tiff_decoder_at(reader, start, 0)
+}
+
+fn tiff_decoder_at<R: Read + Seek>(
+    reader: R,
+    ifd: u64,
+    then_skip: usize,
+) -> Result<tiff::decoder::Decoder<FromDirectory<R>>, LoadError> {
+    let from = FromDirectory::new(reader, ifd).map_err(|e| tiff_error(e.into()))?;
+    let mut dec = tiff::decoder::Decoder::new(from).map_err(tiff_error)?;
+    if then_skip > 0 {
+        dec.seek_to_image(then_skip).map_err(tiff_error)?;
+    }
+    Ok(dec)
+}
+
+/// Decodes frame `frame` (0-based) of a TIFF read through `reader`, which only has to reach
+/// that frame's directory and data.
 pub fn load_tiff<R: Read + Seek>(
     reader: R,
     frame: usize,
     limits: LoadLimits,
 ) -> Result<LoadedPage, LoadError> {
-    use tiff::decoder::Decoder;
+    let frame = Frame {
+        index: frame,
+        ifd: None,
+    };
+    load_tiff_frame(tiff_decoder(reader, frame)?, limits)
+}
+
+/// Decodes the frame a TIFF decoder stands on.
+fn load_tiff_frame<R: Read + Seek>(
+    mut dec: tiff::decoder::Decoder<R>,
+    limits: LoadLimits,
+) -> Result<LoadedPage, LoadError> {
     use tiff::tags::Tag;
 
-    let broken = |e: tiff::TiffError| match e {
-        tiff::TiffError::IoError(ref io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            truncated(Format::Tiff, "image data runs past the end of the file")
-        }
-        e => broken(Format::Tiff, e),
-    };
-    let mut dec = Decoder::new(reader).map_err(broken)?;
-    if frame > 0 {
-        dec.seek_to_image(frame).map_err(broken)?;
-    }
+    let broken = tiff_error;
     let (w, h) = dec.dimensions().map_err(broken)?;
     check_dimensions(w, h, limits)?;
     let mut tl = tiff::decoder::Limits::default();
@@ -714,6 +1019,100 @@ mod tests {
         let e = load(cut, 0, limits).unwrap_err();
         assert!(matches!(e, LoadError::Truncated { .. }), "{e}");
         assert!(e.to_string().starts_with("truncated JPEG"), "{e}");
+    }
+
+    /// A TIFF of `n` grey 16×16 frames, frame `i` filled with the value `i % 256`.
+    fn many_frames(n: usize) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        let mut enc = tiff::encoder::TiffEncoder::new(&mut out).unwrap();
+        for i in 0..n {
+            let px = [(i % 256) as u8; 16 * 16];
+            enc.write_image::<tiff::encoder::colortype::Gray8>(16, 16, &px)
+                .unwrap();
+        }
+        out.into_inner()
+    }
+
+    #[test]
+    fn every_frame_of_a_10005_frame_tiff_is_a_page_and_the_last_decodes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("book.tif");
+        std::fs::write(&path, many_frames(10_005)).unwrap();
+        let Frames {
+            frames,
+            broken_chain,
+        } = frames(&path);
+        assert_eq!(frames.len(), 10_005, "no frame dropped");
+        assert!(broken_chain.is_none());
+        let limits = LoadLimits {
+            max_pixels: 1 << 20,
+        };
+        for at in [frames[0], frames[9_999], frames[10_004]] {
+            let page = open(&path, at, limits, &mut Vec::new()).unwrap();
+            let value = page.image.to_luma8().get_pixel(3, 3).0[0];
+            assert_eq!(value as usize, at.index % 256, "frame {}", at.index);
+            assert_eq!(header(&path, at, limits).unwrap().width, 16);
+        }
+        // Without its directory's offset, a frame is still found by walking the chain.
+        let walked = Frame {
+            index: 10_004,
+            ifd: None,
+        };
+        let page = open(&path, walked, limits, &mut Vec::new()).unwrap();
+        assert_eq!(
+            page.image.to_luma8().get_pixel(0, 0).0[0],
+            (10_004 % 256) as u8
+        );
+    }
+
+    #[test]
+    fn a_chain_of_frames_that_loops_is_named_not_followed() {
+        let mut bytes = many_frames(3);
+        let dirs = tiff_directories(Cursor::new(&bytes)).unwrap().0;
+        // Point the third directory's link back at the first.
+        let at = dirs[2] as usize;
+        let entries = u16::from_le_bytes([bytes[at], bytes[at + 1]]) as usize;
+        let link = at + 2 + 12 * entries;
+        bytes[link..link + 4].copy_from_slice(&(dirs[0] as u32).to_le_bytes());
+        let (found, broken) = tiff_directories(Cursor::new(&bytes)).unwrap();
+        assert_eq!(found, dirs);
+        assert!(broken.unwrap().contains("loops back after frame 3"));
+    }
+
+    #[test]
+    fn a_two_gib_file_that_is_no_image_is_refused_from_its_first_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("0001.png");
+        let file = File::create(&path).unwrap();
+        std::io::Write::write_all(&mut &file, &[0x42; 600]).unwrap();
+        file.set_len(2 << 30).unwrap();
+        let limits = LoadLimits {
+            max_pixels: 1 << 20,
+        };
+        let e = open(&path, Frame::FIRST, limits, &mut Vec::new()).unwrap_err();
+        assert!(matches!(e, LoadError::Text), "{e}");
+        // A PNG signature over 2 GiB of nothing: the header read fails, nothing else is read.
+        let mut png = Vec::new();
+        image::DynamicImage::ImageLuma8(GrayImage::new(32, 32))
+            .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+            .unwrap();
+        std::fs::write(&path, &png[..40]).unwrap();
+        File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(2 << 30)
+            .unwrap();
+        let e = open(&path, Frame::FIRST, limits, &mut Vec::new()).unwrap_err();
+        assert!(matches!(e, LoadError::Broken { .. }), "{e}");
+        // Read whole, either file would have taken this process past 2 GiB.
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let hwm_kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap();
+        assert!(hwm_kb < 1 << 20, "peak RSS {hwm_kb} kB");
     }
 
     #[test]

@@ -234,6 +234,16 @@ impl OcrEngine {
         &self.models
     }
 
+    /// Lets go of the last page: Tesseract keeps its copies of a page (the image, its grey and
+    /// binary versions: ~1–2 bytes a pixel) until the next image is set, so an idle worker
+    /// would hold memory the budget has already given to another page. A tiny blank image
+    /// replaces them.
+    pub fn release_page(&mut self) {
+        const SIDE: i32 = 16;
+        let blank = [255u8; (SIDE * SIDE) as usize];
+        let _ = self.api.set_image(&blank, SIDE, SIDE, 1, SIDE);
+    }
+
     /// Recognises a greyscale page. `dpi` is the image's resolution when known; without it
     /// Tesseract estimates one from the text itself.
     pub fn recognize(&mut self, image: &GrayImage, dpi: Option<u32>) -> Result<OcrPage, OcrError> {

@@ -50,6 +50,9 @@ impl Default for PrepareOptions {
 /// The image the PDF shows and how it is placed on the page frame.
 #[derive(Debug)]
 pub struct Display {
+    /// The pixels shown. Empty (0×0) while they are the source or the OCR image itself: those
+    /// are handed over by [`Analysis::into_display`] once the page has been read, so a big page
+    /// is not held twice while Tesseract reads it.
     pub image: DynamicImage,
     /// Quarter turns clockwise applied by the matrix (0 when the pixels are already upright).
     pub quarter_turns: u8,
@@ -86,6 +89,19 @@ pub struct PreparedPage {
     pub dpi: Option<f64>,
     /// The page upright in its own colours (turned, not deskewed), when asked for.
     pub upright: Option<DynamicImage>,
+    /// Where the shown image's pixels are until [`Analysis::into_display`].
+    shows: Shows,
+}
+
+/// Whose pixels the PDF shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shows {
+    /// The display's own image.
+    Own,
+    /// The decoded source (or the grey page, when that is the source).
+    Source,
+    /// The OCR image: a grey page resampled upright and straight.
+    OcrImage,
 }
 
 /// Something that can tell how well text reads in an image: mean word confidence (0–100) and
@@ -114,10 +130,11 @@ fn quarter_turns_of(o: Orientation) -> (u8, bool) {
 
 /// A decoded page measured once; [`Analysis::orient`] then prepares it for any orientation.
 pub struct Analysis {
-    /// Decoded pixels, alpha flattened, as stored (before EXIF).
-    source: DynamicImage,
-    /// Upright by EXIF.
-    upright: DynamicImage,
+    /// Decoded pixels, alpha flattened, as stored (before EXIF). `None` when they are `grey`
+    /// itself (an 8-bit grey page, upright, square pixels): no second copy of a big page.
+    source: Option<DynamicImage>,
+    /// Upright by EXIF; `None` when the source is upright already.
+    upright: Option<DynamicImage>,
     /// Upright by EXIF, grey, square pixels.
     grey: GrayImage,
     exif_turns: u8,
@@ -140,23 +157,37 @@ pub struct Analysis {
 pub fn analyze(mut page: LoadedPage, opts: &PrepareOptions) -> Analysis {
     let (exif_turns, mirrored) = quarter_turns_of(page.orientation);
     let source = flatten_alpha(page.image);
-    let mut upright = source.clone();
-    upright.apply_orientation(page.orientation);
-    let grey = upright.to_luma8();
-    let grey = match page.file_dpi {
+    let upright = (page.orientation != Orientation::NoTransforms).then(|| {
+        let mut upright = source.clone();
+        upright.apply_orientation(page.orientation);
+        upright
+    });
+    let (source, grey) = match (source, &upright) {
+        (DynamicImage::ImageLuma8(grey), None) => (None, grey),
+        (source, upright) => {
+            let grey = upright.as_ref().unwrap_or(&source).to_luma8();
+            (Some(source), grey)
+        }
+    };
+    let upright_width = grey.width();
+    let (source, grey) = match page.file_dpi {
         Some((dx, dy)) if (dx / dy - 1.0).abs() > 0.01 => {
             // Tesseract and the skew search assume square pixels: stretch to the vertical dpi.
             let w = ((grey.width() as f64) * dy / dx).round().max(1.0) as u32;
-            image::imageops::resize(
+            let stretched = image::imageops::resize(
                 &grey,
                 w,
                 grey.height(),
                 image::imageops::FilterType::Triangle,
+            );
+            (
+                Some(source.unwrap_or(DynamicImage::ImageLuma8(grey))),
+                stretched,
             )
         }
-        _ => grey,
+        _ => (source, grey),
     };
-    let square = grey.width() == upright.width();
+    let square = grey.width() == upright_width;
     // Without a dpi, assume the page is a book page about 9 inches tall: a small scan must not
     // be reduced as if it were a 300-dpi page.
     let analysis_dpi = page.file_dpi.map_or_else(
@@ -186,9 +217,32 @@ pub fn analyze(mut page: LoadedPage, opts: &PrepareOptions) -> Analysis {
 }
 
 impl Analysis {
-    /// The source JPEG stream and its component count, when the page came as one (it can go
-    /// into the PDF untouched).
-    pub fn into_jpeg(self) -> Option<(Vec<u8>, u8)> {
+    /// The page upright by EXIF, in its own colours.
+    fn upright(&self) -> std::borrow::Cow<'_, DynamicImage> {
+        match self.upright.as_ref().or(self.source.as_ref()) {
+            Some(image) => std::borrow::Cow::Borrowed(image),
+            None => std::borrow::Cow::Owned(DynamicImage::ImageLuma8(self.grey.clone())),
+        }
+    }
+
+    /// Gives `page`'s display its pixels, moved rather than copied: the decoded source, or the
+    /// OCR image (which the page no longer holds after this). Returns the source JPEG stream
+    /// and its component count when the page came as one (it can go into the PDF untouched).
+    pub fn into_display(self, page: &mut PreparedPage) -> Option<(Vec<u8>, u8)> {
+        match page.shows {
+            Shows::Source => {
+                page.display.image = match self.source {
+                    Some(source) => source,
+                    None => DynamicImage::ImageLuma8(self.grey),
+                };
+            }
+            Shows::OcrImage => {
+                let grey = std::mem::take(&mut page.ocr_image);
+                page.display.image = DynamicImage::ImageLuma8(grey);
+            }
+            Shows::Own => {}
+        }
+        page.shows = Shows::Own;
         self.jpeg
     }
 
@@ -276,33 +330,37 @@ impl Analysis {
         let total_turns = (self.exif_turns as u32 + back) % 4;
         let ccw_deg = if straighten { skew } else { 0.0 };
         let untouched = back == 0 && !straighten && self.exif_turns == 0;
-        let (display, correction) = if untouched && !self.mirrored {
-            (self.display_source(0, 0.0), Correction::None)
+        let (display, correction, shows) = if untouched && !self.mirrored {
+            (display_source(0, 0.0), Correction::None, Shows::Source)
         } else if use_matrix && !self.mirrored {
-            (
-                self.display_source(total_turns as u8, ccw_deg),
-                Correction::Matrix,
-            )
+            let d = display_source(total_turns as u8, ccw_deg);
+            (d, Correction::Matrix, Shows::Source)
         } else {
             // A grey page shows exactly what Tesseract reads: no second rotation.
-            let image = if self.upright.color() == image::ColorType::L8 && self.square {
-                DynamicImage::ImageLuma8(ocr_image.clone())
-            } else {
-                resample(&self.upright, back, ccw_deg)
-            };
+            let grey = self.upright.as_ref().or(self.source.as_ref());
+            let (image, shows) =
+                if grey.is_none_or(|i| i.color() == image::ColorType::L8) && self.square {
+                    (DynamicImage::new_luma8(0, 0), Shows::OcrImage)
+                } else {
+                    (resample(&self.upright(), back, ccw_deg), Shows::Own)
+                };
             let d = Display {
                 image,
                 quarter_turns: 0,
                 ccw_deg: 0.0,
                 original: false,
             };
-            (d, Correction::Resampled)
+            (d, Correction::Resampled, shows)
         };
-        let upright = cover.then(|| match back {
-            0 => self.upright.clone(),
-            1 => self.upright.rotate90(),
-            2 => self.upright.rotate180(),
-            _ => self.upright.rotate270(),
+        let upright = cover.then(|| {
+            let upright = self.upright();
+            match back {
+                // Only the cover's size is kept, not a copy of the whole page.
+                0 => fit(&upright, COVER_BOX),
+                1 => upright.rotate90(),
+                2 => upright.rotate180(),
+                _ => upright.rotate270(),
+            }
         });
         PreparedPage {
             ocr_image,
@@ -313,16 +371,19 @@ impl Analysis {
             orientation_source: source,
             dpi: self.dpi,
             upright,
+            shows,
         }
     }
+}
 
-    fn display_source(&self, quarter_turns: u8, ccw_deg: f64) -> Display {
-        Display {
-            image: self.source.clone(),
-            quarter_turns,
-            ccw_deg,
-            original: true,
-        }
+/// A display of the source pixels, placed by the matrix; they come with
+/// [`Analysis::into_display`].
+fn display_source(quarter_turns: u8, ccw_deg: f64) -> Display {
+    Display {
+        image: DynamicImage::new_luma8(0, 0),
+        quarter_turns,
+        ccw_deg,
+        original: true,
     }
 }
 
@@ -343,6 +404,18 @@ pub fn prepare(
     };
     let p = a.orient(rotation, source, opts, cover);
     (a, p)
+}
+
+/// Largest size of the cover image the EPUB gets from the first page.
+pub const COVER_BOX: (u32, u32) = (1200, 1600);
+
+/// `img` fitted into `max_w`×`max_h` (never enlarged).
+pub fn fit(img: &DynamicImage, (max_w, max_h): (u32, u32)) -> DynamicImage {
+    if img.width() > max_w || img.height() > max_h {
+        img.resize(max_w, max_h, image::imageops::FilterType::Triangle)
+    } else {
+        img.clone()
+    }
 }
 
 /// Turns (lossless) and rotates (bilinear, white outside) an upright-by-EXIF image.
@@ -611,6 +684,34 @@ mod tests {
         );
         assert_eq!(p.ocr_image.dimensions(), (50, 100));
         assert!(p.display.original);
+    }
+
+    #[test]
+    fn the_shown_pixels_are_handed_over_not_copied_until_the_page_is_read() {
+        let page = text_page(600, 800, 3);
+        // Straight: the source itself is shown.
+        let (a, mut p) = run(
+            DynamicImage::ImageLuma8(page.clone()),
+            Orientation::NoTransforms,
+            Some((150.0, 150.0)),
+            &page,
+        );
+        assert_eq!(p.display.image.width(), 0, "no copy while the page is read");
+        a.into_display(&mut p);
+        assert_eq!(p.display.image.as_luma8(), Some(&page));
+        // Skewed and grey: the straightened OCR image is shown, moved out of the page.
+        let skewed = geometry::rotate_grey(&page, -3.0);
+        let (a, mut p) = run(
+            DynamicImage::ImageLuma8(skewed),
+            Orientation::NoTransforms,
+            Some((150.0, 150.0)),
+            &page,
+        );
+        assert_eq!(p.correction, Correction::Resampled);
+        let ocr = p.ocr_image.clone();
+        a.into_display(&mut p);
+        assert_eq!(p.display.image.as_luma8(), Some(&ocr));
+        assert_eq!(p.ocr_image.width(), 0);
     }
 
     #[test]

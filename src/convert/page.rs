@@ -8,6 +8,7 @@ use std::time::Instant;
 use image::{DynamicImage, GrayImage};
 
 use super::plan::{EpubOptions, Settings};
+use super::schedule::{Admission, Budget};
 use crate::geometry::Rect;
 use crate::load::{self, LoadError, LoadedPage};
 use crate::manifest::{Correction, DpiSource, Part, StageSeconds};
@@ -28,10 +29,12 @@ pub struct PageInput<'a> {
     /// 1-based position in the book as planned (the first page is the cover).
     pub index: u32,
     pub file: &'a Path,
-    /// 0-based frame of a multi-page TIFF.
-    pub frame: u32,
+    /// The frame of a multi-page TIFF (the first for other files).
+    pub frame: load::Frame,
     /// Tesseract models joined with `+`, e.g. `rus+eng`.
     pub models: &'a str,
+    /// A warning about the file that goes with this page.
+    pub note: Option<&'a str>,
 }
 
 /// A page that went through every stage. Serialisable: a finished page waits in OUT's page
@@ -88,6 +91,12 @@ pub struct PageFailure {
 #[derive(Debug)]
 pub enum StageError {
     Load(LoadError),
+    /// The page would need more memory than the whole budget: it could never be admitted.
+    Memory {
+        header: load::Header,
+        estimate: u64,
+        budget: u64,
+    },
     Ocr(OcrError),
     /// A bug: the page's conversion panicked.
     Internal,
@@ -97,6 +106,19 @@ impl std::fmt::Display for StageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StageError::Load(e) => e.fmt(f),
+            StageError::Memory {
+                header,
+                estimate,
+                budget,
+            } => write!(
+                f,
+                "a {}×{} {} page needs about {} of memory to convert (estimated from its header), more than the whole memory budget leaves for pages ({}: --max-memory less the OCR engines); refused before decoding",
+                header.width,
+                header.height,
+                page_kind(header),
+                show_bytes(*estimate),
+                show_bytes(*budget)
+            ),
             StageError::Ocr(e) => e.fmt(f),
             StageError::Internal => f.write_str(
                 "internal error while converting this page (a bug in kitap: please report it with the file)",
@@ -197,14 +219,92 @@ impl prepare::ReadingTrial for OcrEngine {
     }
 }
 
-/// Converts one page: every stage, timed in `clock`.
+/// Peak memory of a page beyond the process and its engines, in bytes per pixel, measured with
+/// `/usr/bin/time -v` (release build, default pipeline: orientation, deskew, OCR, PDF, EPUB)
+/// on mostly white pages with lines of word-like blocks; see BENCHMARKS.md ("Memory"). A grey
+/// or bitonal page: 7.0 (8-bit grey PNG or G4 TIFF, straight), 8.0 (grey, 2° skew: the
+/// straightened copy), 7.3 at 250 MP; a blank page about 4.3. Tesseract holds about half.
+const GREY_BYTES_PER_PIXEL: f64 = 8.5;
+/// What colour adds: an RGB PNG took 14.6 bytes a pixel straight and 17.6 skewed (the RGB
+/// decode, and the shown image resampled in colour beside the grey one Tesseract reads).
+const COLOUR_BYTES_PER_PIXEL: f64 = 10.0;
+/// Each extra byte a decoded sample takes (16-bit samples, alpha) is held while the page is
+/// flattened to 8 bits.
+const WIDE_BYTES_PER_SAMPLE: f64 = 2.0;
+/// What any page costs besides its pixels: decoder and encoder buffers, Tesseract's page.
+const PAGE_BYTES: u64 = 24 << 20;
+
+/// The peak memory converting a page with this header takes, estimated before decoding.
+pub fn estimate_peak(h: &load::Header) -> u64 {
+    let px = h.pixels() as f64;
+    let mut per_px = GREY_BYTES_PER_PIXEL;
+    if h.channels >= 3 {
+        per_px += COLOUR_BYTES_PER_PIXEL;
+    }
+    let sample_bytes = if h.bits > 8 { 2.0 } else { 1.0 };
+    let wide = h.channels as f64 * sample_bytes - if h.channels >= 3 { 3.0 } else { 1.0 };
+    per_px += wide * WIDE_BYTES_PER_SAMPLE;
+    let jpeg = if h.format == load::Format::Jpeg {
+        h.file_bytes
+    } else {
+        0
+    };
+    (px * per_px) as u64 + PAGE_BYTES + jpeg
+}
+
+/// "grey", "bitonal", "RGB" … as a page error names the kind of page.
+fn page_kind(h: &load::Header) -> String {
+    let kind = match (h.channels, h.bits) {
+        (1, 1) => "bitonal",
+        (1 | 2, _) => "grey",
+        _ => "colour",
+    };
+    format!("{kind} {}-bit {}", h.bits, h.format.name())
+}
+
+/// Bytes for people: `1.9 GiB`, `350 MiB`.
+pub fn show_bytes(b: u64) -> String {
+    let gib = b as f64 / (1u64 << 30) as f64;
+    if gib >= 1.0 {
+        format!("{gib:.1} GiB")
+    } else {
+        format!("{:.0} MiB", b as f64 / (1u64 << 20) as f64)
+    }
+}
+
+/// Reads the page's header and waits until its estimated peak memory fits the budget beside
+/// the pages the other workers hold.
+fn admit<'b>(
+    page: &PageInput,
+    settings: &Settings,
+    budget: &'b Budget,
+    clock: &mut Clock,
+) -> Result<Admission<'b>, StageError> {
+    let header = clock.time(Stage::Load, || {
+        load::header(page.file, page.frame, settings.load)
+    });
+    let header = header.map_err(StageError::Load)?;
+    let estimate = estimate_peak(&header);
+    budget.admit(estimate).ok_or(StageError::Memory {
+        header,
+        estimate,
+        budget: budget.total(),
+    })
+}
+
+/// Converts one page: every stage, timed in `clock`, once its memory is admitted from `budget`.
 pub fn convert_page(
     page: &PageInput,
     settings: &Settings,
+    budget: &Budget,
     engines: &mut Engines,
     clock: &mut Clock,
 ) -> Result<DonePage, PageFailure> {
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = page.note.iter().map(|n| n.to_string()).collect();
+    let _admitted = match admit(page, settings, budget, clock) {
+        Ok(a) => a,
+        Err(cause) => return Err(PageFailure { cause, warnings }),
+    };
     let loaded = clock.time(Stage::Load, || open(page, settings, &mut warnings));
     let loaded = match loaded {
         Ok(l) => l,
@@ -232,7 +332,8 @@ pub fn convert_page(
         prepare::prepare(loaded, &settings.prepare, cover, osd, engine)
     });
     let upright = read_upright(&analysis, prepared, settings, cover, (engine, osd), clock);
-    let (prepared, mut readings) = match upright {
+    engine.release_page();
+    let (mut prepared, mut readings) = match upright {
         Ok(r) => r,
         Err(e) => {
             return Err(PageFailure {
@@ -245,10 +346,15 @@ pub fn convert_page(
         add_doubtful_scans(&mut readings, &prepared.ocr_image, &settings.epub)
     });
     let (dpi, dpi_source) = resolve_dpi(file_dpi, &readings, &mut warnings);
+    let frame_px = prepared.ocr_image.dimensions();
+    let cover = prepared.upright.take().as_ref().and_then(cover_jpeg);
+    // Only the shown image is left to encode: the analysis and OCR copies go first (or become it).
+    let jpeg = analysis.into_display(&mut prepared);
+    prepared.ocr_image = GrayImage::default();
     let image = clock.time(Stage::Encode, || {
         crate::pdf::image::encode(
             &prepared.display,
-            analysis.into_jpeg(),
+            jpeg,
             bitonal,
             lossy_source,
             &settings.image,
@@ -257,11 +363,11 @@ pub fn convert_page(
     });
     Ok(DonePage {
         image,
-        frame_px: prepared.ocr_image.dimensions(),
+        frame_px,
         parts: readings,
         dpi,
         dpi_source,
-        cover: prepared.upright.as_ref().and_then(cover_jpeg),
+        cover,
         warnings,
         rotation_cw_deg: prepared.rotation_cw_deg,
         skew_cw_deg: prepared.skew_cw_deg,
@@ -278,7 +384,7 @@ fn open(
     settings: &Settings,
     warnings: &mut Vec<String>,
 ) -> Result<LoadedPage, LoadError> {
-    let mut loaded = load::open(page.file, page.frame as usize, settings.load, warnings)?;
+    let mut loaded = load::open(page.file, page.frame, settings.load, warnings)?;
     warnings.append(&mut loaded.warnings);
     loaded.file_dpi = loaded.file_dpi.map(|(x, y)| (round_dpi(x), round_dpi(y)));
     if let Some((x, y)) = loaded.file_dpi
@@ -437,35 +543,48 @@ fn round_dpi(d: f64) -> f64 {
 
 /// The first page, downscaled, as the EPUB cover.
 fn cover_jpeg(img: &DynamicImage) -> Option<Vec<u8>> {
-    preview_jpeg(img, 1200, 1600, 80)
+    preview_jpeg(img, prepare::COVER_BOX, 80)
 }
 
 /// A page part as the EPUB shows a doubtful page: grey JPEG, at most 1000 px on the long side.
-/// `None` for a blank part (almost no ink): nothing to show.
+/// `None` for a blank part (almost no ink): nothing to show. The part is measured and scaled
+/// where it lies in the page, never copied out whole.
 fn scan_jpeg(img: &GrayImage, r: Rect) -> Option<Vec<u8>> {
-    let part = image::imageops::crop_imm(img, r.x0, r.y0, r.width(), r.height()).to_image();
-    let dark = part.pixels().filter(|p| p.0[0] < 128).count();
-    if dark * 500 < part.len() {
+    let (w, h) = (r.width(), r.height());
+    let stride = img.width() as usize;
+    let dark: usize = (r.y0..r.y0 + h)
+        .map(|y| {
+            let start = y as usize * stride + r.x0 as usize;
+            let row = &img.as_raw()[start..start + w as usize];
+            row.iter().filter(|&&v| v < 128).count()
+        })
+        .sum();
+    if dark * 500 < w as usize * h as usize {
         return None;
     }
-    preview_jpeg(&DynamicImage::ImageLuma8(part), 1000, 1000, 70)
+    let part = image::imageops::crop_imm(img, r.x0, r.y0, w, h);
+    let scaled = if w > 1000 || h > 1000 {
+        // The size DynamicImage::resize would choose: the aspect kept, rounded.
+        let ratio = f64::min(1000.0 / w as f64, 1000.0 / h as f64);
+        let nw = ((w as f64 * ratio).round() as u32).max(1);
+        let nh = ((h as f64 * ratio).round() as u32).max(1);
+        image::imageops::resize(&*part, nw, nh, image::imageops::FilterType::Triangle)
+    } else {
+        part.to_image()
+    };
+    let (w, h) = scaled.dimensions();
+    crate::pdf::image::encode_jpeg(scaled.as_raw(), w, h, 1, 70)
 }
 
-/// `img` fitted into `max_w`×`max_h` (never enlarged), grey or RGB as it looks, as JPEG.
-fn preview_jpeg(img: &DynamicImage, max_w: u32, max_h: u32, quality: u8) -> Option<Vec<u8>> {
-    let fitted;
-    let img = if img.width() > max_w || img.height() > max_h {
-        fitted = img.resize(max_w, max_h, image::imageops::FilterType::Triangle);
-        &fitted
+/// `img` fitted into `max` (never enlarged), grey or RGB as it looks, as JPEG.
+fn preview_jpeg(img: &DynamicImage, max: (u32, u32), quality: u8) -> Option<Vec<u8>> {
+    let fitted = prepare::fit(img, max);
+    let (components, raw) = if fitted.color().has_color() {
+        (3, fitted.to_rgb8().into_raw())
     } else {
-        img
+        (1, fitted.to_luma8().into_raw())
     };
-    let (components, raw) = if img.color().has_color() {
-        (3, img.to_rgb8().into_raw())
-    } else {
-        (1, img.to_luma8().into_raw())
-    };
-    crate::pdf::image::encode_jpeg(&raw, img.width(), img.height(), components, quality)
+    crate::pdf::image::encode_jpeg(&raw, fitted.width(), fitted.height(), components, quality)
 }
 
 #[cfg(test)]
@@ -491,10 +610,12 @@ mod tests {
         let input = PageInput {
             index,
             file,
-            frame: 0,
+            frame: load::Frame::FIRST,
             models: "eng",
+            note: None,
         };
-        let done = convert_page(&input, &settings, &mut engines, &mut clock);
+        let budget = Budget::new(u64::MAX);
+        let done = convert_page(&input, &settings, &budget, &mut engines, &mut clock);
         (done, clock.seconds())
     }
 

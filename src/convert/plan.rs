@@ -57,6 +57,47 @@ pub struct ConvertRequest {
     /// `plain` (for people) or `json` (one JSON object per line on stderr, for log collectors).
     #[arg(long, value_enum, default_value = "plain")]
     pub log_format: super::LogFormat,
+    /// Memory the run may use, e.g. 2G, 1500M (K, M, G, T: powers of 1024). Pages wait for
+    /// room; a page needing more than all of it fails alone. Default: 3/4 of MemAvailable.
+    #[arg(long, value_name = "SIZE", value_parser = crate::units::parse_size)]
+    pub max_memory: Option<u64>,
+}
+
+/// Memory for the OCR engines of each worker (a `rus+eng` engine with OSD is ~100 MB; a run of
+/// one small `eng` page peaks at 84 MB in all) and for the process itself, kept out of the
+/// pages' share of the budget.
+const ENGINE_BYTES: u64 = 100 << 20;
+const PROCESS_BYTES: u64 = 20 << 20;
+
+/// The memory a run may use, and the pages' share of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Memory {
+    /// The whole budget: `--max-memory`, else 3/4 of the available memory.
+    pub total: u64,
+    /// What is left for pages once the process and each worker's engines are counted.
+    pub pages: u64,
+}
+
+impl Memory {
+    fn new(asked: Option<u64>, workers: usize) -> Memory {
+        let total = match asked {
+            Some(a) => a,
+            None => available_memory().map_or(u64::MAX, |a| a / 4 * 3),
+        };
+        let reserved = PROCESS_BYTES + workers as u64 * ENGINE_BYTES;
+        Memory {
+            total,
+            pages: total.saturating_sub(reserved),
+        }
+    }
+}
+
+/// `MemAvailable` of /proc/meminfo in bytes (None where there is none).
+fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 /// How the reading EPUB is built.
@@ -204,6 +245,8 @@ pub struct Job {
     pub jobs: usize,
     /// `--jobs` as asked, when more than could be used (the driver says so).
     pub jobs_capped: Option<usize>,
+    /// What the pages may hold at once (see [`Memory`]).
+    pub memory: Memory,
     pub settings: Settings,
     pub books: Vec<PlannedBook>,
     pub quiet: bool,
@@ -244,6 +287,11 @@ pub struct PlannedPage {
     pub source: String,
     /// 0-based frame within the file.
     pub frame: u32,
+    /// Where that frame is in the file (a TIFF directory's offset), found once when planning.
+    pub at: load::Frame,
+    /// Something to say about the file along with this page (a TIFF whose chain of frames is
+    /// broken after this one).
+    pub note: Option<String>,
 }
 
 fn parse_languages(codes: &[String], origin: &str) -> Result<Vec<Language>, ConfigError> {
@@ -332,6 +380,7 @@ impl Job {
             out: req.out.clone(),
             jobs,
             jobs_capped,
+            memory: Memory::new(req.max_memory, jobs),
             settings: Settings::from_pipeline(pipeline, models.tessdata),
             books,
             quiet: req.quiet,
@@ -599,17 +648,24 @@ fn book_setup(dir: &BookDir, default_languages: &[Language], models: &Models) ->
     setup
 }
 
-/// Every page of the files: one per file, one per frame of a multi-page TIFF.
+/// Every page of the files: one per file, one per frame of a multi-page TIFF (however many).
 fn plan_pages(files: &[PathBuf], scans: &Path) -> Vec<PlannedPage> {
     let mut pages = Vec::new();
     for file in files {
         let source = crate::discover::escape_path(file.strip_prefix(scans).unwrap_or(file));
-        for frame in 0..load::frame_count(file) {
+        let load::Frames {
+            frames,
+            broken_chain,
+        } = load::frames(file);
+        let last = frames.len() - 1;
+        for at in frames {
             pages.push(PlannedPage {
                 index: pages.len() as u32 + 1,
                 file: file.clone(),
                 source: source.clone(),
-                frame: frame as u32,
+                frame: at.index as u32,
+                at,
+                note: broken_chain.clone().filter(|_| at.index == last),
             });
         }
     }
@@ -630,6 +686,21 @@ mod tests {
         // More workers than pages is no mistake worth a word.
         assert_eq!(workers(Some(2 * cores), 1), (1, None));
         assert_eq!(workers(Some(0), 5), (1, None));
+    }
+
+    #[test]
+    fn the_pages_share_is_the_budget_less_the_process_and_engines() {
+        let m = Memory::new(Some(2 << 30), 2);
+        assert_eq!(m.total, 2 << 30);
+        assert_eq!(m.pages, (2 << 30) - PROCESS_BYTES - 2 * ENGINE_BYTES);
+        assert_eq!(Memory::new(Some(100 << 20), 4).pages, 0);
+        // The default is a share of what the machine has free right now.
+        let available = available_memory().expect("Linux has MemAvailable");
+        let default = Memory::new(None, 1).total;
+        assert!(
+            default <= available && default >= available / 2,
+            "{default}"
+        );
     }
 
     #[test]

@@ -48,6 +48,66 @@ impl Consumed {
     }
 }
 
+/// Bytes of memory the workers share: a page is admitted when its estimate fits beside the
+/// pages being worked on, so however many workers run, together they never hold more.
+#[derive(Debug)]
+pub struct Budget {
+    total: u64,
+    used: Mutex<u64>,
+    freed: Condvar,
+}
+
+/// Bytes admitted from a [`Budget`], given back when dropped.
+#[derive(Debug)]
+pub struct Admission<'a> {
+    budget: &'a Budget,
+    bytes: u64,
+}
+
+impl Budget {
+    pub fn new(total: u64) -> Budget {
+        Budget {
+            total,
+            used: Mutex::new(0),
+            freed: Condvar::new(),
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// Waits until `bytes` fit beside what is admitted; `None` at once when they never can
+    /// (more than the whole budget).
+    pub fn admit(&self, bytes: u64) -> Option<Admission<'_>> {
+        if bytes > self.total {
+            return None;
+        }
+        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        while *used + bytes > self.total {
+            used = self.freed.wait(used).unwrap_or_else(|e| e.into_inner());
+        }
+        *used += bytes;
+        Some(Admission {
+            budget: self,
+            bytes,
+        })
+    }
+
+    /// Bytes admitted now.
+    pub fn in_use(&self) -> u64 {
+        *self.used.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Drop for Admission<'_> {
+    fn drop(&mut self) {
+        let mut used = self.budget.used.lock().unwrap_or_else(|e| e.into_inner());
+        *used -= self.bytes;
+        self.budget.freed.notify_all();
+    }
+}
+
 /// A work item that panicked: its result is lost, the run goes on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Panicked;
@@ -252,6 +312,49 @@ mod tests {
             started.load(Ordering::SeqCst) < 50,
             "the workers stopped early"
         );
+    }
+
+    #[test]
+    fn workers_never_hold_more_than_the_budget() {
+        let budget = Budget::new(100);
+        let held = AtomicUsize::new(0);
+        let worst = AtomicUsize::new(0);
+        // Sizes 10..=60: two or three fit at once, never all four workers' pages.
+        let items: Vec<u64> = (0..40).map(|i| 10 + (i * 7) % 51).collect();
+        let mut done = 0;
+        run_ordered(
+            Schedule::for_threads(4),
+            &items,
+            || (),
+            |_, _, &bytes| {
+                let _admitted = budget.admit(bytes).expect("fits the budget");
+                let now = held.fetch_add(bytes as usize, Ordering::SeqCst) + bytes as usize;
+                worst.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(2));
+                held.fetch_sub(bytes as usize, Ordering::SeqCst);
+            },
+            |_, r| {
+                r.unwrap();
+                done += 1;
+            },
+        )
+        .unwrap();
+        assert_eq!(done, 40);
+        let worst = worst.load(Ordering::SeqCst);
+        assert!(worst <= 100, "held {worst} bytes at once");
+        assert!(
+            worst > 60,
+            "pages ran side by side when they fitted ({worst})"
+        );
+        assert_eq!(budget.in_use(), 0, "every admission given back");
+    }
+
+    #[test]
+    fn an_item_bigger_than_the_whole_budget_is_refused_at_once() {
+        let budget = Budget::new(100);
+        let _a = budget.admit(70).unwrap();
+        assert!(budget.admit(101).is_none());
+        assert_eq!(budget.in_use(), 70);
     }
 
     #[test]
