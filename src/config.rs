@@ -93,9 +93,14 @@ impl BookMeta {
             path: path.to_path_buf(),
             source: e,
         })?;
-        let meta: BookMeta = toml::from_str(&text).map_err(|e| ConfigError::Toml {
+        Self::parse(&text, path)
+    }
+
+    /// Parses and checks the text of `book.toml`; `path` only names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<BookMeta, ConfigError> {
+        let meta: BookMeta = toml::from_str(text).map_err(|e| ConfigError::Toml {
             path: path.to_path_buf(),
-            message: toml_error(&text, &e),
+            message: toml_error(text, &e),
         })?;
         meta.check(path)?;
         Ok(meta)
@@ -273,7 +278,9 @@ impl Pipeline {
         }
     }
 
-    fn parse(text: &str, stem: &str, path: &Path) -> Result<Pipeline, ConfigError> {
+    /// Parses and checks a pipeline's text; `stem` names it when it has no `name`, `path` names
+    /// the file in errors.
+    pub fn parse(text: &str, stem: &str, path: &Path) -> Result<Pipeline, ConfigError> {
         let mut p: Pipeline = toml::from_str(text).map_err(|e| ConfigError::Toml {
             path: path.to_path_buf(),
             message: toml_error(text, &e),
