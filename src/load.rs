@@ -217,18 +217,26 @@ fn is_tiff(path: &Path) -> bool {
 }
 
 /// Number of frames of a TIFF read through `reader`: only the chain of directories is read,
-/// not the image data.
+/// not the image data. A directory whose tags make no image is still a frame (it fails as a
+/// page of its own) and the frames after it still count; so does a link to a directory that
+/// cannot be read, which fails as a page naming why.
 pub fn count_tiff_frames<R: Read + Seek>(reader: R) -> usize {
     let Ok(mut dec) = tiff::decoder::Decoder::new(reader) else {
         return 1;
     };
+    let mut seen = std::collections::HashSet::new();
+    let mut next = dec.ifd_pointer().and_then(|p| {
+        seen.insert(p.0);
+        dec.read_directory(p).ok()?.next()
+    });
     let mut n = 1;
     // A corrupt IFD chain could loop or be huge; 10 000 frames is far beyond any scanned volume.
-    while dec.more_images() && n < 10_000 {
-        if dec.next_image().is_err() {
-            break;
-        }
+    while let Some(ptr) = next
+        && n < 10_000
+        && seen.insert(ptr.0)
+    {
         n += 1;
+        next = dec.read_directory(ptr).ok().and_then(|d| d.next());
     }
     n
 }
