@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
     page.height = 3508;
     let plain = page.text();
     if let Some(c) = page.mean_confidence() {
-        assert!(!c.is_nan() || page.words().any(|w| w.conf.is_nan()));
+        assert!(!c.is_nan() || page.words().any(|w| !w.conf.is_finite()));
     }
     let _ = page.median_line_height();
     for w in page.words() {
