@@ -5,6 +5,7 @@
 #   test:  qpdf, poppler-utils (pdftotext, pdffonts, pdfimages), epubcheck, python3-jsonschema,
 #          python3-pil + fonts-dejavu-extra (tests render a long book with scripts/render-long-book.py),
 #          unzip (tests read the EPUB back), strace (tests slow down renames to kill runs mid-swap)
+#   fuzz:  zzuf (scripts/zzuf.sh mutates real pages for the release binary)
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -16,6 +17,7 @@ packages=(
   tesseract-ocr-script-latn tesseract-ocr-script-cyrl
   qpdf poppler-utils epubcheck python3-jsonschema icc-profiles-free time strace
   python3-pil fonts-dejavu-extra unzip
+  zzuf
 )
 missing=()
 for p in "${packages[@]}"; do

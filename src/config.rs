@@ -98,9 +98,15 @@ impl BookMeta {
             path: path.to_path_buf(),
             source: e,
         })?;
-        let mut meta: BookMeta = toml::from_str(&text).map_err(|e| ConfigError::Toml {
+        Self::parse(&text, path)
+    }
+
+    /// Parses, normalises and checks the text of `book.toml`; `path` only names the file in
+    /// errors and warnings.
+    pub fn parse(text: &str, path: &Path) -> Result<(BookMeta, Vec<String>), ConfigError> {
+        let mut meta: BookMeta = toml::from_str(text).map_err(|e| ConfigError::Toml {
             path: path.to_path_buf(),
-            message: toml_error(&text, &e),
+            message: toml_error(text, &e),
         })?;
         let mut warnings = meta.normalise();
         meta.check(path)?;
@@ -440,7 +446,9 @@ impl Pipeline {
         }
     }
 
-    fn parse(text: &str, stem: &str, path: &Path) -> Result<Pipeline, ConfigError> {
+    /// Parses and checks a pipeline's text; `stem` names it when it has no `name`, `path` names
+    /// the file in errors.
+    pub fn parse(text: &str, stem: &str, path: &Path) -> Result<Pipeline, ConfigError> {
         let mut p: Pipeline = toml::from_str(text).map_err(|e| ConfigError::Toml {
             path: path.to_path_buf(),
             message: toml_error(text, &e),

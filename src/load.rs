@@ -343,6 +343,13 @@ fn tiff_directories<R: Read + Seek>(mut r: R) -> std::io::Result<(Vec<u64>, Opti
     Ok((offsets, None))
 }
 
+/// Number of frames of a TIFF read through `reader` (1 for anything that is not one): the
+/// chain of directories only, as [`frames`] walks it for a file. A directory whose tags make
+/// no image still counts (it fails as a page of its own), and so do the frames after it.
+pub fn count_tiff_frames<R: Read + Seek>(reader: R) -> usize {
+    tiff_directories(reader).map_or(1, |(offsets, _)| offsets.len().max(1))
+}
+
 /// A TIFF seen through a header that names `ifd` as its first directory: the tiff crate then
 /// decodes that frame directly instead of walking the directories of every frame before it
 /// (which made a 10,005-frame file quadratic).

@@ -521,8 +521,13 @@ impl Manifest {
             path: path.to_path_buf(),
             source,
         })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses a manifest's text; `path` only names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Manifest, ManifestError> {
         // The version first: a newer manifest may not parse, and saying why matters more.
-        let version = serde_json::from_str::<serde_json::Value>(&text)
+        let version = serde_json::from_str::<serde_json::Value>(text)
             .ok()
             .and_then(|v| v.get("schema_version")?.as_str().map(str::to_string));
         if let Some(found) = version
@@ -533,7 +538,7 @@ impl Manifest {
                 found,
             });
         }
-        serde_json::from_str(&text).map_err(|e| ManifestError::Parse {
+        serde_json::from_str(text).map_err(|e| ManifestError::Parse {
             path: path.to_path_buf(),
             message: e.to_string(),
         })
