@@ -24,7 +24,9 @@ pub struct OutLock {
 pub enum LockError {
     /// Another run holds it (exit 3): what it wrote about itself.
     Held { path: PathBuf, holder: String },
-    /// The lock file cannot be opened or locked (exit 4).
+    /// The lock file cannot be made: OUT is not writable (exit 4).
+    Create { path: PathBuf, source: io::Error },
+    /// The lock file cannot be locked or written (exit 4).
     Io { path: PathBuf, source: io::Error },
 }
 
@@ -36,7 +38,7 @@ impl std::fmt::Display for LockError {
                 "{}: another kitap run is writing into this output folder ({holder}); try again when it ends, or use --wait-lock",
                 path.display()
             ),
-            LockError::Io { path, source } => {
+            LockError::Create { path, source } | LockError::Io { path, source } => {
                 write!(
                     f,
                     "{}: cannot lock the output folder: {source}",
@@ -60,14 +62,18 @@ impl OutLock {
             path: path.clone(),
             source,
         };
-        std::fs::create_dir_all(path.parent().expect("inside OUT")).map_err(io_err)?;
+        let create_err = |source| LockError::Create {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(path.parent().expect("inside OUT")).map_err(create_err)?;
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(io_err)?;
+            .map_err(create_err)?;
         // A wait too long to add to now is a wait without end.
         let deadline = wait.map(|w| Instant::now().checked_add(w));
         loop {

@@ -11,7 +11,7 @@ use crate::error::{BookError, ConfigError};
 use crate::generation;
 use crate::lang::{self, Language};
 use crate::load::{self, LoadLimits};
-use crate::lock::OutLock;
+use crate::lock::{LockError, OutLock};
 use crate::manifest::{BookRecord, Manifest, ManifestError, PipelineInfo, StageSeconds};
 use crate::ocr;
 use crate::pdf::image::ImageOptions;
@@ -367,7 +367,13 @@ impl Job {
             source,
         })?;
         // The lock first: a second run must not touch OUT, not even with a probe file.
-        let lock = OutLock::acquire(&req.out, req.wait_lock).map_err(ConfigError::Lock)?;
+        let lock = OutLock::acquire(&req.out, req.wait_lock).map_err(|e| match e {
+            LockError::Create { source, .. } => ConfigError::OutNotWritable {
+                path: req.out.clone(),
+                source,
+            },
+            e => ConfigError::Lock(e),
+        })?;
         probe_writable(&req.out)?;
         let previous = out_state(&req.out)?;
         let books: Vec<PlannedBook> = dirs
