@@ -44,14 +44,17 @@ pub struct RunSummary {
     pub pending: usize,
     /// Books that failed because their files could not be written (a full disk, say).
     pub books_unwritten: usize,
+    /// Inputs whose bytes changed behind an unchanged size and time (`--verify-inputs`).
+    pub input_alarms: usize,
     /// The signal that stopped the run early.
     pub interrupted: Option<i32>,
 }
 
 impl RunSummary {
-    /// Every book of this run converted (unchanged ones count as good).
+    /// Every book of this run converted (unchanged ones count as good), and no master changed
+    /// behind its size and time.
     pub fn all_ok(&self) -> bool {
-        self.this_run.books_failed == 0 && self.this_run.pages_failed == 0
+        self.this_run.books_failed == 0 && self.this_run.pages_failed == 0 && self.input_alarms == 0
     }
 
     /// 0 all converted, 1 a page or book failed, 4 a book's files could not be written,
@@ -202,6 +205,8 @@ struct Books<'a> {
     current: Option<(usize, Assembler)>,
     /// The last page handed in: (book, page).
     last: Option<(usize, usize)>,
+    /// A page was left undone (the run is stopping): no later page is added.
+    gap: bool,
     /// When each book's first page was taken by a worker.
     starts: &'a [OnceLock<Instant>],
     /// Each book's finished pages, kept until the book is finished.
@@ -235,6 +240,7 @@ impl<'a> Books<'a> {
             unwritten: 0,
             current: None,
             last: None,
+            gap: false,
             starts,
             caches,
             resumed: 0,
@@ -320,6 +326,13 @@ impl<'a> Books<'a> {
         self.last = Some((b, p));
     }
 
+    /// A page finished after the run stopped adding: kept for the next run only.
+    fn keep(&self, (b, p): (usize, usize), outcome: &Outcome) {
+        if let (Ok(done), Some(cache)) = (&outcome.result, &self.caches[b]) {
+            cache.store(p, done);
+        }
+    }
+
     /// `OUT/manifest.json` rewritten (atomically) to say what OUT holds now.
     fn write_manifest(&mut self) {
         self.state.finished = manifest::now_rfc3339();
@@ -392,6 +405,15 @@ pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
         .collect();
     reporter.set_total(items.len());
     let starts: Vec<OnceLock<Instant>> = job.books.iter().map(|_| OnceLock::new()).collect();
+    let mut input_alarms = 0;
+    for (book, d) in job.books.iter().zip(&decisions) {
+        if let Decision::Convert(Some(stamp)) = d {
+            for alarm in &stamp.alarms {
+                reporter.input_changed(&book.dir.id, alarm);
+                input_alarms += 1;
+            }
+        }
+    }
     let caches = page_caches(&job, &decisions);
     let mut books = Books::new(&job, &reporter, decisions, state, &starts, &caches);
     let budget = Budget::new(job.memory.pages);
@@ -419,11 +441,17 @@ pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
             Some(work(&job, &budget, engines, book, &book.pages[p]))
         },
         |i, outcome| {
+            // After a stop, pages in work still arrive: they are added while no page before
+            // them was left undone, else only kept for the next run. A left page (None) or a
+            // panic while stopping ends the adding, so no book is finished short of pages.
             let outcome = match outcome {
-                Ok(Some(o)) if stop.requested().is_none() => o,
+                Ok(Some(o)) if !books.gap => o,
+                Ok(Some(o)) => return books.keep(items[i], &o),
                 Err(_) if stop.requested().is_none() => panicked(),
-                // Stopping: nothing more is added, so no book is finished short of pages.
-                _ => return,
+                Ok(None) | Err(_) => {
+                    books.gap = true;
+                    return;
+                }
             };
             books.seconds += outcome.seconds;
             let (b, p) = items[i];
@@ -444,14 +472,11 @@ pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
         unchanged: books.unchanged,
         pending: books.pending,
         books_unwritten: books.unwritten,
+        input_alarms,
         interrupted,
     };
     if let Some(sig) = interrupted {
-        reporter.warn(&format!(
-            "stopped by {}: {} book(s) finished; the rest is left for the next run",
-            stop::name(sig),
-            summary.this_run.books
-        ));
+        reporter.stopped(stop::name(sig), summary.this_run.books);
     }
     reporter.run_done(
         &summary.this_run,

@@ -209,7 +209,7 @@ fn is_excluded_dir_or_hidden(path: &Path) -> bool {
         || (path.file_name() == Some(OsStr::new("gt")) && path.is_dir())
 }
 
-fn has_page_extension(path: &Path) -> bool {
+pub fn has_page_extension(path: &Path) -> bool {
     path.extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .is_some_and(|e| PAGE_EXTENSIONS.contains(&e.as_str()))

@@ -22,8 +22,13 @@ pub struct OutLock {
 /// Why the lock was not taken.
 #[derive(Debug)]
 pub enum LockError {
-    /// Another run holds it (exit 3): what it wrote about itself.
-    Held { path: PathBuf, holder: String },
+    /// Another run holds it (exit 3): what it wrote about itself, and how long this run
+    /// waited for it (`--wait-lock`).
+    Held {
+        path: PathBuf,
+        holder: String,
+        waited: Option<Duration>,
+    },
     /// The lock file cannot be made: OUT is not writable (exit 4).
     Create { path: PathBuf, source: io::Error },
     /// The lock file cannot be locked or written (exit 4).
@@ -33,10 +38,24 @@ pub enum LockError {
 impl std::fmt::Display for LockError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            LockError::Held { path, holder } => write!(
+            LockError::Held {
+                path,
+                holder,
+                waited: None,
+            } => write!(
                 f,
                 "{}: another kitap run is writing into this output folder ({holder}); try again when it ends, or use --wait-lock",
                 path.display()
+            ),
+            LockError::Held {
+                path,
+                holder,
+                waited: Some(w),
+            } => write!(
+                f,
+                "{}: another kitap run is still writing into this output folder after waiting {} s ({holder})",
+                path.display(),
+                w.as_secs()
             ),
             LockError::Create { path, source } | LockError::Io { path, source } => {
                 write!(
@@ -87,6 +106,7 @@ impl OutLock {
                     return Err(LockError::Held {
                         holder: holder(&mut file),
                         path,
+                        waited: wait,
                     });
                 }
                 Err(TryLockError::Error(e)) => return Err(io_err(e)),

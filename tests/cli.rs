@@ -608,6 +608,25 @@ fn an_output_folder_beside_the_books_is_allowed_and_never_read_as_input() {
 }
 
 #[test]
+fn an_output_folder_that_is_a_book_folder_is_refused() {
+    // Discovery skips OUT, so the book would have been dropped and written into.
+    let tmp = tempfile::tempdir().unwrap();
+    let scans = tmp.path().join("scans");
+    for b in ["a", "b"] {
+        sample_book(&scans.join(b));
+    }
+    let before: Vec<_> = std::fs::read_dir(scans.join("a")).unwrap().collect();
+    let run = Kitap::convert(&scans).out(&scans.join("a")).run();
+    run.code(2).stderr_contains("input folder");
+    let after: Vec<_> = std::fs::read_dir(scans.join("a")).unwrap().collect();
+    assert_eq!(
+        before.len(),
+        after.len(),
+        "something was written into the book folder"
+    );
+}
+
+#[test]
 fn an_output_folder_that_cannot_be_written_exits_4_before_any_page() {
     // /proc/self is a folder that exists and takes no new file, even for root.
     let (_tmp, scans, _) = one_book();

@@ -158,10 +158,15 @@ fn a_byte_changed_with_its_time_kept_is_caught_by_verify_inputs() {
         .out(&out)
         .arg("--verify-inputs")
         .run();
-    run.success()
-        .stderr_contains("1 ok, 0 partial, 0 failed, 2 unchanged,");
+    // A fixity alarm: an error naming the file and both hashes, and exit 1.
+    run.code(1)
+        .stderr_contains("1 ok, 0 partial, 0 failed, 2 unchanged,")
+        .stderr_contains(
+            "en-reading-room/book.toml: its bytes changed while its size and modification time did not",
+        );
     let rec = record(&out, "en-reading-room");
     assert_eq!(rec.metadata.year, Some(2025));
+    assert!(rec.warnings.iter().any(|w| w.contains("its bytes changed")));
     let input = rec
         .inputs
         .iter()

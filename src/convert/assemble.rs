@@ -151,6 +151,7 @@ impl Assembler {
         if let Some(stamp) = stamp {
             rec.inputs = stamp.inputs.clone();
             rec.fingerprint = Some(stamp.fingerprint.clone());
+            rec.warnings.extend(stamp.alarms.iter().cloned());
         }
         rec.confidence = BookRecord::confidence_of(&pages);
         rec.page_count = pages.len();

@@ -107,6 +107,9 @@ pub(super) fn changed_within(book: &PlannedBook, age: std::time::Duration) -> bo
 pub(super) struct Stamp {
     pub inputs: Vec<InputRecord>,
     pub fingerprint: String,
+    /// Inputs whose bytes changed while their size and time did not (found by
+    /// `--verify-inputs`): a damaged or silently replaced master, worth an error line.
+    pub alarms: Vec<String>,
 }
 
 /// The book's inputs as they are now, and its fingerprint. `previous` is the record of the
@@ -150,8 +153,21 @@ pub(super) fn fingerprint(
     for i in &inputs {
         line("input", &format!("{} {}", i.path, i.sha256));
     }
+    let alarms = inputs
+        .iter()
+        .filter_map(|i| {
+            let k = previous?.inputs.iter().find(|k| k.path == i.path)?;
+            (k.bytes == i.bytes && k.modified == i.modified && k.sha256 != i.sha256).then(|| {
+                format!(
+                    "{}: its bytes changed while its size and modification time did not (SHA-256 recorded {}, now {}): a damaged or silently replaced master",
+                    i.path, k.sha256, i.sha256
+                )
+            })
+        })
+        .collect();
     Ok(Stamp {
         inputs,
         fingerprint: format!("{:x}", h.finalize()),
+        alarms,
     })
 }

@@ -362,6 +362,14 @@ impl Job {
         })?;
         check_unique_ids(&dirs)?;
         check_out_apart(&out, &dirs)?;
+        // Discovery does not walk OUT: an OUT that is itself a book folder would be skipped as
+        // a book and written into. Refuse it.
+        if out.starts_with(&scans) && holds_pages(&out) {
+            return Err(ConfigError::OutOverInput {
+                out: req.out.clone(),
+                input: req.out.clone(),
+            });
+        }
         std::fs::create_dir_all(&req.out).map_err(|source| ConfigError::OutFolder {
             path: req.out.clone(),
             source,
@@ -413,11 +421,12 @@ impl Job {
 fn out_state(out: &Path) -> Result<Manifest, ConfigError> {
     let path = out.join("manifest.json");
     let mut books: BTreeMap<String, BookRecord> = match Manifest::read(&path) {
-        // A book whose folder was deleted from OUT is gone: its entry would list missing files.
+        // Only books with a folder in OUT: one deleted from OUT is gone, and a failed book
+        // with nothing in OUT is described again by the run that tries it next.
         Ok(m) => m
             .books
             .into_iter()
-            .filter(|b| b.files.is_empty() || out.join(&b.id).is_dir())
+            .filter(|b| out.join(&b.id).is_dir())
             .map(|b| (b.id.clone(), b))
             .collect(),
         Err(e @ ManifestError::NewerSchema { .. }) => {
@@ -543,6 +552,16 @@ fn check_out_apart(out: &Path, dirs: &[BookDir]) -> Result<(), ConfigError> {
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// Whether a folder holds page images itself (it is a book folder).
+fn holds_pages(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            e.file_type().is_ok_and(|t| !t.is_dir())
+                && crate::discover::has_page_extension(Path::new(&e.file_name()))
+        })
+    })
 }
 
 /// Finds an output folder that cannot be written before the first page is read, not after

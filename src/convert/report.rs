@@ -227,6 +227,29 @@ impl Reporter {
         );
     }
 
+    /// An input's bytes changed behind an unchanged size and time (`--verify-inputs`).
+    pub(super) fn input_changed(&self, book: &str, msg: &str) {
+        self.plain(Level::Error, msg);
+        self.event(
+            Level::Error,
+            "input_changed",
+            json!({ "book": book, "message": msg }),
+        );
+    }
+
+    /// The run was stopped by a signal: said at error level, so a quiet log says it too.
+    pub(super) fn stopped(&self, signal: &str, finished: usize) {
+        let msg = format!(
+            "stopped by {signal}: {finished} book(s) finished; the rest is left for the next run"
+        );
+        self.plain(Level::Error, &format!("kitap: {msg}"));
+        self.event(
+            Level::Error,
+            "run_stopped",
+            json!({ "signal": signal, "books_finished": finished, "message": msg }),
+        );
+    }
+
     pub(super) fn page_done(&self, pages: usize) {
         self.bar.inc(1);
         if !self.bar.is_hidden() {
@@ -260,7 +283,7 @@ impl Reporter {
             return;
         }
         eprintln!(
-            "kitap: {} book(s): {} ok, {} partial, {} failed, {unchanged} unchanged, {pending} pending; {} page(s), {} failed; {:.1} s ({:.1} pages/min); manifest: {}",
+            "kitap: {} book(s): {} ok, {} partial, {} failed, {unchanged} unchanged, {pending} pending; {} page(s), {} failed; {:.1} s{}; manifest: {}",
             s.books + unchanged + pending,
             s.books_ok,
             s.books_partial,
@@ -268,8 +291,16 @@ impl Reporter {
             s.pages,
             s.pages_failed,
             secs,
-            s.pages as f64 / (secs / 60.0).max(1e-9),
+            pace(s.pages, secs),
             path.display()
         );
     }
+}
+
+/// ` (N pages/min)` once a run has taken long enough for the figure to mean something.
+fn pace(pages: usize, secs: f64) -> String {
+    if pages == 0 || secs < 1.0 {
+        return String::new();
+    }
+    format!(" ({:.1} pages/min)", pages as f64 / (secs / 60.0))
 }
