@@ -28,7 +28,7 @@ pub enum Command {
     /// Convert a tree of scanned book folders (one folder = one book) into OUT/<id>/<id>.{pdf,epub,txt}
     /// and OUT/manifest.json.
     #[command(
-        after_help = "Exit status: 0 all pages converted, 1 some page or book failed (see stderr and the manifest), 2 usage or configuration error (including an output folder that is or overlaps the input), 4 the output folder cannot be written.\n\
+        after_help = "Exit status: 0 all pages converted (up-to-date books count), 1 some page or book failed (see stderr and the manifest), 2 usage or configuration error (including an output folder that is or overlaps the input), 3 another run holds OUT, 4 the output folder cannot be written, 130/143 stopped by SIGINT/SIGTERM.\n\
 Languages come from each book's book.toml, else --lang, else the pipeline. Codes are ISO 639 (ru/rus, kk/kaz, tk/tuk, en/eng, …).\n\
 Before OCR every page is turned upright and straightened (up to 15°); the manifest records what was found.\n\
 The PDF is PDF/A-2u (page images + invisible word-aligned text); the EPUB is reflowed reading text without running heads or page numbers, \
@@ -36,8 +36,27 @@ with the printed page numbers as a page list and the page image after pages read
 Presets (`kitap pipelines`): default, hocr, archive (originals never altered), compact (smaller PDFs), spreads (cut borders, split two-page scans)."
     )]
     Convert(ConvertRequest),
+    /// Check OUT before upload: every listed file present with its size and SHA-256, no
+    /// unlisted file, statuses and summary consistent, metadata rules (ISBN, year, languages,
+    /// title, authors).
+    #[command(
+        after_help = "Exit status: 0 clean (warnings allowed unless --strict), 1 problems found, 2 the manifest cannot be read."
+    )]
+    Validate(ValidateArgs),
     /// List the built-in pipelines.
     Pipelines,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    /// OUT, or the path of its manifest.json.
+    pub path: std::path::PathBuf,
+    /// One JSON document on stdout (`problems[]` with book, path, code, message, severity).
+    #[arg(long)]
+    pub json: bool,
+    /// Warnings count as problems for the exit status.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Tesseract's OpenMP threads fight rayon's workers (a page took 14.7 s instead of 1.5 s), and
@@ -89,6 +108,54 @@ fn fatal(format: LogFormat, msg: &str, code: u8) -> ExitCode {
     ExitCode::from(code)
 }
 
+/// `kitap validate`: the problems grouped by book, then a summary line (or one JSON document).
+fn validate(args: &ValidateArgs) -> ExitCode {
+    let (out, path) = if args.path.is_dir() {
+        (args.path.clone(), args.path.join("manifest.json"))
+    } else {
+        let out = args.path.parent().map(std::path::Path::to_path_buf);
+        (out.unwrap_or_default(), args.path.clone())
+    };
+    let manifest = match crate::manifest::Manifest::read(&path) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("kitap: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let year = time::OffsetDateTime::now_utc().year();
+    let problems = crate::validate::validate(&out, &manifest, year);
+    let errors = problems
+        .iter()
+        .filter(|p| p.severity == crate::validate::Severity::Error)
+        .count();
+    let warnings = problems.len() - errors;
+    if args.json {
+        let doc = serde_json::json!({
+            "manifest": path.display().to_string(),
+            "books": manifest.books.len(),
+            "errors": errors,
+            "warnings": warnings,
+            "problems": problems,
+        });
+        println!("{doc:#}");
+    } else {
+        for p in &problems {
+            println!("{p}");
+        }
+        println!(
+            "kitap validate: {} book(s), {errors} error(s), {warnings} warning(s) in {}",
+            manifest.books.len(),
+            path.display()
+        );
+    }
+    if errors > 0 || (args.strict && warnings > 0) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Pipelines => {
@@ -100,6 +167,7 @@ pub fn run(cli: Cli) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Command::Validate(args) => validate(&args),
         Command::Convert(req) => {
             ensure_process_environment();
             let job = match Job::build(&req) {

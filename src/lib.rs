@@ -25,4 +25,5 @@ pub mod pdf;
 pub mod prepare;
 pub mod reading;
 pub mod units;
+pub mod validate;
 pub mod xml;

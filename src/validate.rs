@@ -1,0 +1,278 @@
+//! `kitap validate`: an editor's check of OUT before upload, from the manifest and the files
+//! alone (no scans, no OCR): every listed file present with its size and SHA-256, no unlisted
+//! file in a book's folder, statuses and the summary consistent, and the metadata rules
+//! librarians care about (ISBN check digits, a plausible year, known languages, a real title,
+//! no empty author). Each problem is one line naming the file or the manifest entry.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::generation::RECORD_FILE;
+use crate::manifest::{BookRecord, FileProblem, Manifest, PageStatus, Status, Summary};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One thing wrong, about a file or a manifest entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    /// The book it is about (none: the manifest as a whole).
+    pub book: Option<String>,
+    /// The file, or `manifest.json: books[3] (id)`.
+    pub path: String,
+    /// A stable name for scripts, e.g. `file-digest`, `isbn-check-digit`.
+    pub code: &'static str,
+    pub message: String,
+    pub severity: Severity,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tag = match self.severity {
+            Severity::Error => "",
+            Severity::Warning => "warning: ",
+        };
+        write!(f, "{tag}{}: {}", self.path, self.message)
+    }
+}
+
+/// Every problem of OUT and its manifest, in manifest order (the summary's last).
+pub fn validate(out: &Path, manifest: &Manifest, this_year: i32) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (i, book) in manifest.books.iter().enumerate() {
+        let entry = format!("manifest.json: books[{i}] ({})", book.id);
+        problems.extend(book.verify(out).into_iter().map(|p| file_problem(book, p)));
+        problems.extend(unlisted(out, book));
+        problems.extend(statuses(book, &entry));
+        problems.extend(metadata(book, &entry, this_year));
+    }
+    problems.extend(summary(manifest));
+    problems
+}
+
+fn problem(book: &BookRecord, path: String, code: &'static str, message: String) -> Problem {
+    Problem {
+        book: Some(book.id.clone()),
+        path,
+        code,
+        message,
+        severity: Severity::Error,
+    }
+}
+
+fn file_problem(book: &BookRecord, p: FileProblem) -> Problem {
+    let code = match &p {
+        FileProblem::OutsideOut { .. } => "file-outside-out",
+        FileProblem::Unreadable { .. } => "file-missing",
+        FileProblem::Size { .. } => "file-size",
+        FileProblem::Digest { .. } => "file-digest",
+    };
+    // The problem's own text starts with the path.
+    let text = p.to_string();
+    let (path, message) = text.split_once(": ").unwrap_or(("", &text));
+    problem(book, path.to_string(), code, message.to_string())
+}
+
+/// Files in a book's folder that its entry does not list: leftovers of an older run, or
+/// something put there by hand (a warning).
+fn unlisted(out: &Path, book: &BookRecord) -> Vec<Problem> {
+    let dir = out.join(&book.id);
+    let listed: Vec<PathBuf> = book
+        .files
+        .iter()
+        .chain(book.kept.iter().flat_map(|k| &k.files))
+        .map(|f| out.join(&f.path))
+        .collect();
+    let mut found = Vec::new();
+    walk(&dir, &mut found);
+    found
+        .into_iter()
+        .filter(|p| !listed.contains(p) && !p.ends_with(RECORD_FILE))
+        .map(|p| Problem {
+            severity: Severity::Warning,
+            ..problem(
+                book,
+                p.display().to_string(),
+                "file-unlisted",
+                "in the book's folder but not in the manifest (a leftover, or put there by hand)"
+                    .into(),
+            )
+        })
+        .collect()
+}
+
+fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            walk(&p, found);
+        } else {
+            found.push(p);
+        }
+    }
+}
+
+fn statuses(book: &BookRecord, entry: &str) -> Vec<Problem> {
+    let mut v = Vec::new();
+    let failed = book
+        .pages
+        .iter()
+        .filter(|p| p.status == PageStatus::Failed)
+        .count();
+    let mut bad = |code, message: String| v.push(problem(book, entry.to_string(), code, message));
+    match book.status {
+        Status::Ok if failed > 0 => {
+            bad("status", format!("status ok with {failed} failed page(s)"))
+        }
+        Status::Partial if failed == 0 => {
+            bad("status", "status partial with no failed page".into())
+        }
+        Status::Failed if !book.files.is_empty() => {
+            bad("status", "status failed but files are listed".into());
+        }
+        Status::Ok | Status::Partial if book.files.is_empty() => {
+            bad(
+                "status",
+                format!("status {:?} but no files are listed", book.status).to_lowercase(),
+            );
+        }
+        _ => {}
+    }
+    if book.page_count != book.pages.len() {
+        bad(
+            "page-count",
+            format!(
+                "page_count {} but {} page records",
+                book.page_count,
+                book.pages.len()
+            ),
+        );
+    }
+    v
+}
+
+/// Placeholder titles that mean nobody filled the field in.
+const PLACEHOLDER_TITLES: [&str; 6] = [
+    "untitled",
+    "title",
+    "no title",
+    "без названия",
+    "атаусыз",
+    "test",
+];
+
+fn metadata(book: &BookRecord, entry: &str, this_year: i32) -> Vec<Problem> {
+    let m = &book.metadata;
+    let mut v = Vec::new();
+    let mut bad = |code, message: String| v.push(problem(book, entry.to_string(), code, message));
+    if let Some(isbn) = &m.isbn
+        && let Err(why) = check_isbn(isbn)
+    {
+        bad("isbn-check-digit", format!("isbn {isbn:?}: {why}"));
+    }
+    if let Some(y) = m.year
+        && !(1450..=this_year).contains(&y)
+    {
+        bad(
+            "year",
+            format!("year {y} is not between 1450 (printing) and {this_year}"),
+        );
+    }
+    for code in &m.languages {
+        if crate::lang::lookup(code).is_none() {
+            bad("language", format!("language {code:?} is not a known code"));
+        }
+    }
+    match m.title.as_deref().map(str::trim) {
+        None | Some("") => bad("title", "no title".into()),
+        Some(t) if PLACEHOLDER_TITLES.contains(&t.to_lowercase().as_str()) => {
+            bad("title", format!("title {t:?} is a placeholder"));
+        }
+        _ => {}
+    }
+    if m.authors.iter().any(|a| a.trim().is_empty()) {
+        bad("authors", "an author is an empty string".into());
+    }
+    v
+}
+
+/// An ISBN-10 or ISBN-13 (hyphens and spaces allowed) whose check digit is right.
+pub fn check_isbn(isbn: &str) -> Result<(), String> {
+    let chars: Vec<char> = isbn.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
+    let digit = |c: char| c.to_digit(10);
+    match chars.len() {
+        10 => {
+            let mut sum = 0;
+            for (i, &c) in chars.iter().enumerate() {
+                let d = match (i, c) {
+                    (9, 'X' | 'x') => 10,
+                    _ => digit(c).ok_or("not a digit")?,
+                };
+                sum += d * (10 - i as u32);
+            }
+            (sum % 11 == 0)
+                .then_some(())
+                .ok_or_else(|| "wrong ISBN-10 check digit".into())
+        }
+        13 => {
+            let mut sum = 0;
+            for (i, &c) in chars.iter().enumerate() {
+                sum += digit(c).ok_or("not a digit")? * if i % 2 == 0 { 1 } else { 3 };
+            }
+            (sum % 10 == 0)
+                .then_some(())
+                .ok_or_else(|| "wrong ISBN-13 check digit".into())
+        }
+        n => Err(format!("{n} digits (an ISBN has 10 or 13)")),
+    }
+}
+
+/// The summary must add up to the books listed.
+fn summary(manifest: &Manifest) -> Vec<Problem> {
+    let want = Summary::from_books(&manifest.books, manifest.summary.stage_seconds);
+    let s = &manifest.summary;
+    let pairs = [
+        ("books", s.books, want.books),
+        ("books_ok", s.books_ok, want.books_ok),
+        ("books_partial", s.books_partial, want.books_partial),
+        ("books_failed", s.books_failed, want.books_failed),
+        ("pages", s.pages, want.pages),
+        ("pages_failed", s.pages_failed, want.pages_failed),
+    ];
+    pairs
+        .into_iter()
+        .filter(|(_, has, should)| has != should)
+        .map(|(key, has, should)| Problem {
+            book: None,
+            path: "manifest.json: summary".into(),
+            code: "summary",
+            message: format!("{key} is {has}, the books listed give {should}"),
+            severity: Severity::Error,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn isbn_check_digits() {
+        assert_eq!(check_isbn("978-601-7151-13-3"), Ok(()));
+        assert_eq!(check_isbn("0-306-40615-2"), Ok(()));
+        assert_eq!(check_isbn("0-8044-2957-X"), Ok(()));
+        assert!(
+            check_isbn("978-601-7151-13-4")
+                .unwrap_err()
+                .contains("ISBN-13")
+        );
+        assert!(check_isbn("0-306-40615-3").unwrap_err().contains("ISBN-10"));
+        assert!(check_isbn("12345").unwrap_err().contains("5 digits"));
+        assert!(check_isbn("97860171511a3").is_err());
+    }
+}
