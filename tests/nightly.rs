@@ -24,11 +24,8 @@ fn converted() -> &'static PathBuf {
     static FIRST: Shared<PathBuf> = Shared::new();
     FIRST.get(|| {
         let dir = fixture_dir("nightly-first");
-        let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans");
         // Three of the four books: the fourth is "tonight's new book".
-        for b in &BOOKS[..3] {
-            copy_dir(&samples.join(b), &dir.join("scans").join(b));
-        }
+        copy_samples(&dir.join("scans"), &BOOKS[..3]);
         Kitap::convert(&dir.join("scans"))
             .out(&dir.join("out"))
             .arg("--quiet")
@@ -40,12 +37,7 @@ fn converted() -> &'static PathBuf {
 
 /// All four sample books, freshly copied into `dir/scans`.
 fn all_books(dir: &Path) -> PathBuf {
-    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans");
-    let scans = dir.join("scans");
-    for b in BOOKS {
-        copy_dir(&samples.join(b), &scans.join(b));
-    }
-    scans
+    copy_samples(&dir.join("scans"), &BOOKS)
 }
 
 /// A private copy of the converted batch (`cp -a`: modification times kept).
@@ -97,7 +89,7 @@ fn an_unchanged_rerun_builds_nothing_and_touches_no_file() {
 #[test]
 fn a_new_book_a_replaced_page_and_an_edited_book_toml_are_exactly_what_is_rebuilt() {
     let (scans, out) = night("nightly-changes");
-    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans");
+    let samples = repo_samples();
     let before: Vec<_> = BOOKS[..3].iter().map(|b| record(&out, b)).collect();
     let untouched = outputs(&out, BOOKS[2]);
     // A new book; a page of the first replaced by another page; the second's title edited.
@@ -241,7 +233,7 @@ fn an_empty_inbox_is_a_normal_night() {
 #[test]
 fn a_second_run_into_a_held_out_exits_3_at_once_naming_the_holder() {
     let (scans, out) = night("nightly-locked");
-    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans");
+    let samples = repo_samples();
     copy_dir(&samples.join(BOOKS[3]), &scans.join(BOOKS[3]));
     let mut first = Command::new(env!("CARGO_BIN_EXE_kitap"))
         .arg("convert")
@@ -305,7 +297,7 @@ fn named<'v>(events: &'v [serde_json::Value], name: &str) -> Vec<&'v serde_json:
 #[test]
 fn json_logs_say_what_each_book_did_one_object_per_line() {
     let (scans, out) = night("nightly-json");
-    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans");
+    let samples = repo_samples();
     copy_dir(&samples.join(BOOKS[3]), &scans.join(BOOKS[3]));
     // A broken page in the new book: a page_error with book, page and file.
     std::fs::write(scans.join(BOOKS[3]).join("0003.png"), b"not a png").unwrap();
@@ -484,7 +476,7 @@ fn sigterm_finishes_what_is_done_and_the_next_run_takes_the_rest() {
 #[test]
 fn sigint_before_any_book_is_done_exits_130_with_nothing_half_written() {
     let dir = fixture_dir("nightly-sigint");
-    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans");
+    let samples = repo_samples();
     let scans = dir.join("scans");
     copy_dir(&samples.join(BOOKS[1]), &scans.join(BOOKS[1]));
     let out = dir.join("out");

@@ -14,11 +14,11 @@ fn converted() -> &'static PathBuf {
     static OUT: Shared<PathBuf> = Shared::new();
     OUT.get(|| {
         let dir = fixture_dir("validate-first");
-        let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans");
-        for b in ["en-reading-room", "tk-obadaky-kitaphana"] {
-            copy_dir(&samples.join(b), &dir.join("scans").join(b));
-        }
-        Kitap::convert(&dir.join("scans"))
+        let scans = copy_samples(
+            &dir.join("scans"),
+            &["en-reading-room", "tk-obadaky-kitaphana"],
+        );
+        Kitap::convert(&scans)
             .out(&dir.join("out"))
             .arg("--quiet")
             .run()

@@ -58,6 +58,19 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// The repository's own sample books (sample-scans/).
+pub fn repo_samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-scans")
+}
+
+/// Copies the named repository sample books into `scans/`; returns `scans`.
+pub fn copy_samples(scans: &Path, books: &[&str]) -> PathBuf {
+    for b in books {
+        copy_dir(&repo_samples().join(b), &scans.join(b));
+    }
+    scans.to_path_buf()
+}
+
 /// Copies shared books into `scans/` with a book.toml naming their languages.
 pub fn stage_shared_books(shared: &Path, scans: &Path, books: &[&str]) {
     for b in books {
