@@ -43,6 +43,13 @@ Presets (`kitap pipelines`): default, hocr, archive (originals never altered), c
         after_help = "Exit status: 0 clean (warnings allowed unless --strict), 1 problems found, 2 the manifest cannot be read."
     )]
     Validate(ValidateArgs),
+    /// Write OUT/review.html from OUT's manifest (convert writes it after every run): the
+    /// batch's counts, the pages to look at first, every book and page with its thumbnail,
+    /// confidence and flags. No OCR, no network; open it from disk or any static web server.
+    #[command(
+        after_help = "Exit status: 0 written, 2 the manifest cannot be read, 4 review.html cannot be written."
+    )]
+    Review(ReviewArgs),
     /// List the built-in pipelines.
     Pipelines,
 }
@@ -57,6 +64,12 @@ pub struct ValidateArgs {
     /// Warnings count as problems for the exit status.
     #[arg(long)]
     pub strict: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReviewArgs {
+    /// OUT: the output folder of a convert run.
+    pub out: std::path::PathBuf,
 }
 
 /// Tesseract's OpenMP threads fight rayon's workers (a page took 14.7 s instead of 1.5 s), and
@@ -156,6 +169,27 @@ fn validate(args: &ValidateArgs) -> ExitCode {
     }
 }
 
+/// `kitap review OUT`: review.html from the manifest alone.
+fn review(args: &ReviewArgs) -> ExitCode {
+    let manifest = match crate::manifest::Manifest::read(&args.out.join("manifest.json")) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("kitap: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match crate::review::write(&args.out, &manifest) {
+        Ok(path) => {
+            println!("{}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("kitap: cannot write {e}");
+            ExitCode::from(4)
+        }
+    }
+}
+
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Pipelines => {
@@ -168,6 +202,7 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Validate(args) => validate(&args),
+        Command::Review(args) => review(&args),
         Command::Convert(req) => {
             ensure_process_environment();
             let job = match Job::build(&req) {

@@ -335,6 +335,9 @@ pub struct Pipeline {
     /// EPUB pages whose mean OCR confidence (0–100) is below this also carry the page image
     /// (JPEG, at most 1000 px on the long side) after their text; 0 never. Default: 50.
     pub epub_image_below_confidence: f64,
+    /// Pages whose mean OCR confidence (0–100) is below this need an editor's look: the review
+    /// page lists them first and the manifest marks them `needs_review`. Default: 60.
+    pub review_below_confidence: f64,
     /// Detect pages turned by 90, 180 or 270 degrees and show them upright. Default: true.
     pub orientation: bool,
     /// Detect and straighten skewed pages. Default: true.
@@ -393,6 +396,7 @@ impl Default for Pipeline {
             max_megapixels: 250.0,
             epub_pages_per_section: 10,
             epub_image_below_confidence: 50.0,
+            review_below_confidence: 60.0,
             orientation: true,
             deskew: true,
             max_skew_deg: 15.0,
@@ -480,11 +484,16 @@ impl Pipeline {
                 message: "epub_pages_per_section must be at least 1".into(),
             });
         }
-        if !(0.0..=100.0).contains(&p.epub_image_below_confidence) {
-            return Err(ConfigError::Invalid {
-                path: path.to_path_buf(),
-                message: "epub_image_below_confidence must be within 0-100".into(),
-            });
+        for (key, value) in [
+            ("epub_image_below_confidence", p.epub_image_below_confidence),
+            ("review_below_confidence", p.review_below_confidence),
+        ] {
+            if !(0.0..=100.0).contains(&value) {
+                return Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    message: format!("{key} must be within 0-100"),
+                });
+            }
         }
         Ok(p)
     }

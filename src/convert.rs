@@ -19,6 +19,7 @@ mod stop;
 
 use assemble::Assembler;
 use incremental::Stamp;
+pub use outputs::{THUMBNAIL_DIR, thumbnail_path};
 use page::{Clock, DonePage, Engines, PageFailure, PageInput, StageError};
 pub use plan::{ConvertRequest, Job};
 use plan::{PlannedBook, PlannedPage};
@@ -351,6 +352,7 @@ fn starting_state(job: &mut Job) -> Manifest {
     let pipeline = PipelineInfo {
         name: job.settings.pipeline.name.clone(),
         description: job.settings.pipeline.description.clone(),
+        review_below_confidence: Some(job.settings.pipeline.review_below_confidence),
     };
     let started = manifest::now_rfc3339();
     let earlier = std::mem::take(&mut job.previous.books);
@@ -465,6 +467,7 @@ pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
     if let Some(e) = books.manifest_error {
         return Err(e);
     }
+    crate::review::write(&job.out, &books.state)?;
     let summary = RunSummary {
         this_run: Summary::from_books(&books.records, books.seconds),
         manifest: books.state,

@@ -171,6 +171,7 @@ fn exchange_unsupported(e: &io::Error) -> bool {
 fn is_kitaps(name: &OsStr, id: &str) -> bool {
     let name = name.to_string_lossy();
     name == RECORD_FILE
+        || name == crate::convert::THUMBNAIL_DIR
         || name.contains(".kitap-tmp-")
         || OUTPUT_EXTENSIONS
             .iter()

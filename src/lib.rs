@@ -24,6 +24,7 @@ pub mod osd;
 pub mod pdf;
 pub mod prepare;
 pub mod reading;
+pub mod review;
 pub mod units;
 pub mod validate;
 pub mod xml;

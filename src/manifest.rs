@@ -11,11 +11,12 @@ use serde::{Deserialize, Serialize};
 use crate::config::BookMeta;
 use crate::fsio;
 
+pub mod review;
 mod verify;
 
 pub use verify::FileProblem;
 
-pub const SCHEMA_VERSION: &str = "1.1";
+pub const SCHEMA_VERSION: &str = "1.2";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,6 +36,10 @@ pub struct Manifest {
 pub struct PipelineInfo {
     pub name: String,
     pub description: String,
+    /// Pages read with a mean confidence below this need review (see [`review`]); absent in
+    /// manifests before schema 1.2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_below_confidence: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -119,6 +124,10 @@ pub struct BookRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kept: Option<KeptGeneration>,
     pub warnings: Vec<String>,
+    /// An editor should look at the book before it goes out: it failed, or lost pages, or a
+    /// page needs review (see [`review`]).
+    #[serde(default)]
+    pub needs_review: bool,
     pub pages: Vec<PageRecord>,
     pub files: Vec<FileRecord>,
 }
@@ -202,6 +211,17 @@ pub struct PageRecord {
     /// Mean word confidence 0–100; null when the page has no words.
     pub confidence: Option<f64>,
     pub words: usize,
+    /// The page's printed label (its number as printed, or as book.toml's `page_labels` give
+    /// it; the position in brackets where a numbered run has a gap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// A small JPEG of the page for the review page, relative to OUT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail: Option<String>,
+    /// An editor should look at this page: it failed, read below the pipeline's
+    /// `review_below_confidence`, or has no text (see [`review`]).
+    #[serde(default)]
+    pub needs_review: bool,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -314,6 +334,9 @@ impl PageRecord {
             orientation_by: Some(f.orientation_by),
             confidence: f.confidence.map(round1),
             words: f.words,
+            label: None,
+            thumbnail: None,
+            needs_review: false,
         }
     }
 
@@ -345,6 +368,9 @@ impl PageRecord {
             orientation_by: None,
             confidence: None,
             words: 0,
+            label: None,
+            thumbnail: None,
+            needs_review: true,
         }
     }
 }
@@ -378,6 +404,27 @@ impl FileRecord {
     }
 }
 
+impl Status {
+    /// The status as the manifest writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Partial => "partial",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+impl Part {
+    /// The half as the manifest writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Left => "left",
+            Part::Right => "right",
+        }
+    }
+}
+
 impl BookRecord {
     /// A record with nothing known yet but the id, the status and the folder (`source`); the
     /// kitap that makes it is recorded.
@@ -398,6 +445,7 @@ impl BookRecord {
             error: None,
             kept: None,
             warnings: Vec::new(),
+            needs_review: status != Status::Ok,
             pages: Vec::new(),
             files: Vec::new(),
         }
@@ -640,6 +688,7 @@ mod tests {
         let info = PipelineInfo {
             name: "default".into(),
             description: String::new(),
+            review_below_confidence: None,
         };
         let secs = StageSeconds {
             ocr: 1.0,

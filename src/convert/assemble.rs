@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::incremental::Stamp;
-use super::outputs::{self, BookEnd, BookOutput, FailedView, Finished, PageView};
+use super::outputs::{self, BookEnd, BookOutput, FailedView, Finish, PageView};
 use super::page::{DonePage, PageFailure, PartReading};
 use super::plan::{PlannedBook, PlannedPage, Settings};
 use super::report::Reporter;
@@ -88,7 +88,10 @@ impl Assembler {
                     };
                     self.write(|o| o.page(&view));
                     let facts = page_facts(&done, reading);
-                    let record = PageRecord::converted(index, &page.source, page.frame, facts);
+                    let mut record = PageRecord::converted(index, &page.source, page.frame, facts);
+                    if reading.thumb.is_some() && self.io_error.is_none() {
+                        record.thumbnail = Some(outputs::thumbnail_path(id, index));
+                    }
                     self.pages.push(record);
                 }
             }
@@ -156,6 +159,8 @@ impl Assembler {
         rec.confidence = BookRecord::confidence_of(&pages);
         rec.page_count = pages.len();
         rec.pages = pages;
+        let review_below = settings.pipeline.review_below_confidence;
+        rec.settle_review(review_below);
         let failure = match (io_error, staging) {
             (Some(e), _) => Some(e),
             (None, _) if good == 0 => Some(BookError::NoPageConverted),
@@ -167,14 +172,13 @@ impl Assembler {
                     pages: &rec.pages,
                 };
                 match finish_outputs(outputs, &end, staging, &rec) {
-                    Ok((files, converted_at, carried)) => {
+                    Ok((record, carried)) => {
                         for name in carried {
                             let msg =
                                 format!("kept '{name}' (not a kitap file) in the new outputs");
                             reporter.book_warning(&rec.id, &dir, None, &msg);
                         }
-                        rec.files = files;
-                        rec.converted_at = Some(converted_at);
+                        rec = record;
                         None
                     }
                     Err(e) => Some(cannot_write(&dir, e)),
@@ -193,6 +197,7 @@ impl Assembler {
             reporter.book_error(&book.dir.id, &book.dir.dir, "failed", &msg);
             rec.status = Status::Failed;
             rec.error = Some(e.to_string());
+            rec.settle_review(review_below);
         }
         BookDone {
             record: rec,
@@ -218,30 +223,37 @@ fn cannot_write(dir: &Path, e: std::io::Error) -> BookError {
 }
 
 /// Finishes every output in the staging folder, describes the files as they will be listed
-/// (`<id>/<name>`), writes the record and swaps the generation in. Returns the files, the time
-/// of the swap and the names of foreign files carried over from the old folder.
+/// (`<id>/<name>`), puts the printed page labels found on the pages, writes the record and
+/// swaps the generation in. Returns the record and the names of foreign files carried over
+/// from the old folder.
 fn finish_outputs(
     outputs: Vec<Box<dyn BookOutput>>,
     end: &BookEnd,
     staging: Staging,
     rec: &BookRecord,
-) -> std::io::Result<(Vec<FileRecord>, String, Vec<String>)> {
-    let finished: Vec<Finished> = outputs
+) -> std::io::Result<(BookRecord, Vec<String>)> {
+    let finished: Vec<Finish> = outputs
         .into_iter()
         .map(|o| o.finish(end))
         .collect::<Result<_, _>>()?;
-    let mut files = Vec::new();
-    for f in &finished {
-        let name = f.path.file_name().unwrap_or_default().to_string_lossy();
-        let listed = format!("{}/{name}", rec.id);
-        files.push(FileRecord::describe_as(&f.path, listed, f.media_type)?);
-    }
-    let converted_at = manifest::now_rfc3339();
     let mut record = rec.clone();
-    record.files = files.clone();
-    record.converted_at = Some(converted_at.clone());
+    record.files.clear();
+    for f in finished.iter().flat_map(|f| &f.files) {
+        let rel = f.path.strip_prefix(staging.dir()).unwrap_or(&f.path);
+        let rel: Vec<_> = rel.iter().map(|c| c.to_string_lossy()).collect();
+        let listed = format!("{}/{}", rec.id, rel.join("/"));
+        record
+            .files
+            .push(FileRecord::describe_as(&f.path, listed, f.media_type)?);
+    }
+    if let Some(labels) = finished.into_iter().find_map(|f| f.labels) {
+        for (page, label) in record.pages.iter_mut().zip(labels) {
+            page.label = Some(label);
+        }
+    }
+    record.converted_at = Some(manifest::now_rfc3339());
     let done = staging.commit(&record)?;
-    Ok((files, converted_at, done.carried))
+    Ok((record, done.carried))
 }
 
 /// What the manifest says about one converted page.

@@ -49,6 +49,23 @@ pub struct Finished {
     pub media_type: &'static str,
 }
 
+/// What an output leaves when it finishes: its files, and what it found about the pages.
+#[derive(Default)]
+pub struct Finish {
+    pub files: Vec<Finished>,
+    /// The printed label of every page, `labels[index - 1]`, when the output found them.
+    pub labels: Option<Vec<String>>,
+}
+
+impl From<Finished> for Finish {
+    fn from(file: Finished) -> Finish {
+        Finish {
+            files: vec![file],
+            labels: None,
+        }
+    }
+}
+
 /// One output file of a book, written as pages arrive in order.
 pub trait BookOutput {
     /// A converted scan, before its pages (one, or the halves of a spread).
@@ -59,8 +76,8 @@ pub trait BookOutput {
     fn page(&mut self, page: &PageView) -> io::Result<()>;
     /// A page that could not be converted.
     fn failed_page(&mut self, page: &FailedView) -> io::Result<()>;
-    /// Completes the file, synced to disk.
-    fn finish(self: Box<Self>, end: &BookEnd) -> io::Result<Finished>;
+    /// Completes the files, synced to disk.
+    fn finish(self: Box<Self>, end: &BookEnd) -> io::Result<Finish>;
 }
 
 /// `dir/<id>.<ext>`: where a book's output file of that kind lives.
@@ -93,7 +110,68 @@ pub fn for_book(
     if settings.hocr {
         outputs.push(Box::new(HocrOutput::create(path("hocr"), info)?));
     }
+    outputs.push(Box::new(ThumbnailOutput::create(dir)?));
     Ok(outputs)
+}
+
+/// The folder of a book's page thumbnails, in its output folder.
+pub const THUMBNAIL_DIR: &str = "thumbs";
+
+/// Where page `index`'s thumbnail of book `id` is listed, relative to OUT.
+pub fn thumbnail_path(id: &str, index: u32) -> String {
+    format!("{id}/{THUMBNAIL_DIR}/{index:04}.jpg")
+}
+
+/// The page thumbnails for the review page: a small JPEG per converted page, made while the
+/// page was converted (never decoded back from the PDF).
+struct ThumbnailOutput {
+    dir: PathBuf,
+    files: Vec<PathBuf>,
+}
+
+impl ThumbnailOutput {
+    fn create(book_dir: &Path) -> io::Result<ThumbnailOutput> {
+        let dir = book_dir.join(THUMBNAIL_DIR);
+        std::fs::create_dir(&dir)?;
+        Ok(ThumbnailOutput {
+            dir,
+            files: Vec::new(),
+        })
+    }
+}
+
+impl BookOutput for ThumbnailOutput {
+    fn page(&mut self, page: &PageView) -> io::Result<()> {
+        let Some(jpeg) = &page.reading.thumb else {
+            return Ok(());
+        };
+        let path = self.dir.join(format!("{:04}.jpg", page.index));
+        let mut f = create(&path)?;
+        f.write_all(jpeg)?;
+        sync(f)?;
+        self.files.push(path);
+        Ok(())
+    }
+
+    fn failed_page(&mut self, _page: &FailedView) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>, _end: &BookEnd) -> io::Result<Finish> {
+        let dir = File::open(&self.dir)?;
+        dir.sync_all()?;
+        Ok(Finish {
+            files: self
+                .files
+                .into_iter()
+                .map(|path| Finished {
+                    path,
+                    media_type: "image/jpeg",
+                })
+                .collect(),
+            labels: None,
+        })
+    }
 }
 
 /// The searchable PDF, streamed page by page.
@@ -138,12 +216,13 @@ impl BookOutput for PdfOutput {
             .add_placeholder(page.index, page.source, page.message)
     }
 
-    fn finish(self: Box<Self>, end: &BookEnd) -> io::Result<Finished> {
+    fn finish(self: Box<Self>, end: &BookEnd) -> io::Result<Finish> {
         sync(self.writer.finish(&doc_info(end.info))?)?;
         Ok(Finished {
             path: self.path,
             media_type: "application/pdf",
-        })
+        }
+        .into())
     }
 }
 
@@ -202,12 +281,13 @@ impl BookOutput for TextOutput {
         self.separate(page.index)
     }
 
-    fn finish(self: Box<Self>, _end: &BookEnd) -> io::Result<Finished> {
+    fn finish(self: Box<Self>, _end: &BookEnd) -> io::Result<Finish> {
         sync(self.file)?;
         Ok(Finished {
             path: self.path,
             media_type: "text/plain; charset=utf-8",
-        })
+        }
+        .into())
     }
 }
 
@@ -243,13 +323,14 @@ impl BookOutput for HocrOutput {
         crate::hocr::page(&mut self.file, page.index, page.source, true, None, None)
     }
 
-    fn finish(mut self: Box<Self>, _end: &BookEnd) -> io::Result<Finished> {
+    fn finish(mut self: Box<Self>, _end: &BookEnd) -> io::Result<Finish> {
         crate::hocr::end(&mut self.file)?;
         sync(self.file)?;
         Ok(Finished {
             path: self.path,
             media_type: "text/vnd.hocr+html",
-        })
+        }
+        .into())
     }
 }
 
@@ -309,7 +390,7 @@ impl BookOutput for EpubOutput {
         Ok(())
     }
 
-    fn finish(self: Box<Self>, end: &BookEnd) -> io::Result<Finished> {
+    fn finish(self: Box<Self>, end: &BookEnd) -> io::Result<Finish> {
         let meta = epub_meta(end);
         let info = end.info;
         let labels = (!info.meta.page_labels.is_empty())
@@ -323,9 +404,12 @@ impl BookOutput for EpubOutput {
             &self.images,
             self.cover.as_deref(),
         )?)?;
-        Ok(Finished {
-            path: self.path,
-            media_type: "application/epub+zip",
+        Ok(Finish {
+            files: vec![Finished {
+                path: self.path,
+                media_type: "application/epub+zip",
+            }],
+            labels: Some(text.labels),
         })
     }
 }

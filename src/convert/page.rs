@@ -67,6 +67,9 @@ pub struct PartReading {
     pub ocr: OcrPage,
     /// The part as a small JPEG, for the EPUB, when its OCR is too doubtful to stand alone.
     pub scan: Option<Vec<u8>>,
+    /// The part as a thumbnail JPEG for the review page.
+    #[serde(default)]
+    pub thumb: Option<Vec<u8>>,
 }
 
 impl PartReading {
@@ -347,6 +350,14 @@ pub fn convert_page(
     });
     let (dpi, dpi_source) = resolve_dpi(file_dpi, &readings, &mut warnings);
     let frame_px = prepared.ocr_image.dimensions();
+    // Thumbnails are shrunk now, while the grey page is at hand, and encoded once the page
+    // image's size (their budget) is known.
+    let shrunk: Vec<GrayImage> = clock.time(Stage::Encode, || {
+        readings
+            .iter()
+            .map(|r| shrink(&prepared.ocr_image, r.rect, THUMB_BOX))
+            .collect()
+    });
     let cover = prepared.upright.take().as_ref().and_then(cover_jpeg);
     // Only the shown image is left to encode: the analysis and OCR copies go first (or become it).
     let jpeg = analysis.into_display(&mut prepared);
@@ -360,6 +371,12 @@ pub fn convert_page(
             &settings.image,
             dpi.1,
         )
+    });
+    clock.time(Stage::Encode, || {
+        let budget = image.data.len() * THUMB_SHARE_PERCENT / 100 / readings.len().max(1);
+        for (r, small) in readings.iter_mut().zip(&shrunk) {
+            r.thumb = thumb_jpeg(small, budget);
+        }
     });
     Ok(DonePage {
         image,
@@ -479,6 +496,7 @@ fn read_parts(
                     part,
                     ocr,
                     scan: None,
+                    thumb: None,
                 })
             })
             .collect::<Result<Vec<_>, OcrError>>()
@@ -574,6 +592,48 @@ fn scan_jpeg(img: &GrayImage, r: Rect) -> Option<Vec<u8>> {
     };
     let (w, h) = scaled.dimensions();
     crate::pdf::image::encode_jpeg(scaled.as_raw(), w, h, 1, 70)
+}
+
+/// The box a page's thumbnail is fitted into, pixels: sharp in a 100–140 px wide grid cell
+/// on a high-density screen.
+pub const THUMB_BOX: (u32, u32) = (200, 280);
+
+/// Thumbnails may take this share of their page image's bytes in the PDF (the bound
+/// is 5 % over a batch; a little room is left for the smallest pages).
+const THUMB_SHARE_PERCENT: usize = 4;
+
+/// Part `r` of the grey page, shrunk by area averaging (crisp for text) into `max`.
+fn shrink(img: &GrayImage, r: Rect, (max_w, max_h): (u32, u32)) -> GrayImage {
+    let part = image::imageops::crop_imm(img, r.x0, r.y0, r.width(), r.height());
+    let (w, h) = (r.width().max(1), r.height().max(1));
+    let ratio = f64::min(max_w as f64 / w as f64, max_h as f64 / h as f64).min(1.0);
+    let nw = ((w as f64 * ratio).round() as u32).max(1);
+    let nh = ((h as f64 * ratio).round() as u32).max(1);
+    image::imageops::thumbnail(&*part, nw, nh)
+}
+
+/// A thumbnail as JPEG within `budget` bytes where it can be: lower quality first, then
+/// smaller; the smallest try is kept when even that is over (a tiny G4 page).
+fn thumb_jpeg(small: &GrayImage, budget: usize) -> Option<Vec<u8>> {
+    let encode = |img: &GrayImage, q| {
+        crate::pdf::image::encode_jpeg(img.as_raw(), img.width(), img.height(), 1, q)
+    };
+    let mut last = None;
+    for q in [60, 40] {
+        last = encode(small, q);
+        if last.as_ref().is_some_and(|j| j.len() <= budget) {
+            return last;
+        }
+    }
+    let (w, h) = small.dimensions();
+    let smaller = image::imageops::thumbnail(small, (w * 3 / 4).max(1), (h * 3 / 4).max(1));
+    for q in [40, 25] {
+        last = encode(&smaller, q);
+        if last.as_ref().is_some_and(|j| j.len() <= budget) {
+            return last;
+        }
+    }
+    last
 }
 
 /// `img` fitted into `max` (never enlarged), grey or RGB as it looks, as JPEG.
