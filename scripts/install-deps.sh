@@ -4,7 +4,8 @@
 #   run:   Tesseract models for the languages kitap maps (see src/lang.rs) and the OSD model
 #   test:  qpdf, poppler-utils (pdftotext, pdffonts, pdfimages), epubcheck, python3-jsonschema,
 #          python3-pil + fonts-dejavu-extra (tests render a long book with scripts/render-long-book.py),
-#          unzip (tests read the EPUB back), strace (tests slow down renames to kill runs mid-swap)
+#          unzip (tests read the EPUB back), strace (tests slow down renames to kill runs mid-swap),
+#          chromium (tests open review.html headless, from disk and from python3 -m http.server)
 #   fuzz:  zzuf (scripts/zzuf.sh mutates real pages for the release binary)
 set -euo pipefail
 SUDO=""
@@ -16,7 +17,7 @@ packages=(
   tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-ita tesseract-ocr-spa tesseract-ocr-por
   tesseract-ocr-script-latn tesseract-ocr-script-cyrl
   qpdf poppler-utils epubcheck python3-jsonschema icc-profiles-free time strace
-  python3-pil fonts-dejavu-extra unzip
+  python3-pil fonts-dejavu-extra unzip chromium
   zzuf
 )
 missing=()

@@ -40,7 +40,9 @@ pub fn render(out: &Path, manifest: &Manifest) -> String {
     TEMPLATE.replacen(DATA_SLOT, &json, 1)
 }
 
-/// The batch as the page's script reads it. Keys are short: a 5,000-page batch is one blob.
+/// The batch as the page's script reads it. A 5,000-page batch is one blob, so pages are
+/// terse: short keys, flags as bits, repeated texts (warnings, notes, errors) once in
+/// `strings`, thumbnails and scans by the book's folder and the page's index.
 #[derive(Serialize)]
 struct Data<'a> {
     /// OUT's folder name.
@@ -49,8 +51,10 @@ struct Data<'a> {
     pipeline: &'a str,
     finished: &'a str,
     threshold: f64,
-    /// Every flag as `[name, label, needs review]`, in filter order.
+    /// Every flag as `[name, label, needs review]`; a page's `f` has bit k for flag k.
     flags: Vec<(&'static str, &'static str, bool)>,
+    /// The texts pages refer to by position.
+    strings: Vec<String>,
     books: Vec<BookData<'a>>,
     /// The pages that need review, most doubtful first, as `[book, page]` positions.
     first: Vec<(usize, usize)>,
@@ -73,6 +77,8 @@ struct BookData<'a> {
     warnings: &'a [String],
     /// The book's files but thumbnails: `[path, media type, bytes]`.
     files: Vec<(&'a str, &'a str, u64)>,
+    /// What a page's `s` (its scan) is relative to: the book's folder and a slash, or nothing.
+    src: String,
     pages: Vec<PageData<'a>>,
 }
 
@@ -83,31 +89,57 @@ struct PageData<'a> {
     /// Printed label, when it differs from the index.
     #[serde(skip_serializing_if = "Option::is_none")]
     l: Option<&'a str>,
-    /// Thumbnail path, relative to OUT.
+    /// Thumbnail: 1 for `<id>/thumbs/<index>.jpg`, else its path relative to OUT; none absent.
     #[serde(skip_serializing_if = "Option::is_none")]
-    t: Option<&'a str>,
-    /// The scan it came from.
+    t: Option<Thumb<'a>>,
+    /// The scan it came from, after the book's `src`.
     s: &'a str,
     /// Confidence, 0–100.
     #[serde(skip_serializing_if = "Option::is_none")]
     c: Option<f64>,
     /// Words.
     w: usize,
-    /// Flag names.
+    /// Flags, bit k for `flags[k]`.
+    #[serde(skip_serializing_if = "is_zero")]
+    f: u32,
+    /// What was done to the page, for people ("turned 180° (OSD)"), as `strings` positions.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    f: Vec<&'static str>,
-    /// What was done to the page, for people ("turned 180° (OSD)", "straightened 2.9°").
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    n: Vec<String>,
-    /// Why it failed.
+    n: Vec<usize>,
+    /// Why it failed (a `strings` position).
     #[serde(skip_serializing_if = "Option::is_none")]
-    e: Option<&'a str>,
-    /// Warnings.
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    x: &'a [String],
-    /// Needs review.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    r: bool,
+    e: Option<usize>,
+    /// Warnings (`strings` positions).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    x: Vec<usize>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Thumb<'a> {
+    Usual(u8),
+    Path(&'a str),
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
+}
+
+/// Texts kept once, referred to by position.
+#[derive(Default)]
+struct Strings {
+    list: Vec<String>,
+    index: std::collections::HashMap<String, usize>,
+}
+
+impl Strings {
+    fn of(&mut self, s: &str) -> usize {
+        if let Some(&i) = self.index.get(s) {
+            return i;
+        }
+        self.list.push(s.to_string());
+        self.index.insert(s.to_string(), self.list.len() - 1);
+        self.list.len() - 1
+    }
 }
 
 impl<'a> Data<'a> {
@@ -132,6 +164,12 @@ impl<'a> Data<'a> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        let mut strings = Strings::default();
+        let books = m
+            .books
+            .iter()
+            .map(|b| BookData::of(b, threshold, &mut strings))
+            .collect();
         Data {
             out: name,
             kitap_version: &m.kitap_version,
@@ -142,16 +180,27 @@ impl<'a> Data<'a> {
                 .iter()
                 .map(|f| (f.name(), f.label(), f.needs_review()))
                 .collect(),
-            books: m.books.iter().map(|b| BookData::of(b, threshold)).collect(),
+            strings: strings.list,
+            books,
             first: first.into_iter().map(|(_, b, p)| (b, p)).collect(),
         }
     }
 }
 
 impl<'a> BookData<'a> {
-    fn of(b: &'a BookRecord, threshold: f64) -> BookData<'a> {
+    fn of(b: &'a BookRecord, threshold: f64, strings: &mut Strings) -> BookData<'a> {
         let m = &b.metadata;
-        let pages: Vec<PageData> = b.pages.iter().map(|p| PageData::of(p, threshold)).collect();
+        let prefix = format!("{}/", b.source);
+        let src = if b.pages.iter().all(|p| p.source.starts_with(&prefix)) {
+            prefix
+        } else {
+            String::new()
+        };
+        let pages: Vec<PageData> = b
+            .pages
+            .iter()
+            .map(|p| PageData::of(b, p, &src, threshold, strings))
+            .collect();
         BookData {
             id: &b.id,
             title: m.title.as_deref(),
@@ -163,22 +212,32 @@ impl<'a> BookData<'a> {
             status: b.status.name(),
             error: b.error.as_deref(),
             confidence: b.confidence,
-            needs_review: b.status != crate::manifest::Status::Ok || pages.iter().any(|p| p.r),
+            needs_review: b.status != crate::manifest::Status::Ok
+                || b.pages
+                    .iter()
+                    .any(|p| review::page_needs_review(p, threshold)),
             converted_at: b.converted_at.as_deref(),
             warnings: &b.warnings,
             files: b
                 .files
                 .iter()
-                .filter(|f| !is_thumbnail(&f.path))
+                .filter(|f| !review::is_thumbnail(&f.path))
                 .map(|f| (f.path.as_str(), f.media_type.as_str(), f.bytes))
                 .collect(),
+            src,
             pages,
         }
     }
 }
 
 impl<'a> PageData<'a> {
-    fn of(p: &'a PageRecord, threshold: f64) -> PageData<'a> {
+    fn of(
+        b: &BookRecord,
+        p: &'a PageRecord,
+        src: &str,
+        threshold: f64,
+        strings: &mut Strings,
+    ) -> PageData<'a> {
         let flags = review::flags(p, threshold);
         let mut notes = Vec::new();
         if let Some(turn) = review::turn_note(p) {
@@ -198,27 +257,35 @@ impl<'a> PageData<'a> {
         if let Some(part) = p.part {
             notes.push(format!("{} half of a spread", part.name()));
         }
-        let label = p.label.as_deref().filter(|l| *l != p.index.to_string());
+        let usual = crate::convert::thumbnail_path(&b.id, p.index);
+        let thumb = p.thumbnail.as_deref().map(|t| {
+            if t == usual {
+                Thumb::Usual(1)
+            } else {
+                Thumb::Path(t)
+            }
+        });
         PageData {
             i: p.index,
-            l: label,
-            t: p.thumbnail.as_deref(),
-            s: &p.source,
+            l: p.label.as_deref().filter(|l| *l != p.index.to_string()),
+            t: thumb,
+            s: p.source.strip_prefix(src).unwrap_or(&p.source),
             c: p.confidence,
             w: p.words,
-            r: flags.iter().any(|f| f.needs_review()),
-            f: flags.iter().map(|f| f.name()).collect(),
-            n: notes,
+            f: Flag::ALL
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| flags.contains(f))
+                .map(|(k, _)| 1 << k)
+                .sum(),
+            n: notes.iter().map(|n| strings.of(n)).collect(),
             e: (p.status == PageStatus::Failed)
                 .then_some(p.error.as_deref())
-                .flatten(),
-            x: &p.warnings,
+                .flatten()
+                .map(|e| strings.of(e)),
+            x: p.warnings.iter().map(|w| strings.of(w)).collect(),
         }
     }
-}
-
-fn is_thumbnail(path: &str) -> bool {
-    path.split('/').nth(1) == Some(crate::convert::THUMBNAIL_DIR)
 }
 
 #[cfg(test)]

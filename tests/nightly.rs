@@ -334,6 +334,11 @@ fn json_logs_say_what_each_book_did_one_object_per_line() {
     assert_eq!(done[0]["status"], "partial");
     assert_eq!(done[0]["pages_failed"], 1);
     assert_eq!(done[0]["files"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        done[0]["thumbnails"], 2,
+        "a thumbnail for each page that converted"
+    );
+    assert_eq!(done[0]["needs_review"], true, "a page failed");
     let last = ev.last().unwrap();
     assert_eq!(last["event"], "run_done");
     assert_eq!(last["exit_code"], 1);

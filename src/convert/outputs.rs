@@ -114,8 +114,7 @@ pub fn for_book(
     Ok(outputs)
 }
 
-/// The folder of a book's page thumbnails, in its output folder.
-pub const THUMBNAIL_DIR: &str = "thumbs";
+pub use crate::manifest::review::THUMBNAIL_DIR;
 
 /// Where page `index`'s thumbnail of book `id` is listed, relative to OUT.
 pub fn thumbnail_path(id: &str, index: u32) -> String {

@@ -68,7 +68,6 @@ pub struct PartReading {
     /// The part as a small JPEG, for the EPUB, when its OCR is too doubtful to stand alone.
     pub scan: Option<Vec<u8>>,
     /// The part as a thumbnail JPEG for the review page.
-    #[serde(default)]
     pub thumb: Option<Vec<u8>>,
 }
 

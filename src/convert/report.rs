@@ -194,13 +194,19 @@ impl Reporter {
                 rec.pages.len()
             );
         }
-        let files: Vec<&str> = rec.files.iter().map(|f| f.path.as_str()).collect();
+        let (thumbs, files): (Vec<_>, Vec<_>) = rec
+            .files
+            .iter()
+            .map(|f| f.path.as_str())
+            .partition(|p| manifest::review::is_thumbnail(p));
         self.event(
             Level::Info,
             "book_done",
             json!({ "id": rec.id, "status": status, "pages": rec.pages.len(),
                     "pages_failed": failed, "pages_resumed": resumed,
-                    "seconds": (seconds * 10.0).round() / 10.0, "files": files }),
+                    "needs_review": rec.needs_review,
+                    "seconds": (seconds * 10.0).round() / 10.0, "files": files,
+                    "thumbnails": thumbs.len() }),
         );
     }
 

@@ -6,6 +6,14 @@ use serde::Serialize;
 
 use super::{BookRecord, Correction, DpiSource, OrientationBy, PageRecord, PageStatus, Status};
 
+/// The folder of a book's page thumbnails, in its output folder.
+pub const THUMBNAIL_DIR: &str = "thumbs";
+
+/// Whether a listed file is a page thumbnail (`<id>/thumbs/NNNN.jpg`), not a deliverable.
+pub fn is_thumbnail(path: &str) -> bool {
+    path.split('/').nth(1) == Some(THUMBNAIL_DIR)
+}
+
 /// The pipeline's `review_below_confidence` when a manifest does not say (before schema 1.2).
 pub const DEFAULT_THRESHOLD: f64 = 60.0;
 

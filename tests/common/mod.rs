@@ -653,3 +653,54 @@ pub fn small_page(dest: &Path) {
 pub fn small_book(dir: &Path) {
     small_page(&dir.join("0001.png"));
 }
+
+/// Debian's headless Chromium on `url` with a profile of its own (tests run it in parallel):
+/// `--dump-dom` after the page's scripts ran, or `--screenshot` when `png` is given. Returns
+/// stdout (the DOM).
+pub fn chromium(url: &str, png: Option<(&Path, u32, u32)>) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "--headless".to_string(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--no-first-run".into(),
+        "--disable-extensions".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--virtual-time-budget=10000".into(),
+        format!("--user-data-dir={}", profile.path().display()),
+    ];
+    match png {
+        Some((file, w, h)) => {
+            args.push(format!("--screenshot={}", file.display()));
+            args.push(format!("--window-size={w},{h}"));
+        }
+        None => args.push("--dump-dom".into()),
+    }
+    args.push(url.to_string());
+    let out = Command::new("chromium")
+        .args(&args)
+        .output()
+        .expect("chromium runs (apt-get install chromium)");
+    assert!(
+        out.status.success(),
+        "chromium {url} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `file://` URL of a path.
+pub fn file_url(path: &Path) -> String {
+    let abs = std::fs::canonicalize(path).unwrap();
+    let mut url = String::from("file://");
+    for b in abs.to_string_lossy().bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                url.push(b as char)
+            }
+            _ => url.push_str(&format!("%{b:02X}")),
+        }
+    }
+    url
+}
