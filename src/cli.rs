@@ -47,7 +47,8 @@ Presets (`kitap pipelines`): default, hocr, archive (originals never altered), c
     /// batch's counts, the pages to look at first, every book and page with its thumbnail,
     /// confidence and flags. No OCR, no network; open it from disk or any static web server.
     #[command(
-        after_help = "Exit status: 0 written, 2 the manifest cannot be read, 4 review.html cannot be written."
+        after_help = "Exit status: 0 written, 2 the manifest cannot be read (or --approve names no book that can be approved), 3 another run holds OUT, 4 OUT cannot be written.\n\
+An upload script takes a book when `needs_review` is false or it is `approved`:\n  jq -r '.books[] | select(.status != \"failed\" and ((.needs_review | not) or .approved)) | .id' OUT/manifest.json"
     )]
     Review(ReviewArgs),
     /// List the built-in pipelines.
@@ -70,6 +71,16 @@ pub struct ValidateArgs {
 pub struct ReviewArgs {
     /// OUT: the output folder of a convert run.
     pub out: std::path::PathBuf,
+    /// Record that an editor looked at book ID's current generation and lets it go (repeat
+    /// for several books). A new generation of the book starts unapproved.
+    #[arg(long, value_name = "ID")]
+    pub approve: Vec<String>,
+    /// Withdraw the approval of book ID.
+    #[arg(long, value_name = "ID")]
+    pub revoke: Vec<String>,
+    /// The editor's name, recorded with an approval.
+    #[arg(long, value_name = "NAME", env = "KITAP_EDITOR")]
+    pub by: Option<String>,
 }
 
 /// Tesseract's OpenMP threads fight rayon's workers (a page took 14.7 s instead of 1.5 s), and
@@ -169,8 +180,28 @@ fn validate(args: &ValidateArgs) -> ExitCode {
     }
 }
 
-/// `kitap review OUT`: review.html from the manifest alone.
+/// `kitap review OUT`: review.html from the manifest alone; with `--approve`/`--revoke`, an
+/// editor's sign-off recorded first.
 fn review(args: &ReviewArgs) -> ExitCode {
+    if !args.approve.is_empty() || !args.revoke.is_empty() {
+        return match crate::review::approve(
+            &args.out,
+            &args.approve,
+            &args.revoke,
+            args.by.as_deref(),
+        ) {
+            Ok(lines) => {
+                for l in lines {
+                    println!("{l}");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("kitap: {e}");
+                ExitCode::from(e.exit_code())
+            }
+        };
+    }
     let manifest = match crate::manifest::Manifest::read(&args.out.join("manifest.json")) {
         Ok(m) => m,
         Err(e) => {

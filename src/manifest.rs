@@ -128,8 +128,24 @@ pub struct BookRecord {
     /// page needs review (see [`review`]).
     #[serde(default)]
     pub needs_review: bool,
+    /// An editor looked at this generation of the book and let it go (`kitap review
+    /// --approve`). Kept in the generation's record: a new generation starts unapproved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved: Option<Approval>,
     pub pages: Vec<PageRecord>,
     pub files: Vec<FileRecord>,
+}
+
+/// An editor's sign-off of one generation of a book.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Approval {
+    /// Who approved it.
+    pub by: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// The generation approved (its `converted_at`).
+    pub converted_at: Option<String>,
 }
 
 /// The generation of a book that an earlier run made and a failed rebuild left in place.
@@ -231,7 +247,7 @@ pub enum PageStatus {
     Failed,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileRecord {
     /// Relative to the output folder, `/`-separated.
@@ -446,6 +462,7 @@ impl BookRecord {
             kept: None,
             warnings: Vec::new(),
             needs_review: status != Status::Ok,
+            approved: None,
             pages: Vec::new(),
             files: Vec::new(),
         }

@@ -40,6 +40,122 @@ pub fn render(out: &Path, manifest: &Manifest) -> String {
     TEMPLATE.replacen(DATA_SLOT, &json, 1)
 }
 
+/// Why an approval was not recorded.
+#[derive(Debug)]
+pub enum ApproveError {
+    /// The manifest cannot be read (exit 2).
+    Manifest(crate::manifest::ManifestError),
+    /// Not something an editor can approve: an unknown id, a failed book, no name (exit 2).
+    Refused(String),
+    /// Another run holds OUT (exit 3), or its lock cannot be taken (exit 4).
+    Lock(crate::lock::LockError),
+    /// OUT cannot be written (exit 4).
+    Write(io::Error),
+}
+
+impl ApproveError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ApproveError::Manifest(_) | ApproveError::Refused(_) => 2,
+            ApproveError::Lock(crate::lock::LockError::Held { .. }) => 3,
+            ApproveError::Lock(_) | ApproveError::Write(_) => 4,
+        }
+    }
+}
+
+impl std::fmt::Display for ApproveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApproveError::Manifest(e) => e.fmt(f),
+            ApproveError::Refused(m) => f.write_str(m),
+            ApproveError::Lock(e) => e.fmt(f),
+            ApproveError::Write(e) => e.fmt(f),
+        }
+    }
+}
+
+/// Records an editor's sign-off (`by`) of the current generation of each book in `approve`,
+/// and withdraws it from each in `revoke`: in the book's record (so it holds for this
+/// generation only) and in the manifest, under OUT's lock, all or nothing as far as the
+/// checks go. Then review.html is written again. Returns one line per book.
+pub fn approve(
+    out: &Path,
+    approve: &[String],
+    revoke: &[String],
+    by: Option<&str>,
+) -> Result<Vec<String>, ApproveError> {
+    let by = by.map(str::trim).filter(|b| !b.is_empty());
+    if !approve.is_empty() && by.is_none() {
+        return Err(ApproveError::Refused(
+            "--approve needs the editor's name: --by NAME (or KITAP_EDITOR)".into(),
+        ));
+    }
+    let _lock = crate::lock::OutLock::acquire(out, None).map_err(ApproveError::Lock)?;
+    let manifest_path = out.join("manifest.json");
+    let mut manifest = Manifest::read(&manifest_path).map_err(ApproveError::Manifest)?;
+    let at = crate::manifest::now_rfc3339();
+    // Every book is checked before anything is written.
+    let mut changes = Vec::new();
+    for (id, approving) in approve
+        .iter()
+        .map(|i| (i, true))
+        .chain(revoke.iter().map(|i| (i, false)))
+    {
+        let Some(pos) = manifest.books.iter().position(|b| &b.id == id) else {
+            return Err(ApproveError::Refused(format!(
+                "{}: no book {id:?}",
+                manifest_path.display()
+            )));
+        };
+        let book = &manifest.books[pos];
+        if approving && book.status == crate::manifest::Status::Failed {
+            return Err(ApproveError::Refused(format!(
+                "{id}: the book failed ({}); there is nothing to approve",
+                book.error.as_deref().unwrap_or("no files")
+            )));
+        }
+        let dir = out.join(id);
+        let record = crate::generation::read_record(&dir);
+        let same = record
+            .as_ref()
+            .is_some_and(|r| r.converted_at == book.converted_at && r.files == book.files);
+        if !same {
+            return Err(ApproveError::Refused(format!(
+                "{}: the book's folder does not hold the generation the manifest lists (run kitap validate)",
+                dir.display()
+            )));
+        }
+        let approval = approving.then(|| crate::manifest::Approval {
+            by: by.unwrap_or_default().to_string(),
+            at: at.clone(),
+            converted_at: book.converted_at.clone(),
+        });
+        changes.push((pos, record.expect("checked"), approval));
+    }
+    let mut lines = Vec::new();
+    for (pos, mut record, approval) in changes {
+        let book = &mut manifest.books[pos];
+        lines.push(match &approval {
+            Some(a) => format!(
+                "{}: approved by {} (the generation of {})",
+                book.id,
+                a.by,
+                a.converted_at.as_deref().unwrap_or("?")
+            ),
+            None => format!("{}: approval withdrawn", book.id),
+        });
+        record.approved = approval.clone();
+        crate::generation::write_record(&out.join(&book.id), &record)
+            .map_err(ApproveError::Write)?;
+        book.approved = approval;
+    }
+    manifest
+        .write(&manifest_path)
+        .map_err(ApproveError::Write)?;
+    write(out, &manifest).map_err(ApproveError::Write)?;
+    Ok(lines)
+}
+
 /// The batch as the page's script reads it. A 5,000-page batch is one blob, so pages are
 /// terse: short keys, flags as bits, repeated texts (warnings, notes, errors) once in
 /// `strings`, thumbnails and scans by the book's folder and the page's index.
@@ -74,6 +190,8 @@ struct BookData<'a> {
     confidence: Option<f64>,
     needs_review: bool,
     converted_at: Option<&'a str>,
+    /// Who approved this generation, and when.
+    approved: Option<(&'a str, &'a str)>,
     warnings: &'a [String],
     /// The book's files but thumbnails: `[path, media type, bytes]`.
     files: Vec<(&'a str, &'a str, u64)>,
@@ -149,7 +267,13 @@ impl<'a> Data<'a> {
             .review_below_confidence
             .unwrap_or(review::DEFAULT_THRESHOLD);
         let mut first = Vec::new();
-        for (b, book) in m.books.iter().enumerate() {
+        // An approved book's pages have been looked at.
+        for (b, book) in m
+            .books
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.approved.is_none())
+        {
             for (p, page) in book.pages.iter().enumerate() {
                 if let Some(d) = review::doubt(page, threshold) {
                     first.push((d, b, p));
@@ -217,6 +341,7 @@ impl<'a> BookData<'a> {
                     .iter()
                     .any(|p| review::page_needs_review(p, threshold)),
             converted_at: b.converted_at.as_deref(),
+            approved: b.approved.as_ref().map(|a| (a.by.as_str(), a.at.as_str())),
             warnings: &b.warnings,
             files: b
                 .files

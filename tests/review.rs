@@ -406,6 +406,119 @@ fn kitap_review_remakes_the_page_from_out_alone() {
         .stderr_contains("manifest.json");
 }
 
+fn approve(out: &Path, args: &[&str]) -> Run {
+    Kitap::new()
+        .arg("review")
+        .arg(out)
+        .args(args)
+        .env("KITAP_EDITOR", "")
+        .run()
+}
+
+#[test]
+fn an_editor_approves_a_generation_and_a_new_one_starts_unapproved() {
+    let dir = fixture_dir("review-approve");
+    let out = dir.join("out");
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(converted())
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Refused: no name, no such book, a book another run is writing into.
+    approve(&out, &["--approve", "mixed"])
+        .code(2)
+        .stderr_contains("--by");
+    approve(&out, &["--approve", "nosuch", "--by", "Aýna"])
+        .code(2)
+        .stderr_contains("no book \"nosuch\"");
+    {
+        let _held = kitap::lock::OutLock::acquire(&out, None).unwrap();
+        approve(&out, &["--approve", "mixed", "--by", "Aýna"])
+            .code(3)
+            .stderr_contains("another kitap run");
+    }
+    assert!(
+        Manifest::read(&out.join("manifest.json"))
+            .unwrap()
+            .books
+            .iter()
+            .all(|b| b.approved.is_none())
+    );
+
+    approve(
+        &out,
+        &[
+            "--approve",
+            "mixed",
+            "--approve",
+            "en-reading-room",
+            "--by",
+            "Aýna Öwezowa",
+        ],
+    )
+    .success()
+    .stdout_contains("mixed: approved by Aýna Öwezowa");
+    let m = Manifest::read(&out.join("manifest.json")).unwrap();
+    let mixed = book(&m, "mixed");
+    let a = mixed.approved.as_ref().expect("approved in the manifest");
+    assert_eq!(a.by, "Aýna Öwezowa");
+    assert_eq!(a.converted_at, mixed.converted_at);
+    let record = kitap::generation::read_record(&out.join("mixed")).unwrap();
+    assert_eq!(record.approved.as_ref(), Some(a), "the record carries it");
+    // What an upload script takes: books needing no review, and approved ones.
+    let ready: Vec<&str> = m
+        .books
+        .iter()
+        .filter(|b| b.status != Status::Failed && (!b.needs_review || b.approved.is_some()))
+        .map(|b| b.id.as_str())
+        .collect();
+    assert_eq!(ready, ["en-reading-room", "kk-dala-kitaphanasy", "mixed"]);
+    // The page: the approved book's pages leave the list to look at first.
+    let dom = chromium(&file_url(&out.join("review.html")), None);
+    let first: Vec<&str> = cards(list(&dom, "first", "</ol>"))
+        .iter()
+        .map(|c| attr(c, "data-id"))
+        .collect();
+    assert!(
+        first.iter().all(|id| !id.starts_with("mixed/")),
+        "{first:?}"
+    );
+    assert!(!first.is_empty());
+    assert!(dom.contains("<dt>Books approved</dt><dd>2</dd>"));
+    assert!(dom.contains("approved by Aýna Öwezowa"));
+
+    // A new scan of page 1: the next run makes a new generation, which nobody has approved.
+    let scans = dir.join("scans");
+    copy_dir(
+        &converted().parent().unwrap().join("scans/mixed"),
+        &scans.join("mixed"),
+    );
+    std::fs::copy(scans.join("mixed/0002.png"), scans.join("mixed/0001.png")).unwrap();
+    Kitap::convert(&scans)
+        .out(&out)
+        .arg("--quiet")
+        .run()
+        .code(1);
+    let m = Manifest::read(&out.join("manifest.json")).unwrap();
+    assert_eq!(
+        book(&m, "mixed").approved,
+        None,
+        "a new generation starts unapproved"
+    );
+    assert!(
+        book(&m, "en-reading-room").approved.is_some(),
+        "an unchanged book keeps it"
+    );
+    approve(&out, &["--revoke", "en-reading-room"])
+        .success()
+        .stdout_contains("approval withdrawn");
+    let m = Manifest::read(&out.join("manifest.json")).unwrap();
+    assert!(m.books.iter().all(|b| b.approved.is_none()));
+    validate_manifest(&out);
+}
+
 #[test]
 fn a_5000_page_batch_stays_small_and_renders_every_page() {
     // 50 books of 100 pages, made of the test batch's real page records.
