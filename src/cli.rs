@@ -25,14 +25,15 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Convert a tree of scanned book folders (one folder = one book) into OUT/<id>/<id>.{pdf,epub,txt}
-    /// and OUT/manifest.json.
+    /// Convert a tree of scanned book folders (one folder = one book) into OUT/<id>/<id>.{pdf,epub,txt},
+    /// OUT/manifest.json and OUT/review.html.
     #[command(
         after_help = "Exit status: 0 all pages converted (up-to-date books count), 1 some page or book failed (see stderr and the manifest), 2 usage or configuration error (including an output folder that is or overlaps the input), 3 another run holds OUT, 4 the output folder cannot be written, 130/143 stopped by SIGINT/SIGTERM.\n\
 Languages come from each book's book.toml, else --lang, else the pipeline. Codes are ISO 639 (ru/rus, kk/kaz, tk/tuk, en/eng, …).\n\
 Before OCR every page is turned upright and straightened (up to 15°); the manifest records what was found.\n\
 The PDF is PDF/A-2u (page images + invisible word-aligned text); the EPUB is reflowed reading text without running heads or page numbers, \
 with the printed page numbers as a page list and the page image after pages read below `epub_image_below_confidence` (50).\n\
+Every run ends by writing OUT/review.html: the batch for an editor, doubtful pages first (see `kitap review`).\n\
 Presets (`kitap pipelines`): default, hocr, archive (originals never altered), compact (smaller PDFs), spreads (cut borders, split two-page scans)."
     )]
     Convert(ConvertRequest),
@@ -46,6 +47,7 @@ Presets (`kitap pipelines`): default, hocr, archive (originals never altered), c
     /// Write OUT/review.html from OUT's manifest (convert writes it after every run): the
     /// batch's counts, the pages to look at first, every book and page with its thumbnail,
     /// confidence and flags. No OCR, no network; open it from disk or any static web server.
+    /// With --approve, first records that an editor looked at a book and lets it go.
     #[command(
         after_help = "Exit status: 0 written, 2 the manifest cannot be read (or --approve names no book that can be approved), 3 another run holds OUT, 4 OUT cannot be written.\n\
 An upload script takes a book when `needs_review` is false or it is `approved`:\n  jq -r '.books[] | select(.status != \"failed\" and ((.needs_review | not) or .approved)) | .id' OUT/manifest.json"
