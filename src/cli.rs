@@ -204,21 +204,21 @@ fn review(args: &ReviewArgs) -> ExitCode {
             }
         };
     }
-    let manifest = match crate::manifest::Manifest::read(&args.out.join("manifest.json")) {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("kitap: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    match crate::review::write(&args.out, &manifest) {
+    if !args.out.join("manifest.json").is_file() {
+        eprintln!(
+            "kitap: {}: no manifest.json (not an output folder of kitap convert)",
+            args.out.display()
+        );
+        return ExitCode::from(2);
+    }
+    match crate::review::remake(&args.out) {
         Ok(path) => {
             println!("{}", path.display());
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("kitap: cannot write {e}");
-            ExitCode::from(4)
+            eprintln!("kitap: {e}");
+            ExitCode::from(e.exit_code())
         }
     }
 }

@@ -337,6 +337,9 @@ pub struct Pipeline {
     pub epub_image_below_confidence: f64,
     /// Pages whose mean OCR confidence (0–100) is below this need an editor's look: the review
     /// page lists them first and the manifest marks them `needs_review`. Default: 60.
+    /// Not serialised: the pipeline's JSON is what a book's fingerprint hashes, and this key
+    /// changes no output file (every run applies it to every book anew).
+    #[serde(skip_serializing)]
     pub review_below_confidence: f64,
     /// Detect pages turned by 90, 180 or 270 degrees and show them upright. Default: true.
     pub orientation: bool,

@@ -19,7 +19,7 @@ mod stop;
 
 use assemble::Assembler;
 use incremental::Stamp;
-pub use outputs::{THUMBNAIL_DIR, thumbnail_path};
+pub use outputs::thumbnail_path;
 use page::{Clock, DonePage, Engines, PageFailure, PageInput, StageError};
 pub use plan::{ConvertRequest, Job};
 use plan::{PlannedBook, PlannedPage};
@@ -275,7 +275,9 @@ impl<'a> Books<'a> {
             let record = match &self.decisions[b] {
                 Decision::Unchanged(refreshed) => {
                     if let Some(r) = refreshed {
-                        self.state.upsert((**r).clone());
+                        let mut r = (**r).clone();
+                        r.settle_review(job.settings.pipeline.review_below_confidence);
+                        self.state.upsert(r);
                     }
                     self.unchanged += 1;
                     self.reporter.book_unchanged(&book.dir.id);
@@ -355,7 +357,12 @@ fn starting_state(job: &mut Job) -> Manifest {
         review_below_confidence: Some(job.settings.pipeline.review_below_confidence),
     };
     let started = manifest::now_rfc3339();
-    let earlier = std::mem::take(&mut job.previous.books);
+    let mut earlier = std::mem::take(&mut job.previous.books);
+    // Books this run does not rebuild are judged by this run's rule too: the threshold may
+    // have changed, and records of a kitap before schema 1.2 say nothing.
+    for b in &mut earlier {
+        b.settle_review(job.settings.pipeline.review_below_confidence);
+    }
     Manifest::new(
         pipeline,
         started.clone(),

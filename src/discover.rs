@@ -405,15 +405,26 @@ fn warn_case_alike(books: &mut [BookDir]) {
 }
 
 /// A book whose id is the manifest's file name would put its folder where the manifest goes.
+/// Names in OUT that are the batch's own files, not books.
+const RESERVED: [(&str, &str); 2] = [
+    (MANIFEST_NAME, "the batch manifest"),
+    (crate::review::REVIEW_FILE, "the review page"),
+];
+
 fn refuse_reserved(books: &mut [BookDir]) {
     for b in books
         .iter_mut()
-        .filter(|b| b.id.eq_ignore_ascii_case(MANIFEST_NAME))
+        .filter(|b| RESERVED.iter().any(|(n, _)| b.id.eq_ignore_ascii_case(n)))
     {
+        let what = RESERVED
+            .iter()
+            .find(|(n, _)| b.id.eq_ignore_ascii_case(n))
+            .map_or("", |(_, w)| w);
         b.error.get_or_insert_with(|| {
             format!(
-                "a book folder may not be named '{}': OUT/{MANIFEST_NAME} is the batch manifest; rename the folder",
-                b.id
+                "a book folder may not be named '{}': OUT/{} is {what}; rename the folder",
+                b.id,
+                b.id.to_lowercase()
             )
         });
     }

@@ -23,7 +23,7 @@ pub const RECORD_FILE: &str = ".kitap-book.json";
 
 /// Every extension a book's output can have (`<id>.<ext>`): kitap's own files in a book's
 /// folder. Anything else found there is someone else's and is carried into the new generation.
-pub const OUTPUT_EXTENSIONS: [&str; 4] = ["pdf", "epub", "txt", "hocr"];
+pub const OUTPUT_EXTENSIONS: [&str; 5] = ["pdf", "epub", "txt", "hocr", "thumbs"];
 
 /// `OUT/.kitap/staging`: where generations are built and old ones taken apart.
 pub fn staging_root(out: &Path) -> PathBuf {
@@ -171,7 +171,6 @@ fn exchange_unsupported(e: &io::Error) -> bool {
 fn is_kitaps(name: &OsStr, id: &str) -> bool {
     let name = name.to_string_lossy();
     name == RECORD_FILE
-        || name == crate::convert::THUMBNAIL_DIR
         || name.contains(".kitap-tmp-")
         || OUTPUT_EXTENSIONS
             .iter()

@@ -40,7 +40,7 @@ pub fn render(out: &Path, manifest: &Manifest) -> String {
     TEMPLATE.replacen(DATA_SLOT, &json, 1)
 }
 
-/// Why an approval was not recorded.
+/// Why an approval was not recorded, or the page not written.
 #[derive(Debug)]
 pub enum ApproveError {
     /// The manifest cannot be read (exit 2).
@@ -90,8 +90,18 @@ pub fn approve(
             "--approve needs the editor's name: --by NAME (or KITAP_EDITOR)".into(),
         ));
     }
-    let _lock = crate::lock::OutLock::acquire(out, None).map_err(ApproveError::Lock)?;
+    if let Some(id) = approve.iter().find(|id| revoke.contains(id)) {
+        return Err(ApproveError::Refused(format!(
+            "{id}: both --approve and --revoke; say which"
+        )));
+    }
     let manifest_path = out.join("manifest.json");
+    if !manifest_path.is_file() {
+        return Err(ApproveError::Manifest(
+            Manifest::read(&manifest_path).expect_err("no file"),
+        ));
+    }
+    let _lock = crate::lock::OutLock::acquire(out, None).map_err(ApproveError::Lock)?;
     let mut manifest = Manifest::read(&manifest_path).map_err(ApproveError::Manifest)?;
     let at = crate::manifest::now_rfc3339();
     // Every book is checked before anything is written.
@@ -132,28 +142,56 @@ pub fn approve(
         });
         changes.push((pos, record.expect("checked"), approval));
     }
+    // An approval is written to the record first, a withdrawal to the manifest first: a run
+    // killed in between leaves the manifest (what an upload script reads) on the side of
+    // holding the book back.
     let mut lines = Vec::new();
+    let mut revokes = Vec::new();
     for (pos, mut record, approval) in changes {
         let book = &mut manifest.books[pos];
-        lines.push(match &approval {
-            Some(a) => format!(
-                "{}: approved by {} (the generation of {})",
+        let before = match &book.approved {
+            Some(a) => format!(" (it was approved by {} at {})", a.by, a.at),
+            None => String::new(),
+        };
+        match &approval {
+            Some(a) => lines.push(format!(
+                "{}: approved by {} (the generation of {}){before}",
                 book.id,
                 a.by,
                 a.converted_at.as_deref().unwrap_or("?")
-            ),
-            None => format!("{}: approval withdrawn", book.id),
-        });
+            )),
+            None if book.approved.is_none() => {
+                lines.push(format!("{}: was not approved", book.id));
+                continue;
+            }
+            None => lines.push(format!("{}: approval withdrawn{before}", book.id)),
+        }
         record.approved = approval.clone();
-        crate::generation::write_record(&out.join(&book.id), &record)
-            .map_err(ApproveError::Write)?;
         book.approved = approval;
+        if record.approved.is_some() {
+            crate::generation::write_record(&out.join(&book.id), &record)
+                .map_err(ApproveError::Write)?;
+        } else {
+            revokes.push(record);
+        }
     }
     manifest
         .write(&manifest_path)
         .map_err(ApproveError::Write)?;
+    for record in revokes {
+        crate::generation::write_record(&out.join(&record.id), &record)
+            .map_err(ApproveError::Write)?;
+    }
     write(out, &manifest).map_err(ApproveError::Write)?;
     Ok(lines)
+}
+
+/// Writes review.html again from OUT's manifest, under OUT's lock (a run in progress writes
+/// it itself when it ends).
+pub fn remake(out: &Path) -> Result<PathBuf, ApproveError> {
+    let _lock = crate::lock::OutLock::acquire(out, None).map_err(ApproveError::Lock)?;
+    let manifest = Manifest::read(&out.join("manifest.json")).map_err(ApproveError::Manifest)?;
+    write(out, &manifest).map_err(ApproveError::Write)
 }
 
 /// The batch as the page's script reads it. A 5,000-page batch is one blob, so pages are
@@ -207,7 +245,7 @@ struct PageData<'a> {
     /// Printed label, when it differs from the index.
     #[serde(skip_serializing_if = "Option::is_none")]
     l: Option<&'a str>,
-    /// Thumbnail: 1 for `<id>/thumbs/<index>.jpg`, else its path relative to OUT; none absent.
+    /// Thumbnail: 1 for `<id>/<id>.thumbs/<index>.jpg`, else its path relative to OUT; none absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     t: Option<Thumb<'a>>,
     /// The scan it came from, after the book's `src`.

@@ -105,6 +105,9 @@ fn a_full_disk_keeps_the_previous_generation_fails_the_book_and_exits_4() {
     assert_eq!(second.books[0].status, Status::Failed);
     let why = second.books[0].error.as_deref().unwrap();
     assert!(why.contains("no space left"), "{why}");
+    // No page points at a thumbnail of this attempt, which never reached OUT.
+    assert!(second.books[0].pages.iter().all(|p| p.thumbnail.is_none()));
+    assert!(second.books[0].needs_review);
     // The manifest still describes what is in OUT: the kept generation's files.
     let first = Manifest::read(&keep.join("first/manifest.json")).unwrap();
     let kept = second.books[0].kept.as_ref().expect("the kept generation");

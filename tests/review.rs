@@ -284,6 +284,19 @@ fn filters_are_form_controls_set_from_the_address() {
         "{}",
         list(&dom, "f-count", "<")
     );
+    // Books still to review: the Komi book and the mixed one.
+    let dom = chromium(&format!("{url}#status=review"), None);
+    let books = list(&dom, "books", "</main>");
+    let visible: Vec<&str> = books
+        .match_indices("<article")
+        .map(|(i, _)| &books[i..i + books[i..].find('>').unwrap()])
+        .filter(|t| shown(t))
+        .map(|t| attr(t, "id"))
+        .collect();
+    assert_eq!(visible, ["book-kpv-cyrl-vyl-tujod-1939", "book-mixed"]);
+    // A malformed address filters nothing and breaks nothing.
+    let dom = chromium(&format!("{url}#book=100%&flag=%E0"), None);
+    assert!(dom.contains("9 of 9 pages shown"));
     // The Komi book alone, every status: its two pages; other books hidden.
     let dom = chromium(&format!("{url}#book=kpv-cyrl-vyl-tujod-1939"), None);
     let books = list(&dom, "books", "</main>");
@@ -367,7 +380,7 @@ fn review_page_works_from_a_static_web_server() {
         "{log}"
     );
     assert!(
-        requests.iter().any(|r| r.contains("/thumbs/")),
+        requests.iter().any(|r| r.contains(".thumbs/")),
         "no thumbnail loaded:\n{log}"
     );
     for r in &requests {
@@ -406,6 +419,49 @@ fn kitap_review_remakes_the_page_from_out_alone() {
         .stderr_contains("manifest.json");
 }
 
+#[test]
+fn a_new_review_threshold_judges_every_book_without_rebuilding_any() {
+    let dir = fixture_dir("review-threshold");
+    let out = dir.join("out");
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(converted())
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let before = Manifest::read(&out.join("manifest.json")).unwrap();
+    assert!(!book(&before, "kk-dala-kitaphanasy").needs_review);
+    // The default pipeline with a stricter threshold, nothing else changed.
+    let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/default.toml");
+    let text = std::fs::read_to_string(default).unwrap();
+    assert!(text.contains("review_below_confidence = 60.0"));
+    let pipeline = dir.join("default.toml");
+    std::fs::write(
+        &pipeline,
+        text.replace(
+            "review_below_confidence = 60.0",
+            "review_below_confidence = 99",
+        ),
+    )
+    .unwrap();
+    let scans = converted().parent().unwrap().join("scans");
+    Kitap::convert(&scans)
+        .out(&out)
+        .args(["--pipeline", pipeline.to_str().unwrap()])
+        .run()
+        .success()
+        .stderr_contains("4 unchanged");
+    let m = Manifest::read(&out.join("manifest.json")).unwrap();
+    let kk = book(&m, "kk-dala-kitaphanasy");
+    assert!(kk.needs_review && kk.pages.iter().all(|p| p.needs_review));
+    assert_eq!(
+        kk.converted_at,
+        book(&before, "kk-dala-kitaphanasy").converted_at
+    );
+    assert_eq!(m.pipeline.review_below_confidence, Some(99.0));
+}
+
 fn approve(out: &Path, args: &[&str]) -> Run {
     Kitap::new()
         .arg("review")
@@ -438,6 +494,10 @@ fn an_editor_approves_a_generation_and_a_new_one_starts_unapproved() {
         approve(&out, &["--approve", "mixed", "--by", "Aýna"])
             .code(3)
             .stderr_contains("another kitap run");
+        // Remaking the page waits for the run too (which writes it when it ends).
+        approve(&out, &[])
+            .code(3)
+            .stderr_contains("another kitap run");
     }
     assert!(
         Manifest::read(&out.join("manifest.json"))
@@ -446,6 +506,16 @@ fn an_editor_approves_a_generation_and_a_new_one_starts_unapproved() {
             .iter()
             .all(|b| b.approved.is_none())
     );
+    approve(
+        &out,
+        &["--approve", "mixed", "--revoke", "mixed", "--by", "A"],
+    )
+    .code(2)
+    .stderr_contains("both --approve and --revoke");
+    approve(&out, &["--revoke", "mixed"])
+        .success()
+        .stdout_contains("mixed: was not approved");
+    approve(&out, &["--approve", "mixed", "--by", "Someone Else"]).success();
 
     approve(
         &out,
@@ -459,7 +529,8 @@ fn an_editor_approves_a_generation_and_a_new_one_starts_unapproved() {
         ],
     )
     .success()
-    .stdout_contains("mixed: approved by Aýna Öwezowa");
+    .stdout_contains("mixed: approved by Aýna Öwezowa")
+    .stdout_contains("(it was approved by Someone Else at");
     let m = Manifest::read(&out.join("manifest.json")).unwrap();
     let mixed = book(&m, "mixed");
     let a = mixed.approved.as_ref().expect("approved in the manifest");

@@ -157,18 +157,24 @@ fn a_book_inside_a_book_is_a_book_of_its_own_with_a_warning_on_both() {
 }
 
 #[test]
-fn a_book_folder_named_manifest_json_fails_alone_and_the_manifest_is_written() {
+fn book_folders_named_like_the_batch_files_fail_alone_and_those_files_are_written() {
     let (_tmp, scans, out) = scans();
     small_book(&scans.join("b"));
     small_book(&scans.join("manifest.json"));
+    small_book(&scans.join("Review.html"));
     let run = Kitap::convert(&scans).out(&out).run();
-    run.code(1).stderr_contains("manifest.json");
+    run.code(1)
+        .stderr_contains("manifest.json")
+        .stderr_contains("the review page");
     assert!(out.join("manifest.json").is_file());
+    assert!(out.join("review.html").is_file());
     let m = run.manifest();
     ok_with_pdf(&run, "b");
-    let reserved = book(&m, "manifest.json");
-    assert_eq!(reserved.status, Status::Failed);
-    assert!(reserved.error.as_deref().unwrap().contains("manifest.json"));
+    for name in ["manifest.json", "Review.html"] {
+        let reserved = book(&m, name);
+        assert_eq!(reserved.status, Status::Failed);
+        assert!(reserved.error.as_deref().unwrap().contains(name));
+    }
     validate_manifest(&out);
 }
 

@@ -197,6 +197,12 @@ impl Assembler {
             reporter.book_error(&book.dir.id, &book.dir.dir, "failed", &msg);
             rec.status = Status::Failed;
             rec.error = Some(e.to_string());
+            // Nothing of this attempt is in OUT: no thumbnail to point at (a kept generation's
+            // would show another scan than the page record describes).
+            for p in &mut rec.pages {
+                p.thumbnail = None;
+                p.label = None;
+            }
             rec.settle_review(review_below);
         }
         BookDone {

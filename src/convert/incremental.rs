@@ -135,8 +135,7 @@ pub(super) fn fingerprint(
         h.update(b"\n");
     };
     line("kitap", env!("CARGO_PKG_VERSION"));
-    let pipeline = serde_json::to_string(&settings.pipeline).unwrap_or_default();
-    line("pipeline", &pipeline);
+    line("pipeline", &pipeline_for_fingerprint(&settings.pipeline));
     let languages: Vec<&str> = book.info.languages.iter().map(|l| l.iso639_3).collect();
     line("languages", &languages.join("+"));
     line("models", &book.models.join("+"));
@@ -170,4 +169,34 @@ pub(super) fn fingerprint(
         fingerprint: format!("{:x}", h.finalize()),
         alarms,
     })
+}
+
+/// The pipeline as the fingerprint hashes it: its JSON in field order. Keys that change no
+/// output file, only how the manifest and the review page judge the outputs
+/// (`review_below_confidence`, applied anew to every book at each run), are not serialised
+/// (see `config::Pipeline`): changing one rebuilds nothing, and a pipeline that differs from
+/// an older kitap's only by their arrival keeps every book's fingerprint.
+fn pipeline_for_fingerprint(p: &crate::config::Pipeline) -> String {
+    serde_json::to_string(p).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_review_threshold_is_not_part_of_the_fingerprint() {
+        let a = crate::config::Pipeline::default();
+        let b = crate::config::Pipeline {
+            review_below_confidence: 80.0,
+            ..a.clone()
+        };
+        let c = crate::config::Pipeline {
+            epub_image_below_confidence: 80.0,
+            ..a.clone()
+        };
+        assert_eq!(pipeline_for_fingerprint(&a), pipeline_for_fingerprint(&b));
+        assert_ne!(pipeline_for_fingerprint(&a), pipeline_for_fingerprint(&c));
+        assert!(!pipeline_for_fingerprint(&a).contains("review_below"));
+    }
 }

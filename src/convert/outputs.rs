@@ -110,15 +110,15 @@ pub fn for_book(
     if settings.hocr {
         outputs.push(Box::new(HocrOutput::create(path("hocr"), info)?));
     }
-    outputs.push(Box::new(ThumbnailOutput::create(dir)?));
+    outputs.push(Box::new(ThumbnailOutput::create(dir, &info.id)?));
     Ok(outputs)
 }
 
-pub use crate::manifest::review::THUMBNAIL_DIR;
+pub use crate::manifest::review::THUMBNAIL_EXT;
 
 /// Where page `index`'s thumbnail of book `id` is listed, relative to OUT.
 pub fn thumbnail_path(id: &str, index: u32) -> String {
-    format!("{id}/{THUMBNAIL_DIR}/{index:04}.jpg")
+    format!("{id}/{id}.{THUMBNAIL_EXT}/{index:04}.jpg")
 }
 
 /// The page thumbnails for the review page: a small JPEG per converted page, made while the
@@ -129,8 +129,8 @@ struct ThumbnailOutput {
 }
 
 impl ThumbnailOutput {
-    fn create(book_dir: &Path) -> io::Result<ThumbnailOutput> {
-        let dir = book_dir.join(THUMBNAIL_DIR);
+    fn create(book_dir: &Path, id: &str) -> io::Result<ThumbnailOutput> {
+        let dir = out_path(book_dir, id, THUMBNAIL_EXT);
         std::fs::create_dir(&dir)?;
         Ok(ThumbnailOutput {
             dir,

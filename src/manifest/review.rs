@@ -6,12 +6,17 @@ use serde::Serialize;
 
 use super::{BookRecord, Correction, DpiSource, OrientationBy, PageRecord, PageStatus, Status};
 
-/// The folder of a book's page thumbnails, in its output folder.
-pub const THUMBNAIL_DIR: &str = "thumbs";
+/// The extension of the folder of a book's page thumbnails: `OUT/<id>/<id>.thumbs/`, named
+/// like the book's other outputs so that no folder of someone else's is taken for it.
+pub const THUMBNAIL_EXT: &str = "thumbs";
 
-/// Whether a listed file is a page thumbnail (`<id>/thumbs/NNNN.jpg`), not a deliverable.
+/// Whether a listed file is a page thumbnail (`<id>/<id>.thumbs/NNNN.jpg`), not a deliverable.
 pub fn is_thumbnail(path: &str) -> bool {
-    path.split('/').nth(1) == Some(THUMBNAIL_DIR)
+    let mut parts = path.split('/');
+    match (parts.next(), parts.next()) {
+        (Some(id), Some(dir)) => dir.strip_suffix(THUMBNAIL_EXT) == Some(&format!("{id}.")),
+        _ => false,
+    }
 }
 
 /// The pipeline's `review_below_confidence` when a manifest does not say (before schema 1.2).
