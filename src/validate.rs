@@ -295,7 +295,7 @@ fn metadata(book: &BookRecord, entry: &str, this_year: i32) -> Vec<Problem> {
         }
     }
     match m.title.as_deref().map(str::trim) {
-        None | Some("") => bad("title", "no title".into()),
+        Some("") => bad("title", "the title is empty".into()),
         Some(t) if PLACEHOLDER_TITLES.contains(&t.to_lowercase().as_str()) => {
             bad("title", format!("title {t:?} is a placeholder"));
         }
@@ -303,6 +303,22 @@ fn metadata(book: &BookRecord, entry: &str, this_year: i32) -> Vec<Problem> {
     }
     if m.authors.iter().any(|a| a.trim().is_empty()) {
         bad("authors", "an author is an empty string".into());
+    }
+    // No title at all is an omission the outputs cover (they are titled by the book id), not
+    // a wrong value: a warning, which --strict counts.
+    if m.title.is_none() {
+        v.push(Problem {
+            severity: Severity::Warning,
+            ..problem(
+                book,
+                entry.to_string(),
+                "title",
+                format!(
+                    "no title in book.toml (the PDF and EPUB are titled {:?}, the book id)",
+                    book.id
+                ),
+            )
+        });
     }
     v
 }
