@@ -134,7 +134,8 @@ fn validate(args: &ValidateArgs) -> ExitCode {
             "warnings": warnings,
             "problems": problems,
         });
-        println!("{doc:#}");
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout().lock(), "{doc:#}");
     };
     let report = match crate::validate::run(&out, &path, options) {
         Ok(r) => r,
@@ -150,14 +151,23 @@ fn validate(args: &ValidateArgs) -> ExitCode {
     if args.json {
         json(report.books, errors, warnings, &report.problems);
     } else {
-        for p in &report.problems {
-            println!("{p}");
+        // Written, not println!: a reader that stops early (`| head`) is no panic.
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        let lines = report
+            .problems
+            .iter()
+            .map(ToString::to_string)
+            .chain([format!(
+                "kitap validate: {} book(s), {errors} error(s), {warnings} warning(s) in {}",
+                report.books,
+                path.display()
+            )]);
+        for line in lines {
+            if writeln!(stdout, "{line}").is_err() {
+                break;
+            }
         }
-        println!(
-            "kitap validate: {} book(s), {errors} error(s), {warnings} warning(s) in {}",
-            report.books,
-            path.display()
-        );
     }
     if errors > 0 || (args.strict && warnings > 0) {
         ExitCode::from(1)
