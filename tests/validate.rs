@@ -387,6 +387,24 @@ fn a_file_that_is_no_pdf_is_one_open_error() {
     only_problem(&out, "pdf-open", EN_PDF);
 }
 
+/// lopdf would rebuild a wrong cross-reference table and read on; a PDF kitap wrote needs no
+/// repair, so one that does is an open error.
+#[test]
+fn a_pdf_whose_cross_references_are_off_is_an_open_error() {
+    let out = copy("validate-pdf-xref");
+    let mut bytes = std::fs::read(out.join(EN_PDF)).unwrap();
+    // Entries are 20 bytes; the one after object 0's (`0000000000 65535 f\r\n`) is object
+    // 1's offset: point it one byte further.
+    let free = bytes.windows(7).position(|w| w == b"65535 f").unwrap();
+    let entry = free + 9;
+    let digits = &mut bytes[entry..entry + 10];
+    let offset: u64 = std::str::from_utf8(digits).unwrap().parse().unwrap();
+    digits.copy_from_slice(format!("{:010}", offset + 1).as_bytes());
+    std::fs::write(out.join(EN_PDF), bytes).unwrap();
+    rehash(&out, EN_PDF);
+    only_problem(&out, "pdf-open", EN_PDF);
+}
+
 #[test]
 fn an_epub_whose_title_was_edited_is_found() {
     let out = copy("validate-epub-title");

@@ -3,13 +3,19 @@
 //! the manifest says was read with words, and the PDF/A identification in its XMP.
 
 use lopdf::content::Content;
-use lopdf::{Dictionary, Document, Object, ObjectId};
+use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId};
 
 use crate::manifest::{BookRecord, PageStatus};
 
 /// What is wrong with the file, as (code, message) pairs.
 pub(super) fn check(bytes: &[u8], book: &BookRecord) -> Vec<(&'static str, String)> {
-    let doc = match Document::load_mem(bytes) {
+    // Strict: an object that does not parse or a cross-reference table that needs repair is
+    // an error, not something lopdf quietly works around (kitap's writer makes neither).
+    let strict = LoadOptions {
+        strict: true,
+        ..LoadOptions::default()
+    };
+    let doc = match Document::load_mem_with_options(bytes, strict) {
         Ok(doc) => doc,
         Err(e) => return vec![("pdf-open", format!("does not open as a PDF: {e}"))],
     };
