@@ -27,3 +27,8 @@ bench *ARGS:
 # Nightly reruns (unchanged, --verify-inputs, one page changed) against the first run.
 bench-nightly *ARGS:
     python3 scripts/bench-nightly.py {{ARGS}}
+
+# kitap validate on a 1,000-book OUT (cloned from one converted sample book) against
+# sha256sum and openssl over the same bytes: MB/s and ratios (see BENCHMARKS.md).
+bench-validate *ARGS:
+    python3 scripts/bench-validate.py {{ARGS}}

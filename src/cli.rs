@@ -37,11 +37,12 @@ Every run ends by writing OUT/review.html: the batch for an editor, doubtful pag
 Presets (`kitap pipelines`): default, hocr, archive (originals never altered), compact (smaller PDFs), spreads (cut borders, split two-page scans)."
     )]
     Convert(ConvertRequest),
-    /// Check OUT before upload: every listed file present with its size and SHA-256, no
-    /// unlisted file, statuses and summary consistent, metadata rules (ISBN, year, languages,
-    /// title, authors).
+    /// Check OUT before upload: the manifest against its schema, every listed file present
+    /// with its size and SHA-256 and read back (PDF pages, text layer and PDF/A identification;
+    /// EPUB container, nav, identifier and title; text page chunks), no unlisted file, statuses
+    /// and summary consistent, metadata rules (ISBN, year, languages, title, authors).
     #[command(
-        after_help = "Exit status: 0 clean (warnings allowed unless --strict), 1 problems found, 2 the manifest cannot be read."
+        after_help = "Exit status: 0 clean (warnings allowed unless --strict), 1 problems found, 2 the manifest cannot be read (absent, not JSON, or written by a newer kitap)."
     )]
     Validate(ValidateArgs),
     /// Write OUT/review.html from OUT's manifest (convert writes it after every run): the
@@ -67,6 +68,9 @@ pub struct ValidateArgs {
     /// Warnings count as problems for the exit status.
     #[arg(long)]
     pub strict: bool,
+    /// Files hashed and read in parallel. Default: all cores.
+    #[arg(short, long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -136,44 +140,60 @@ fn fatal(format: LogFormat, msg: &str, code: u8) -> ExitCode {
 
 /// `kitap validate`: the problems grouped by book, then a summary line (or one JSON document).
 fn validate(args: &ValidateArgs) -> ExitCode {
+    use crate::validate::{Options, Problem};
     let (out, path) = if args.path.is_dir() {
         (args.path.clone(), args.path.join("manifest.json"))
     } else {
         let out = args.path.parent().map(std::path::Path::to_path_buf);
         (out.unwrap_or_default(), args.path.clone())
     };
-    let manifest = match crate::manifest::Manifest::read(&path) {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("kitap: {e}");
-            return ExitCode::from(2);
-        }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let options = Options {
+        jobs: args.jobs.map_or(cores, |j| j as usize),
+        this_year: time::OffsetDateTime::now_utc().year(),
     };
-    let year = time::OffsetDateTime::now_utc().year();
-    let problems = crate::validate::validate(&out, &manifest, year);
-    let errors = problems
-        .iter()
-        .filter(|p| p.severity == crate::validate::Severity::Error)
-        .count();
-    let warnings = problems.len() - errors;
-    if args.json {
+    let json = |books: usize, errors: usize, warnings: usize, problems: &[Problem]| {
         let doc = serde_json::json!({
             "manifest": path.display().to_string(),
-            "books": manifest.books.len(),
+            "books": books,
             "errors": errors,
             "warnings": warnings,
             "problems": problems,
         });
-        println!("{doc:#}");
-    } else {
-        for p in &problems {
-            println!("{p}");
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout().lock(), "{doc:#}");
+    };
+    let report = match crate::validate::run(&out, &path, options) {
+        Ok(r) => r,
+        Err(problem) => {
+            eprintln!("kitap: {problem}");
+            if args.json {
+                json(0, 1, 0, std::slice::from_ref(&problem));
+            }
+            return ExitCode::from(2);
         }
-        println!(
-            "kitap validate: {} book(s), {errors} error(s), {warnings} warning(s) in {}",
-            manifest.books.len(),
-            path.display()
-        );
+    };
+    let (errors, warnings) = (report.errors(), report.warnings());
+    if args.json {
+        json(report.books, errors, warnings, &report.problems);
+    } else {
+        // Written, not println!: a reader that stops early (`| head`) is no panic.
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        let lines = report
+            .problems
+            .iter()
+            .map(ToString::to_string)
+            .chain([format!(
+                "kitap validate: {} book(s), {errors} error(s), {warnings} warning(s) in {}",
+                report.books,
+                path.display()
+            )]);
+        for line in lines {
+            if writeln!(stdout, "{line}").is_err() {
+                break;
+            }
+        }
     }
     if errors > 0 || (args.strict && warnings > 0) {
         ExitCode::from(1)

@@ -545,7 +545,7 @@ impl fmt::Display for ManifestError {
             }
             ManifestError::NewerSchema { path, found } => write!(
                 f,
-                "{}: schema_version {found} is newer than this kitap understands ({SCHEMA_VERSION}); use a newer kitap",
+                "{}: written by a newer kitap (schema {found}; this kitap reads up to {SCHEMA_VERSION}) — update kitap",
                 path.display()
             ),
         }
@@ -558,6 +558,13 @@ impl std::error::Error for ManifestError {}
 fn schema_parts(v: &str) -> Option<(u32, u32)> {
     let (major, minor) = v.split_once('.')?;
     Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
+/// A `schema_version` of a later kitap than this one: its major, or its minor under the same
+/// major, is above [`SCHEMA_VERSION`]'s. Anything that is not `major.minor` is not newer (the
+/// schema check names it).
+pub fn is_newer_schema(version: &str) -> bool {
+    schema_parts(version) > schema_parts(SCHEMA_VERSION)
 }
 
 impl Manifest {
@@ -596,7 +603,7 @@ impl Manifest {
             .ok()
             .and_then(|v| v.get("schema_version")?.as_str().map(str::to_string));
         if let Some(found) = version
-            && schema_parts(&found) > schema_parts(SCHEMA_VERSION)
+            && is_newer_schema(&found)
         {
             return Err(ManifestError::NewerSchema {
                 path: path.to_path_buf(),
@@ -803,7 +810,15 @@ mod tests {
         std::fs::write(&path, r#"{"schema_version": "9.0", "books": "?"}"#).unwrap();
         let e = Manifest::read(&path).unwrap_err();
         assert!(matches!(e, ManifestError::NewerSchema { .. }), "{e}");
-        assert!(e.to_string().contains("9.0"), "{e}");
+        assert!(
+            e.to_string().contains(&format!(
+                "written by a newer kitap (schema 9.0; this kitap reads up to {SCHEMA_VERSION})"
+            )),
+            "{e}"
+        );
+        assert!(is_newer_schema("1.99") && is_newer_schema("2.0"));
+        assert!(!is_newer_schema("1.0") && !is_newer_schema(SCHEMA_VERSION));
+        assert!(!is_newer_schema("one"));
         std::fs::write(&path, "{\"schema_version\": \"1.0\",\n  \"books\": [").unwrap();
         let e = Manifest::read(&path).unwrap_err();
         assert!(matches!(e, ManifestError::Parse { .. }), "{e}");

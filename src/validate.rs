@@ -1,15 +1,27 @@
 //! `kitap validate`: an editor's check of OUT before upload, from the manifest and the files
-//! alone (no scans, no OCR): every listed file present with its size and SHA-256, no unlisted
-//! file in a book's folder, statuses and the summary consistent, and the metadata rules
-//! librarians care about (ISBN check digits, a plausible year, known languages, a real title,
-//! no empty author). Each problem is one line naming the file or the manifest entry.
+//! alone (no scans, no OCR): the manifest against its JSON Schema (compiled in); every listed
+//! file present with its size and SHA-256, and then read back — each PDF opens with the
+//! manifest's page count, a text layer on the pages read with words and the PDF/A
+//! identification; each EPUB's container, package, nav, identifier and title; each text's page
+//! chunks; no unlisted file in a book's folder; statuses and the summary consistent; and the
+//! metadata rules librarians care about (ISBN check digits, a plausible year, known languages,
+//! a real title, no empty author). Each problem is one line naming the file or the manifest
+//! entry, grouped by book.
+
+mod epub;
+mod files;
+mod pdf;
+mod schema;
+mod txt;
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::generation::RECORD_FILE;
-use crate::manifest::{BookRecord, FileProblem, Manifest, PageStatus, Status, Summary};
+use crate::manifest::{
+    BookRecord, FileProblem, Manifest, PageStatus, SCHEMA_VERSION, Status, Summary,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -23,9 +35,9 @@ pub enum Severity {
 pub struct Problem {
     /// The book it is about (none: the manifest as a whole).
     pub book: Option<String>,
-    /// The file, or `manifest.json: books[3] (id)`.
+    /// The file, or `manifest.json: books[3] (id)`, or `manifest.json: /json/pointer`.
     pub path: String,
-    /// A stable name for scripts, e.g. `file-digest`, `isbn-check-digit`.
+    /// A stable name for scripts, e.g. `file-digest`, `pdf-pages`, `schema`.
     pub code: &'static str,
     pub message: String,
     pub severity: Severity,
@@ -41,15 +53,109 @@ impl std::fmt::Display for Problem {
     }
 }
 
+/// How to validate.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Threads hashing and reading files.
+    pub jobs: usize,
+    /// The latest plausible publication year.
+    pub this_year: i32,
+}
+
+/// A manifest that was read, and what is wrong with it and with OUT.
+#[derive(Debug)]
+pub struct Report {
+    /// Books the manifest lists (0 when it could not be read as a manifest).
+    pub books: usize,
+    /// In manifest order, grouped by book: the manifest's own first, the summary's last.
+    pub problems: Vec<Problem>,
+}
+
+impl Report {
+    pub fn errors(&self) -> usize {
+        self.problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
+            .count()
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.problems.len() - self.errors()
+    }
+}
+
+/// Validates the manifest at `path` and the files of `out`. Err: the manifest cannot be read
+/// at all (absent, not JSON, or written by a newer kitap) — the one problem to report.
+pub fn run(out: &Path, path: &Path, options: Options) -> Result<Report, Problem> {
+    let unreadable = |code, message: String| Problem {
+        book: None,
+        path: path.display().to_string(),
+        code,
+        message,
+        severity: Severity::Error,
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| unreadable("manifest-read", format!("cannot read: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| unreadable("manifest-json", format!("not JSON: {e}")))?;
+    if let Some(version) = value.get("schema_version").and_then(|v| v.as_str())
+        && crate::manifest::is_newer_schema(version)
+    {
+        return Err(unreadable(
+            "schema-version",
+            format!(
+                "written by a newer kitap (schema {version}; this kitap reads up to {SCHEMA_VERSION}) — update kitap"
+            ),
+        ));
+    }
+    let schema = schema::check(&value);
+    match Manifest::parse(&text, path) {
+        Ok(manifest) => Ok(Report {
+            books: manifest.books.len(),
+            problems: checks(out, &manifest, options, schema),
+        }),
+        // The schema says why; the files cannot be looked at without the entries.
+        Err(e) if !schema.is_empty() => {
+            let mut problems: Vec<Problem> = schema.into_iter().map(|(_, p)| p).collect();
+            problems.push(unreadable(
+                "manifest-shape",
+                format!("{e}; the files were not checked"),
+            ));
+            Ok(Report { books: 0, problems })
+        }
+        Err(e) => Err(unreadable("manifest-shape", e.to_string())),
+    }
+}
+
 /// Every problem of OUT and its manifest, in manifest order (the summary's last).
-pub fn validate(out: &Path, manifest: &Manifest, this_year: i32) -> Vec<Problem> {
+pub fn validate(out: &Path, manifest: &Manifest, options: Options) -> Vec<Problem> {
+    checks(out, manifest, options, Vec::new())
+}
+
+/// The checks, with the schema's problems (by the index of the book they lie in) put first in
+/// their book's group.
+fn checks(
+    out: &Path,
+    manifest: &Manifest,
+    options: Options,
+    schema: Vec<(Option<usize>, Problem)>,
+) -> Vec<Problem> {
+    let mut by_book: Vec<Vec<Problem>> = vec![Vec::new(); manifest.books.len()];
     let mut problems = Vec::new();
-    for (i, book) in manifest.books.iter().enumerate() {
+    for (i, p) in schema {
+        match i.and_then(|i| by_book.get_mut(i)) {
+            Some(group) => group.push(p),
+            None => problems.push(p),
+        }
+    }
+    let file_problems = files::check(out, &manifest.books, options.jobs);
+    for (i, (book, files)) in manifest.books.iter().zip(file_problems).enumerate() {
         let entry = format!("manifest.json: books[{i}] ({})", book.id);
-        problems.extend(book.verify(out).into_iter().map(|p| file_problem(book, p)));
+        problems.append(&mut by_book[i]);
+        problems.extend(files);
         problems.extend(unlisted(out, book));
         problems.extend(statuses(book, &entry));
-        problems.extend(metadata(book, &entry, this_year));
+        problems.extend(metadata(book, &entry, options.this_year));
     }
     problems.extend(summary(manifest));
     problems
@@ -189,7 +295,7 @@ fn metadata(book: &BookRecord, entry: &str, this_year: i32) -> Vec<Problem> {
         }
     }
     match m.title.as_deref().map(str::trim) {
-        None | Some("") => bad("title", "no title".into()),
+        Some("") => bad("title", "the title is empty".into()),
         Some(t) if PLACEHOLDER_TITLES.contains(&t.to_lowercase().as_str()) => {
             bad("title", format!("title {t:?} is a placeholder"));
         }
@@ -197,6 +303,22 @@ fn metadata(book: &BookRecord, entry: &str, this_year: i32) -> Vec<Problem> {
     }
     if m.authors.iter().any(|a| a.trim().is_empty()) {
         bad("authors", "an author is an empty string".into());
+    }
+    // No title at all is an omission the outputs cover (they are titled by the book id), not
+    // a wrong value: a warning, which --strict counts.
+    if m.title.is_none() {
+        v.push(Problem {
+            severity: Severity::Warning,
+            ..problem(
+                book,
+                entry.to_string(),
+                "title",
+                format!(
+                    "no title in book.toml (the PDF and EPUB are titled {:?}, the book id)",
+                    book.id
+                ),
+            )
+        });
     }
     v
 }

@@ -76,6 +76,11 @@ fn the_long_book_renders_more_than_20_pages_and_converts_with_exit_0() {
 }
 
 #[test]
+fn the_long_book_out_passes_kitap_validate() {
+    kitap_validate_clean(&long_book().run.out);
+}
+
+#[test]
 fn the_long_book_epub_passes_epubcheck() {
     epubcheck(&long_book().epub());
 }

@@ -86,6 +86,12 @@ fn control_characters_leave_an_epub_that_passes_epubcheck() {
     epubcheck(&epub);
 }
 
+/// The EPUB's title, cleaned, is the manifest's: kitap validate compares them.
+#[test]
+fn control_characters_leave_an_out_that_passes_kitap_validate() {
+    kitap_validate_clean(&messy().out);
+}
+
 #[test]
 fn the_manifest_keeps_the_normalised_title() {
     let m = messy().manifest();
@@ -125,6 +131,7 @@ fn a_title_of_only_control_characters_fails_its_book_naming_book_toml() {
     assert_eq!(bad.status, Status::Failed);
     let err = bad.error.as_deref().unwrap();
     assert!(err.contains("book.toml") && err.contains("title"), "{err}");
+    kitap_validate_clean(&run.out);
 }
 
 // Strings over PDF/A's limit.
@@ -192,6 +199,13 @@ fn a_long_title_is_cut_in_the_epub_too() {
     let title = element(&opf, "dc:title");
     assert!(title.len() <= LIMIT, "{} bytes", title.len());
     assert!(long_title().starts_with(&title));
+}
+
+/// The titles the EPUBs hold are cut, the manifest keeps them whole: kitap validate compares
+/// the EPUB with the manifest's title cut as the writer cuts it.
+#[test]
+fn long_metadata_leaves_an_out_that_passes_kitap_validate() {
+    kitap_validate_clean(&long().out);
 }
 
 #[test]

@@ -344,6 +344,13 @@ fn the_sample_book_converts_with_exit_1_for_its_broken_page() {
     s.run.code(1);
 }
 
+/// kitap validate reads the same PDF (a placeholder page among scans) and passes it.
+#[test]
+fn the_sample_out_passes_kitap_validate() {
+    let Some(s) = sample() else { return };
+    kitap_validate_clean(&s.run.out);
+}
+
 #[test]
 fn the_sample_pdf_passes_qpdf_and_the_pdfa_checks() {
     let Some(s) = sample() else { return };

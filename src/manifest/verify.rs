@@ -4,6 +4,8 @@
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
+use sha2::{Digest, Sha256};
+
 use super::{BookRecord, FileRecord};
 use crate::fsio;
 
@@ -83,7 +85,7 @@ impl fmt::Display for FileProblem {
 pub(super) fn files(book: &BookRecord, out: &Path) -> Vec<FileProblem> {
     book.files
         .iter()
-        .filter_map(|file| check(&book.id, file, out))
+        .filter_map(|file| file.check(&book.id, out, false).err())
         .collect()
 }
 
@@ -94,9 +96,28 @@ fn inside(path: &str) -> bool {
         .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
 }
 
-fn check(book: &str, file: &FileRecord, out: &Path) -> Option<FileProblem> {
+impl FileRecord {
+    /// The listed file of `book` against OUT: present, same size, same SHA-256. With `keep`,
+    /// the file is read into memory and its bytes are handed back when they match, for a
+    /// closer look without reading it twice; otherwise it is hashed as it streams by.
+    pub fn check(
+        &self,
+        book: &str,
+        out: &Path,
+        keep: bool,
+    ) -> Result<Option<Vec<u8>>, FileProblem> {
+        check(book, self, out, keep)
+    }
+}
+
+fn check(
+    book: &str,
+    file: &FileRecord,
+    out: &Path,
+    keep: bool,
+) -> Result<Option<Vec<u8>>, FileProblem> {
     if !inside(&file.path) {
-        return Some(FileProblem::OutsideOut {
+        return Err(FileProblem::OutsideOut {
             book: book.to_string(),
             path: file.path.clone(),
         });
@@ -108,26 +129,28 @@ fn check(book: &str, file: &FileRecord, out: &Path) -> Option<FileProblem> {
         error: e.to_string(),
     };
     // The size first, from the metadata: a truncated upload is found without reading it.
-    let size = match std::fs::metadata(&path) {
-        Ok(m) => m.len(),
-        Err(e) => return Some(unreadable(e)),
-    };
+    let size = std::fs::metadata(&path).map_err(unreadable)?.len();
     if size != file.bytes {
-        return Some(FileProblem::Size {
+        return Err(FileProblem::Size {
             book: book.to_string(),
             path,
             listed: file.bytes,
             found: size,
         });
     }
-    match fsio::hash_file(&path) {
-        Err(e) => Some(unreadable(e)),
-        Ok((_, digest)) if digest != file.sha256 => Some(FileProblem::Digest {
+    let (digest, bytes) = if keep {
+        let bytes = std::fs::read(&path).map_err(unreadable)?;
+        (format!("{:x}", Sha256::digest(&bytes)), Some(bytes))
+    } else {
+        (fsio::hash_file(&path).map_err(unreadable)?.1, None)
+    };
+    if digest != file.sha256 {
+        return Err(FileProblem::Digest {
             book: book.to_string(),
             path,
             listed: file.sha256.clone(),
             found: digest,
-        }),
-        Ok(_) => None,
+        });
     }
+    Ok(bytes)
 }

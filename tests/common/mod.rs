@@ -362,11 +362,27 @@ pub fn fonts_embedded_with_unicode(pdf: &Path) {
     }
 }
 
+/// `kitap validate OUT` finds nothing wrong (exit 0; warnings allowed): every OUT the tests
+/// check is fit for upload — schema, files, PDF/EPUB/text structure, statuses, metadata.
+pub fn kitap_validate_clean(out: &Path) {
+    let run = Kitap::new().arg("validate").arg(out).run();
+    assert_eq!(
+        run.exit,
+        0,
+        "kitap validate {} found problems:\n{}{}",
+        out.display(),
+        run.stdout,
+        run.stderr
+    );
+}
+
 /// The files under OUT/<id>/ are exactly the ones the manifest lists for that book.
 /// Each converted book's folder holds exactly the files its manifest entry lists, plus its
 /// record (`.kitap-book.json`), which lists the same files. A failed book's folder is untouched
-/// by the run: absent, or an earlier generation whose own record lists what is there.
+/// by the run: absent, or an earlier generation whose own record lists what is there. And
+/// `kitap validate` passes OUT.
 pub fn outputs_match_manifest(run: &Run) {
+    kitap_validate_clean(&run.out);
     for b in run.manifest().books {
         let dir = run.out.join(&b.id);
         let present = book_files(&run.out, &dir);
@@ -434,8 +450,9 @@ pub fn epubcheck(epub: &Path) {
 }
 
 /// Validates the manifest against the JSON Schema in the repo with the reference Python
-/// implementation (Debian's python3-jsonschema).
+/// implementation (Debian's python3-jsonschema), and OUT with `kitap validate`.
 pub fn validate_manifest(out: &Path) {
+    kitap_validate_clean(out);
     let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/manifest.schema.json");
     let script = "import json,sys,jsonschema\n\
 s=json.load(open(sys.argv[1]))\n\
