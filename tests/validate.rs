@@ -540,9 +540,14 @@ fn a_manifest_of_a_newer_kitap_is_exit_2() {
 #[test]
 fn a_manifest_of_schema_1_0_is_still_valid() {
     let out = copy("validate-1-0");
-    // What kitap 1.0 wrote: no generations, fingerprints or inputs yet.
+    // What kitap 1.0 wrote: no generations, fingerprints or inputs yet, and none of 1.2's
+    // review fields and thumbnails.
     edit_manifest(&out, |m| {
         m["schema_version"] = "1.0".into();
+        m["pipeline"]
+            .as_object_mut()
+            .unwrap()
+            .remove("review_below_confidence");
         for b in m["books"].as_array_mut().unwrap() {
             let b = b.as_object_mut().unwrap();
             for key in [
@@ -551,11 +556,26 @@ fn a_manifest_of_schema_1_0_is_still_valid() {
                 "fingerprint",
                 "inputs",
                 "kept",
+                "needs_review",
+                "approved",
             ] {
                 b.remove(key);
             }
+            for p in b["pages"].as_array_mut().unwrap() {
+                let p = p.as_object_mut().unwrap();
+                for key in ["label", "thumbnail", "needs_review"] {
+                    p.remove(key);
+                }
+            }
+            b["files"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|f| f["media_type"] != "image/jpeg");
         }
     });
+    for id in ["en-reading-room", "tk-obadaky-kitaphana"] {
+        std::fs::remove_dir_all(out.join(id).join(format!("{id}.thumbs"))).unwrap();
+    }
     validate(&out, &[])
         .success()
         .stdout_contains("2 book(s), 0 error(s), 0 warning(s)");
