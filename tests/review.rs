@@ -129,6 +129,19 @@ fn assert_offline(dom: &str) {
     }
 }
 
+/// A private copy of the converted OUT, as `dir/out`.
+fn copy_out(dir: &Path) -> PathBuf {
+    let out = dir.join("out");
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(converted())
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    out
+}
+
 #[test]
 fn the_manifest_marks_what_needs_review() {
     let m = manifest();
@@ -391,14 +404,7 @@ fn review_page_works_from_a_static_web_server() {
 #[test]
 fn kitap_review_remakes_the_page_from_out_alone() {
     let dir = fixture_dir("review-remake");
-    let out = dir.join("out");
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(converted())
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let out = copy_out(&dir);
     let written = std::fs::read(out.join("review.html")).unwrap();
     std::fs::remove_file(out.join("review.html")).unwrap();
     Kitap::new()
@@ -422,14 +428,7 @@ fn kitap_review_remakes_the_page_from_out_alone() {
 #[test]
 fn a_new_review_threshold_judges_every_book_without_rebuilding_any() {
     let dir = fixture_dir("review-threshold");
-    let out = dir.join("out");
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(converted())
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let out = copy_out(&dir);
     let before = Manifest::read(&out.join("manifest.json")).unwrap();
     assert!(!book(&before, "kk-dala-kitaphanasy").needs_review);
     // The default pipeline with a stricter threshold, nothing else changed.
@@ -474,14 +473,7 @@ fn approve(out: &Path, args: &[&str]) -> Run {
 #[test]
 fn an_editor_approves_a_generation_and_a_new_one_starts_unapproved() {
     let dir = fixture_dir("review-approve");
-    let out = dir.join("out");
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(converted())
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let out = copy_out(&dir);
     // Refused: no name, no such book, a book another run is writing into.
     approve(&out, &["--approve", "mixed"])
         .code(2)

@@ -680,6 +680,8 @@ pub fn chromium(url: &str, png: Option<(&Path, u32, u32)>) -> String {
         "--headless".to_string(),
         "--no-sandbox".into(),
         "--disable-gpu".into(),
+        // Containers give /dev/shm 64 MB: Chromium's renderer would crash on a long page.
+        "--disable-dev-shm-usage".into(),
         "--no-first-run".into(),
         "--disable-extensions".into(),
         "--disable-background-networking".into(),
