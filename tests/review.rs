@@ -281,53 +281,50 @@ fn review_page_in_chromium_lists_every_book_and_page_doubtful_first() {
     assert_offline(&dom);
 }
 
+/// The tags (`<li class="page` or `<article`) in the books section of the page at `url`, and
+/// of those the ones shown, by `key` attribute.
+fn shown_in_books(url: &str, tag: &str, key: &str) -> (usize, Vec<String>) {
+    let dom = chromium(url, None);
+    let books = list(&dom, "books", "</main>");
+    let tags: Vec<&str> = books
+        .match_indices(tag)
+        .map(|(i, _)| &books[i..i + books[i..].find('>').unwrap()])
+        .collect();
+    let shown = tags
+        .iter()
+        .filter(|t| shown(t))
+        .map(|t| attr(t, key).to_string())
+        .collect();
+    (tags.len(), shown)
+}
+
 #[test]
 fn filters_are_form_controls_set_from_the_address() {
     let url = file_url(&converted().join("review.html"));
-    let dom = chromium(&format!("{url}#flag=failed"), None);
-    let books = list(&dom, "books", "</main>");
-    let visible: Vec<&str> = cards(books)
-        .into_iter()
-        .filter(|c| shown(c))
-        .map(|c| attr(c, "data-id"))
-        .collect();
+    let page = "<li class=\"page";
+    let (_, visible) = shown_in_books(&format!("{url}#flag=failed"), page, "data-id");
     assert_eq!(visible, ["mixed/3"]);
+    let dom = chromium(&format!("{url}#flag=failed"), None);
     assert!(
         dom.contains("1 of 9 pages shown"),
         "{}",
         list(&dom, "f-count", "<")
     );
     // Books still to review: the Komi book and the mixed one.
-    let dom = chromium(&format!("{url}#status=review"), None);
-    let books = list(&dom, "books", "</main>");
-    let visible: Vec<&str> = books
-        .match_indices("<article")
-        .map(|(i, _)| &books[i..i + books[i..].find('>').unwrap()])
-        .filter(|t| shown(t))
-        .map(|t| attr(t, "id"))
-        .collect();
+    let (_, visible) = shown_in_books(&format!("{url}#status=review"), "<article", "id");
     assert_eq!(visible, ["book-kpv-cyrl-vyl-tujod-1939", "book-mixed"]);
     // A malformed address filters nothing and breaks nothing.
     let dom = chromium(&format!("{url}#book=100%&flag=%E0"), None);
     assert!(dom.contains("9 of 9 pages shown"));
-    // The Komi book alone, every status: its two pages; other books hidden.
-    let dom = chromium(&format!("{url}#book=kpv-cyrl-vyl-tujod-1939"), None);
-    let books = list(&dom, "books", "</main>");
-    let visible: Vec<&str> = cards(books)
-        .into_iter()
-        .filter(|c| shown(c))
-        .map(|c| attr(c, "data-id"))
-        .collect();
+    // The Komi book alone, every status: its two pages; the other three books hidden.
+    let komi = format!("{url}#book=kpv-cyrl-vyl-tujod-1939");
+    let (_, visible) = shown_in_books(&komi, page, "data-id");
     assert_eq!(
         visible,
         ["kpv-cyrl-vyl-tujod-1939/1", "kpv-cyrl-vyl-tujod-1939/2"]
     );
-    let hidden_books = books.matches("<article").count()
-        - books
-            .match_indices("<article")
-            .filter(|(i, _)| shown(&books[*i..*i + books[*i..].find('>').unwrap()]))
-            .count();
-    assert_eq!(hidden_books, 3);
+    let (all, visible) = shown_in_books(&komi, "<article", "id");
+    assert_eq!((all, visible.len()), (4, 1));
 }
 
 /// `python3 -m http.server` on OUT, on a free port; its access log is its stderr.

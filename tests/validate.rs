@@ -121,6 +121,27 @@ fn rewrite_epub(
     std::fs::write(path, new.finish().unwrap().into_inner()).unwrap();
 }
 
+/// Gives the EPUB at `path` (in OUT) another `dc:title` in its OPF (after checking the one it
+/// had, when `was` is given) and updates its size and SHA-256 in the manifest: only the
+/// EPUB's structure check can tell.
+fn retitle_epub(out: &Path, path: &str, was: Option<&str>, title: &str) {
+    rewrite_epub(
+        &out.join(path),
+        zip::CompressionMethod::Stored,
+        |name, bytes| {
+            if name != "OEBPS/content.opf" {
+                return Some(bytes);
+            }
+            let opf = String::from_utf8(bytes).unwrap();
+            if let Some(was) = was {
+                assert!(opf.contains(&format!(">{was}</dc:title>")), "{opf}");
+            }
+            Some(replace_element_text(&opf, "dc:title", title).into_bytes())
+        },
+    );
+    rehash(out, path);
+}
+
 /// Replaces the text of the first `<tag …>…</tag>` in an XML document.
 fn replace_element_text(xml: &str, tag: &str, text: &str) -> String {
     let open = xml.find(&format!("<{tag}")).unwrap();
@@ -269,18 +290,7 @@ fn an_empty_author_names_the_entry() {
 fn a_book_without_a_title_is_a_warning_naming_the_id() {
     let out = copy("validate-no-title");
     // The EPUB is rewritten titled by the id, as kitap writes a book without a title.
-    rewrite_epub(
-        &out.join(TK_EPUB),
-        zip::CompressionMethod::Stored,
-        |name, bytes| {
-            if name != "OEBPS/content.opf" {
-                return Some(bytes);
-            }
-            let opf = String::from_utf8(bytes).unwrap();
-            Some(replace_element_text(&opf, "dc:title", "tk-obadaky-kitaphana").into_bytes())
-        },
-    );
-    rehash(&out, TK_EPUB);
+    retitle_epub(&out, TK_EPUB, None, "tk-obadaky-kitaphana");
     edit_manifest(&out, |m| {
         m["books"][1]["metadata"]
             .as_object_mut()
@@ -408,19 +418,7 @@ fn a_pdf_whose_cross_references_are_off_is_an_open_error() {
 #[test]
 fn an_epub_whose_title_was_edited_is_found() {
     let out = copy("validate-epub-title");
-    rewrite_epub(
-        &out.join(TK_EPUB),
-        zip::CompressionMethod::Stored,
-        |name, bytes| {
-            if name != "OEBPS/content.opf" {
-                return Some(bytes);
-            }
-            let opf = String::from_utf8(bytes).unwrap();
-            assert!(opf.contains(">Obadaky kitaphana</dc:title>"), "{opf}");
-            Some(replace_element_text(&opf, "dc:title", "Başga kitap").into_bytes())
-        },
-    );
-    rehash(&out, TK_EPUB);
+    retitle_epub(&out, TK_EPUB, Some("Obadaky kitaphana"), "Başga kitap");
     let p = only_problem(&out, "epub-title", TK_EPUB);
     assert_eq!(
         p["message"],
@@ -466,18 +464,7 @@ fn an_epub_of_another_book_is_an_identifier_error() {
     // The Turkmen book's EPUB in the English book's place, titled as the English book.
     let en_epub = "en-reading-room/en-reading-room.epub";
     std::fs::copy(out.join(TK_EPUB), out.join(en_epub)).unwrap();
-    rewrite_epub(
-        &out.join(en_epub),
-        zip::CompressionMethod::Stored,
-        |name, bytes| {
-            if name != "OEBPS/content.opf" {
-                return Some(bytes);
-            }
-            let opf = String::from_utf8(bytes).unwrap();
-            Some(replace_element_text(&opf, "dc:title", "The Reading Room").into_bytes())
-        },
-    );
-    rehash(&out, en_epub);
+    retitle_epub(&out, en_epub, None, "The Reading Room");
     let p = only_problem(&out, "epub-identifier", en_epub);
     assert!(
         p["message"].as_str().unwrap().contains("en-reading-room"),
