@@ -224,13 +224,6 @@ fn review(args: &ReviewArgs) -> ExitCode {
             }
         };
     }
-    if !args.out.join("manifest.json").is_file() {
-        eprintln!(
-            "kitap: {}: no manifest.json (not an output folder of kitap convert)",
-            args.out.display()
-        );
-        return ExitCode::from(2);
-    }
     match crate::review::remake(&args.out) {
         Ok(path) => {
             println!("{}", path.display());

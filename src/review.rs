@@ -95,13 +95,7 @@ pub fn approve(
             "{id}: both --approve and --revoke; say which"
         )));
     }
-    let manifest_path = out.join("manifest.json");
-    if !manifest_path.is_file() {
-        return Err(ApproveError::Manifest(
-            Manifest::read(&manifest_path).expect_err("no file"),
-        ));
-    }
-    let _lock = crate::lock::OutLock::acquire(out, None).map_err(ApproveError::Lock)?;
+    let (manifest_path, _lock) = lock_out(out)?;
     let mut manifest = Manifest::read(&manifest_path).map_err(ApproveError::Manifest)?;
     let at = crate::manifest::now_rfc3339();
     // Every book is checked before anything is written.
@@ -189,9 +183,22 @@ pub fn approve(
 /// Writes review.html again from OUT's manifest, under OUT's lock (a run in progress writes
 /// it itself when it ends).
 pub fn remake(out: &Path) -> Result<PathBuf, ApproveError> {
-    let _lock = crate::lock::OutLock::acquire(out, None).map_err(ApproveError::Lock)?;
-    let manifest = Manifest::read(&out.join("manifest.json")).map_err(ApproveError::Manifest)?;
+    let (manifest_path, _lock) = lock_out(out)?;
+    let manifest = Manifest::read(&manifest_path).map_err(ApproveError::Manifest)?;
     write(out, &manifest).map_err(ApproveError::Write)
+}
+
+/// OUT's lock, taken only where OUT has a manifest (no lock file is left in a folder that
+/// is not kitap's); returns the manifest's path with it.
+fn lock_out(out: &Path) -> Result<(PathBuf, crate::lock::OutLock), ApproveError> {
+    let path = out.join("manifest.json");
+    if let Err(source) = std::fs::metadata(&path) {
+        return Err(ApproveError::Manifest(
+            crate::manifest::ManifestError::Read { path, source },
+        ));
+    }
+    let lock = crate::lock::OutLock::acquire(out, None).map_err(ApproveError::Lock)?;
+    Ok((path, lock))
 }
 
 /// The batch as the page's script reads it. A 5,000-page batch is one blob, so pages are
@@ -363,6 +370,11 @@ impl<'a> BookData<'a> {
             .iter()
             .map(|p| PageData::of(b, p, &src, threshold, strings))
             .collect();
+        let review_mask: u32 = Flag::ALL
+            .iter()
+            .filter(|f| f.needs_review())
+            .map(|f| f.bit())
+            .sum();
         BookData {
             id: &b.id,
             title: m.title.as_deref(),
@@ -375,9 +387,7 @@ impl<'a> BookData<'a> {
             error: b.error.as_deref(),
             confidence: b.confidence,
             needs_review: b.status != crate::manifest::Status::Ok
-                || b.pages
-                    .iter()
-                    .any(|p| review::page_needs_review(p, threshold)),
+                || pages.iter().any(|p| p.f & review_mask != 0),
             converted_at: b.converted_at.as_deref(),
             approved: b.approved.as_ref().map(|a| (a.by.as_str(), a.at.as_str())),
             warnings: &b.warnings,
@@ -435,12 +445,7 @@ impl<'a> PageData<'a> {
             s: p.source.strip_prefix(src).unwrap_or(&p.source),
             c: p.confidence,
             w: p.words,
-            f: Flag::ALL
-                .iter()
-                .enumerate()
-                .filter(|(_, f)| flags.contains(f))
-                .map(|(k, _)| 1 << k)
-                .sum(),
+            f: flags.iter().map(|f| f.bit()).sum(),
             n: notes.iter().map(|n| strings.of(n)).collect(),
             e: (p.status == PageStatus::Failed)
                 .then_some(p.error.as_deref())

@@ -92,6 +92,11 @@ impl Flag {
         }
     }
 
+    /// The flag's bit in the review page's data: bit k for `ALL[k]`.
+    pub fn bit(self) -> u32 {
+        1 << self as u32
+    }
+
     /// Whether the flag alone makes the page need review.
     pub fn needs_review(self) -> bool {
         matches!(self, Flag::Failed | Flag::LowConfidence | Flag::Blank)
@@ -248,6 +253,9 @@ mod tests {
             ]
         );
         assert_eq!(turn_note(&p).as_deref(), Some("180° (OSD)"));
+        for (k, f) in Flag::ALL.iter().enumerate() {
+            assert_eq!(f.bit(), 1 << k, "{f:?}: ALL is in declaration order");
+        }
         assert!(!page_needs_review(&p, 60.0));
     }
 
