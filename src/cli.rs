@@ -54,6 +54,15 @@ Presets (`kitap pipelines`): default, hocr, archive (originals never altered), c
 An upload script takes a book when `needs_review` is false or it is `approved`:\n  jq -r '.books[] | select(.status != \"failed\" and ((.needs_review | not) or .approved)) | .id' OUT/manifest.json"
     )]
     Review(ReviewArgs),
+    /// Turn OUT's manifest into what other systems take: MARC21 XML for Koha, an OPDS
+    /// catalog, a printable virtual shelf with QR codes, DSpace packages. Reads only the
+    /// manifest and OUT; writes into OUT/export/ unless -o says otherwise.
+    #[command(
+        after_help = "Only books whose status is ok or partial are exported (a partial one with a note saying which pages are missing); failed books are named on stderr.\n\
+Links are --base-url (where OUT is served) followed by the file's path in OUT, each segment percent-encoded (ids may be Cyrillic).\n\
+Exit status: 0 every ok/partial book exported, 1 some book left out (a file missing from OUT, a letter no font has), 2 usage error or no readable manifest, 3 another run holds OUT, 4 an export file cannot be written."
+    )]
+    Export(ExportArgs),
     /// List the built-in pipelines.
     Pipelines,
 }
@@ -87,6 +96,167 @@ pub struct ReviewArgs {
     /// The editor's name, recorded with an approval.
     #[arg(long, value_name = "NAME", env = "KITAP_EDITOR")]
     pub by: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    #[command(subcommand)]
+    pub format: ExportFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportFormat {
+    /// MARC21 slim XML (a <collection>, one <record> per book) for Koha's staged import
+    /// (Tools → Stage MARC records for import, format MARCXML). Default OUT/export/marc.xml.
+    #[command(
+        after_help = "Each record: leader for electronic language material; 001 the book id, 003 --org-code, 005, 006/007 online resource, 008 (year, language, form of item o); 020 ISBN; 041 languages; 100/700 authors; 245 title; 264 place, publisher, year; 300 pages; 336/337/338 RDA text/computer/online resource; 347 file types; 500 OCR note with its mean confidence; 533 electronic reproduction (--agency, when converted); 540 rights; 650 subjects; 856 40 per PDF/EPUB (URL, media type, size); 942 $c --koha-item-type; 999 $c book.toml's koha_biblionumber, so the import overlays the record Koha already has (matching rule KohaBiblio)."
+    )]
+    Marc(MarcArgs),
+    /// OPDS 1.2 catalog (Atom): a root navigation feed, an acquisition feed of all books
+    /// paginated by --per-page, language facets, a cover and thumbnail per book. Default
+    /// OUT/export/opds/ (it must be inside OUT: its links are --base-url plus its path).
+    Opds(OpdsArgs),
+    /// A printable virtual shelf: A4 pages of cover, title, author and a QR code per book
+    /// (default 3 × 4 a page), and OUT/<id>/<id>.qr.svg and .qr.png. Default OUT/export/shelf.pdf.
+    Shelf(ShelfArgs),
+    /// DSpace Simple Archive Format: one item folder per book (dublin_core.xml, contents, the
+    /// PDF, EPUB and text), for `dspace import --add`. Default OUT/export/saf/.
+    Saf(SafArgs),
+}
+
+/// What every export takes.
+#[derive(Debug, clap::Args)]
+pub struct ExportCommon {
+    /// OUT: the output folder of a convert run.
+    pub out: std::path::PathBuf,
+    /// Only books that need no review or that an editor approved (`kitap review --approve`).
+    #[arg(long)]
+    pub reviewed_only: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MarcArgs {
+    #[command(flatten)]
+    pub common: ExportCommon,
+    /// Where OUT will be served, e.g. https://elib.example.kz/books/
+    #[arg(long, value_name = "URL")]
+    pub base_url: String,
+    /// The MARC file to write.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+    /// The library's MARC organisation code (003, 040), e.g. KzAlNL.
+    #[arg(long, value_name = "CODE")]
+    pub org_code: Option<String>,
+    /// Koha's item type for the records (942 $c), e.g. EBOOK.
+    #[arg(long, value_name = "TYPE")]
+    pub koha_item_type: Option<String>,
+    /// Who digitized the books, for the reproduction note (533 $c). Default: --org-code.
+    #[arg(long, value_name = "NAME")]
+    pub agency: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct OpdsArgs {
+    #[command(flatten)]
+    pub common: ExportCommon,
+    /// Where OUT will be served, e.g. https://elib.example.kz/books/
+    #[arg(long, value_name = "URL")]
+    pub base_url: String,
+    /// The catalog's folder (inside OUT).
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<std::path::PathBuf>,
+    /// Entries per acquisition feed page.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub per_page: u32,
+    /// The catalog's title.
+    #[arg(long, default_value = "kitap catalog")]
+    pub title: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum QrTarget {
+    Epub,
+    Pdf,
+    Opds,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShelfArgs {
+    #[command(flatten)]
+    pub common: ExportCommon,
+    /// Where OUT will be served, e.g. https://elib.example.kz/books/
+    #[arg(long, value_name = "URL")]
+    pub base_url: String,
+    /// The shelf PDF to write.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+    /// What a book's QR code opens (opds: its entry in the catalog `kitap export opds` wrote
+    /// into OUT/export/opds/).
+    #[arg(long, value_enum, default_value_t = QrTarget::Epub)]
+    pub qr_target: QrTarget,
+    /// Books per page, COLUMNSxROWS.
+    #[arg(long, default_value = "3x4", value_name = "CxR")]
+    pub grid: String,
+    /// The heading printed on every page.
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
+    /// A TrueType font with every letter of the titles. Default: DejaVu Sans (Debian
+    /// fonts-dejavu-core).
+    #[arg(long, value_name = "FILE")]
+    pub font: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SafArgs {
+    #[command(flatten)]
+    pub common: ExportCommon,
+    /// The archive's folder (one item folder per book inside).
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<std::path::PathBuf>,
+    /// Hard-link the bitstreams instead of copying them (same filesystem as OUT).
+    #[arg(long)]
+    pub link: bool,
+}
+
+/// `kitap export FORMAT OUT`: the batch opened under OUT's lock, the export written, left-out
+/// books and problems on stderr, the file written on stdout.
+fn export(args: &ExportArgs) -> ExitCode {
+    use crate::export::{self, Batch, Selection};
+    let common = match &args.format {
+        ExportFormat::Marc(a) => &a.common,
+        ExportFormat::Opds(a) => &a.common,
+        ExportFormat::Shelf(a) => &a.common,
+        ExportFormat::Saf(a) => &a.common,
+    };
+    let selection = Selection {
+        reviewed_only: common.reviewed_only,
+    };
+    let result = Batch::open(&common.out, selection).and_then(|batch| {
+        let outcome = match &args.format {
+            ExportFormat::Marc(a) => export::marc::export(&batch, a),
+            ExportFormat::Opds(a) => export::opds::export(&batch, a),
+            ExportFormat::Shelf(a) => export::shelf::export(&batch, a),
+            ExportFormat::Saf(a) => export::saf::export(&batch, a),
+        }?;
+        Ok((batch, outcome))
+    });
+    match result {
+        Ok((batch, outcome)) => {
+            for line in batch.left_out.iter().chain(&outcome.problems) {
+                eprintln!("kitap: {line}");
+            }
+            println!("{} ({} book(s))", outcome.written.display(), outcome.books);
+            if batch.unusable > 0 || !outcome.problems.is_empty() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("kitap: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
 }
 
 /// Tesseract's OpenMP threads fight rayon's workers (a page took 14.7 s instead of 1.5 s), and
@@ -249,6 +419,7 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Command::Validate(args) => validate(&args),
         Command::Review(args) => review(&args),
+        Command::Export(args) => export(&args),
         Command::Convert(req) => {
             ensure_process_environment();
             let job = match Job::build(&req) {

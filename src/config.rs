@@ -28,12 +28,22 @@ pub struct BookMeta {
     pub isbn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub publisher: Option<String>,
+    /// Place of publication as printed (MARC 264 $a).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub year: Option<i32>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subjects: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rights: Option<String>,
+    /// A summary for catalogues and e-readers (EPUB `dc:description`, OPDS summary).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The book's record number in Koha, when it is already catalogued: the MARC export's
+    /// `999 $c`, so a staged import overlays that record instead of adding a second one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub koha_biblionumber: Option<u64>,
     /// An extra identifier (catalogue number, URN); the book id is always the folder name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identifier: Option<String>,
@@ -148,7 +158,9 @@ impl BookMeta {
         for (key, value) in [
             ("isbn", &mut self.isbn),
             ("publisher", &mut self.publisher),
+            ("place", &mut self.place),
             ("rights", &mut self.rights),
+            ("description", &mut self.description),
             ("identifier", &mut self.identifier),
         ] {
             if let Some(v) = value.as_mut().map(|v| clean_text(v)) {
@@ -187,7 +199,9 @@ impl BookMeta {
             ("title", &self.title),
             ("isbn", &self.isbn),
             ("publisher", &self.publisher),
+            ("place", &self.place),
             ("rights", &self.rights),
+            ("description", &self.description),
             ("identifier", &self.identifier),
         ];
         for (key, value) in single {
@@ -239,6 +253,12 @@ impl BookMeta {
         }
         if let Some(y) = self.year.filter(|y| !(0..=9999).contains(y)) {
             return Err(bad(format!("year {y} is not a year")));
+        }
+        if self.koha_biblionumber == Some(0) {
+            return Err(bad(
+                "koha_biblionumber counts from 1 (Koha's biblionumber of the catalogued record)"
+                    .into(),
+            ));
         }
         for c in &self.chapters {
             if c.page == 0 {

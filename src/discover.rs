@@ -406,9 +406,10 @@ fn warn_case_alike(books: &mut [BookDir]) {
 
 /// A book whose id is the manifest's file name would put its folder where the manifest goes.
 /// Names in OUT that are the batch's own files, not books.
-const RESERVED: [(&str, &str); 2] = [
+const RESERVED: [(&str, &str); 3] = [
     (MANIFEST_NAME, "the batch manifest"),
     (crate::review::REVIEW_FILE, "the review page"),
+    (crate::export::EXPORT_DIR, "where `kitap export` writes"),
 ];
 
 fn refuse_reserved(books: &mut [BookDir]) {

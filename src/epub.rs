@@ -34,6 +34,8 @@ pub struct EpubMeta {
     pub year: Option<i32>,
     pub subjects: Vec<String>,
     pub rights: Option<String>,
+    /// A summary (`dc:description`).
+    pub description: Option<String>,
     /// `dcterms:modified`, `CCYY-MM-DDThh:mm:ssZ`.
     pub modified: String,
     pub chapters: Vec<(String, u32)>,
@@ -55,6 +57,7 @@ impl EpubMeta {
             publisher: self.publisher.as_ref().map(fit),
             subjects: self.subjects.iter().map(fit).collect(),
             rights: self.rights.as_ref().map(fit),
+            description: self.description.as_ref().map(fit),
             chapters: self.chapters.iter().map(|(t, p)| (fit(t), *p)).collect(),
             ..self.clone()
         }
@@ -482,6 +485,9 @@ fn metadata(x: &mut XmlWriter, meta: &EpubMeta, page_images: usize, cover: bool)
     }
     if let Some(r) = &meta.rights {
         x.element("dc:rights", &[], &nfc(r)).newline();
+    }
+    if let Some(d) = &meta.description {
+        x.element("dc:description", &[], &nfc(d)).newline();
     }
     // The page breaks are those of the printed book that was scanned: its ISBN when known.
     // (EPUB Accessibility 1.0's `source-of pagination`: epubcheck 4.2 rejects 1.1's

@@ -23,7 +23,10 @@ pub const RECORD_FILE: &str = ".kitap-book.json";
 
 /// Every extension a book's output can have (`<id>.<ext>`): kitap's own files in a book's
 /// folder. Anything else found there is someone else's and is carried into the new generation.
-pub const OUTPUT_EXTENSIONS: [&str; 5] = ["pdf", "epub", "txt", "hocr", "thumbs"];
+/// The QR codes `kitap export shelf` writes beside the book's files are kitap's too: a new
+/// generation drops them and the next export makes them again.
+pub const OUTPUT_EXTENSIONS: [&str; 7] =
+    ["pdf", "epub", "txt", "hocr", "thumbs", "qr.svg", "qr.png"];
 
 /// `OUT/.kitap/staging`: where generations are built and old ones taken apart.
 pub fn staging_root(out: &Path) -> PathBuf {

@@ -10,6 +10,7 @@ pub mod convert;
 pub mod discover;
 pub mod epub;
 pub mod error;
+pub mod export;
 pub mod fsio;
 pub mod generation;
 pub mod geometry;

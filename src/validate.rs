@@ -198,7 +198,11 @@ fn unlisted(out: &Path, book: &BookRecord) -> Vec<Problem> {
     walk(&dir, &mut found);
     found
         .into_iter()
-        .filter(|p| !listed.contains(p) && !p.ends_with(RECORD_FILE))
+        .filter(|p| {
+            !listed.contains(p)
+                && !p.ends_with(RECORD_FILE)
+                && !crate::export::qr::is_qr_file(&book.id, p)
+        })
         .map(|p| Problem {
             severity: Severity::Warning,
             ..problem(

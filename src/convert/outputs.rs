@@ -429,6 +429,7 @@ fn epub_meta(end: &BookEnd) -> EpubMeta {
         year: info.meta.year,
         subjects: info.meta.subjects.clone(),
         rights: info.meta.rights.clone(),
+        description: info.meta.description.clone(),
         modified: format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"),
         chapters: chapters(info),
         pages_per_section: end.settings.epub.pages_per_section,

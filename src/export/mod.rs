@@ -1,0 +1,374 @@
+//! `kitap export`: OUT's manifest as the records other systems take — MARC21 for Koha, an OPDS
+//! catalog for e-readers, a printable shelf of QR codes, DSpace's Simple Archive Format.
+//!
+//! Every export is a function of the manifest and the files in OUT alone (no scans, no OCR), so it
+//! runs wherever OUT was copied. Only `ok` and `partial` books are exported; failed ones are named
+//! on stderr. Links are `--base-url` (where OUT is served) plus the file's path in OUT, every
+//! segment percent-encoded, so Cyrillic and Turkmen ids travel as URLs.
+
+pub mod marc;
+pub mod opds;
+pub mod qr;
+pub mod saf;
+pub mod shelf;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::lock::{LockError, OutLock};
+use crate::manifest::{BookRecord, FileRecord, Manifest, ManifestError, Status};
+
+/// The folder in OUT where exports go unless `-o` says otherwise (a book may not take its name).
+pub const EXPORT_DIR: &str = "export";
+
+pub const PDF: &str = "application/pdf";
+pub const EPUB: &str = "application/epub+zip";
+pub const TEXT: &str = "text/plain; charset=utf-8";
+
+/// What an export wrote, and the books it could not do justice to (each makes the exit code 1).
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// The main file or folder written, for stdout.
+    pub written: PathBuf,
+    /// How many books it holds.
+    pub books: usize,
+    /// One line per problem, `id: what`, for stderr.
+    pub problems: Vec<String>,
+}
+
+/// Why an export did not run or did not finish.
+#[derive(Debug)]
+pub enum ExportError {
+    /// A bad option (exit 2).
+    Usage(String),
+    /// The manifest cannot be read (exit 2).
+    Manifest(ManifestError),
+    /// Another run holds OUT (exit 3), or its lock cannot be taken (exit 4).
+    Lock(LockError),
+    /// An export file cannot be written (exit 4).
+    Write(PathBuf, std::io::Error),
+}
+
+impl ExportError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ExportError::Usage(_) | ExportError::Manifest(_) => 2,
+            ExportError::Lock(LockError::Held { .. }) => 3,
+            ExportError::Lock(_) | ExportError::Write(..) => 4,
+        }
+    }
+}
+
+impl std::fmt::Display for ExportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExportError::Usage(m) => f.write_str(m),
+            ExportError::Manifest(e) => e.fmt(f),
+            ExportError::Lock(e) => e.fmt(f),
+            ExportError::Write(p, e) => write!(f, "{}: {e}", p.display()),
+        }
+    }
+}
+
+/// Where OUT is served: an absolute `http(s)` URL ending in `/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl(String);
+
+impl BaseUrl {
+    /// Checks and normalises `--base-url` (a missing final `/` is added).
+    pub fn parse(s: &str) -> Result<BaseUrl, ExportError> {
+        let s = s.trim();
+        let lower = s.to_ascii_lowercase();
+        let rest = ["https://", "http://"]
+            .iter()
+            .find_map(|p| lower.strip_prefix(p));
+        let bad = |why: &str| {
+            ExportError::Usage(format!(
+                "--base-url {s:?}: {why} (e.g. https://elib.example.kz/books/)"
+            ))
+        };
+        match rest {
+            None => return Err(bad("must be an absolute http:// or https:// URL")),
+            Some(r) if r.is_empty() || r.starts_with('/') => return Err(bad("names no host")),
+            Some(_) => {}
+        }
+        if s.contains(['?', '#']) {
+            return Err(bad(
+                "must not have a query or fragment: file paths are added to it",
+            ));
+        }
+        if s.chars()
+            .any(|c| c.is_whitespace() || c.is_control() || !c.is_ascii())
+        {
+            return Err(bad(
+                "must be written as a URL: spaces and non-ASCII letters percent-encoded",
+            ));
+        }
+        let mut url = s.to_string();
+        if !url.ends_with('/') {
+            url.push('/');
+        }
+        Ok(BaseUrl(url))
+    }
+
+    /// The URL of a path relative to OUT (`/`-separated), each segment percent-encoded.
+    pub fn of(&self, path: &str) -> String {
+        let mut url = self.0.clone();
+        for (i, segment) in path.split('/').enumerate() {
+            if i > 0 {
+                url.push('/');
+            }
+            url.push_str(&percent_encode(segment));
+        }
+        url
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// RFC 3986 percent-encoding of a path segment: every byte of the UTF-8 that is not an
+/// unreserved character (`A–Z a–z 0–9 - . _ ~`).
+pub fn percent_encode(segment: &str) -> String {
+    let mut s = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    s
+}
+
+/// Which books an export takes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Selection {
+    /// Only books that need no review or that an editor approved (`kitap review --approve`).
+    pub reviewed_only: bool,
+}
+
+/// OUT, its manifest and the books to export, held under OUT's lock (exports write into OUT).
+pub struct Batch {
+    pub out: PathBuf,
+    pub manifest: Manifest,
+    /// Positions in `manifest.books` of the books exported, in manifest (id) order.
+    pub chosen: Vec<usize>,
+    /// One line per book left out and why, for stderr.
+    pub left_out: Vec<String>,
+    /// Books that should have been exported but could not (a file missing from OUT): exit 1.
+    pub unusable: usize,
+    _lock: OutLock,
+}
+
+impl Batch {
+    /// Takes OUT's lock, reads its manifest and picks the books: `ok` and `partial` ones whose
+    /// PDF and EPUB are in OUT with the size the manifest gives.
+    pub fn open(out: &Path, selection: Selection) -> Result<Batch, ExportError> {
+        let path = out.join(crate::discover::MANIFEST_NAME);
+        if let Err(source) = std::fs::metadata(&path) {
+            return Err(ExportError::Manifest(ManifestError::Read { path, source }));
+        }
+        let lock = OutLock::acquire(out, None).map_err(ExportError::Lock)?;
+        let manifest = Manifest::read(&path).map_err(ExportError::Manifest)?;
+        let (mut chosen, mut left_out, mut unusable) = (Vec::new(), Vec::new(), 0);
+        for (i, book) in manifest.books.iter().enumerate() {
+            if book.status == Status::Failed {
+                left_out.push(format!(
+                    "{}: failed, not exported ({})",
+                    book.id,
+                    book.error.as_deref().unwrap_or("see the manifest")
+                ));
+                continue;
+            }
+            if selection.reviewed_only && book.needs_review && book.approved.is_none() {
+                left_out.push(format!(
+                    "{}: needs review and is not approved, not exported (kitap review OUT --approve {})",
+                    book.id, book.id
+                ));
+                continue;
+            }
+            match missing_file(out, book) {
+                Some(problem) => {
+                    left_out.push(format!(
+                        "{}: {problem}, not exported (kitap validate OUT tells more)",
+                        book.id
+                    ));
+                    unusable += 1;
+                }
+                None => chosen.push(i),
+            }
+        }
+        Ok(Batch {
+            out: out.to_path_buf(),
+            manifest,
+            chosen,
+            left_out,
+            unusable,
+            _lock: lock,
+        })
+    }
+
+    /// The books exported, in manifest order.
+    pub fn books(&self) -> impl Iterator<Item = &BookRecord> {
+        self.chosen.iter().map(|&i| &self.manifest.books[i])
+    }
+
+    /// A path in OUT, `/`-separated as the manifest writes it, on this system.
+    pub fn path(&self, listed: &str) -> PathBuf {
+        listed
+            .split('/')
+            .fold(self.out.clone(), |p, segment| p.join(segment))
+    }
+
+    /// Where an export writes when `-o` is not given: `OUT/export/<name>`.
+    pub fn default_output(&self, name: &str) -> PathBuf {
+        self.out.join(EXPORT_DIR).join(name)
+    }
+
+    /// The path of `target` relative to OUT (`/`-separated), when it is inside OUT: what
+    /// `--base-url` serves it as.
+    pub fn relative(&self, target: &Path) -> Option<String> {
+        let out = std::fs::canonicalize(&self.out).ok()?;
+        let target = absolute_in_existing(target)?;
+        let rel = target.strip_prefix(&out).ok()?;
+        let parts: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        Some(parts.join("/"))
+    }
+
+    /// The EPUB's cover (the upright first page, a JPEG up to 1200×1600), when it has one.
+    pub fn cover_jpeg(&self, book: &BookRecord) -> Option<Vec<u8>> {
+        let epub = file(book, EPUB)?;
+        let f = std::fs::File::open(self.path(&epub.path)).ok()?;
+        let mut zip = zip::ZipArchive::new(f).ok()?;
+        let mut entry = zip.by_name("OEBPS/images/cover.jpg").ok()?;
+        let mut jpeg = Vec::with_capacity(entry.size() as usize);
+        entry.read_to_end(&mut jpeg).ok()?;
+        Some(jpeg)
+    }
+}
+
+/// `path` made absolute with its existing ancestors' symlinks resolved (the rest need not exist).
+fn absolute_in_existing(path: &Path) -> Option<PathBuf> {
+    let path = std::path::absolute(path).ok()?;
+    let mut tail = Vec::new();
+    let mut head = path.as_path();
+    loop {
+        if let Ok(real) = std::fs::canonicalize(head) {
+            return Some(tail.iter().rev().fold(real, |p: PathBuf, s| p.join(s)));
+        }
+        tail.push(head.file_name()?.to_os_string());
+        head = head.parent()?;
+    }
+}
+
+/// The book's file of a media type.
+pub fn file<'a>(book: &'a BookRecord, media_type: &str) -> Option<&'a FileRecord> {
+    book.files.iter().find(|f| f.media_type == media_type)
+}
+
+/// The PDF or EPUB an export links to that is not in OUT as listed.
+fn missing_file(out: &Path, book: &BookRecord) -> Option<String> {
+    for (kind, media_type) in [("PDF", PDF), ("EPUB", EPUB)] {
+        let Some(f) = file(book, media_type) else {
+            return Some(format!("no {kind} in the manifest"));
+        };
+        let path = f
+            .path
+            .split('/')
+            .fold(out.to_path_buf(), |p, segment| p.join(segment));
+        match std::fs::metadata(&path) {
+            Err(_) => return Some(format!("{} is missing", f.path)),
+            Ok(m) if m.len() != f.bytes => {
+                return Some(format!(
+                    "{} is {} bytes, the manifest says {}",
+                    f.path,
+                    m.len(),
+                    f.bytes
+                ));
+            }
+            Ok(_) => {}
+        }
+    }
+    None
+}
+
+/// The book's title as catalogues show it: book.toml's, else its id.
+pub fn title(book: &BookRecord) -> &str {
+    book.metadata.title.as_deref().unwrap_or(&book.id)
+}
+
+/// The mean confidence note every export carries for OCR text.
+pub fn ocr_note(book: &BookRecord) -> String {
+    let models = book.ocr_models.join("+");
+    let mut note = match book.confidence {
+        Some(c) => {
+            format!("Text recognised by OCR (Tesseract, {models}); mean word confidence {c:.1} %.")
+        }
+        None => format!("Text recognised by OCR (Tesseract, {models}); no words were recognised."),
+    };
+    if book.status == Status::Partial {
+        note.push(' ');
+        note.push_str(&partial_note(book));
+    }
+    note
+}
+
+/// What a partial book lacks.
+pub fn partial_note(book: &BookRecord) -> String {
+    let failed = book
+        .pages
+        .iter()
+        .filter(|p| p.status == crate::manifest::PageStatus::Failed)
+        .count();
+    format!(
+        "Incomplete: {failed} of {} pages could not be read and are blank placeholders.",
+        book.page_count
+    )
+}
+
+/// Writes a finished export file atomically, making its folder.
+pub fn write(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| ExportError::Write(dir.to_path_buf(), e))?;
+    }
+    crate::fsio::write_atomic(path, bytes).map_err(|e| ExportError::Write(path.to_path_buf(), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_are_percent_encoded_per_segment() {
+        let base = BaseUrl::parse("https://elib.example.kz/books").unwrap();
+        assert_eq!(base.as_str(), "https://elib.example.kz/books/");
+        assert_eq!(
+            base.of("Абай 50%/Абай 50%.pdf"),
+            "https://elib.example.kz/books/%D0%90%D0%B1%D0%B0%D0%B9%2050%25/%D0%90%D0%B1%D0%B0%D0%B9%2050%25.pdf"
+        );
+        assert_eq!(
+            base.of("a-b_c.d~e/x.epub"),
+            "https://elib.example.kz/books/a-b_c.d~e/x.epub"
+        );
+    }
+
+    #[test]
+    fn base_urls_must_be_absolute_web_urls() {
+        for bad in [
+            "elib.kz/books",
+            "ftp://x/",
+            "https://",
+            "https:///x",
+            "https://x/?a=1",
+            "https://ex ample/",
+        ] {
+            assert!(BaseUrl::parse(bad).is_err(), "{bad}");
+        }
+        assert!(BaseUrl::parse("HTTP://localhost:8080/").is_ok());
+    }
+}

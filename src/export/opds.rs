@@ -1,0 +1,7 @@
+//! (being written)
+
+use super::{Batch, ExportError, Outcome};
+
+pub fn export(_batch: &Batch, _args: &crate::cli::OpdsArgs) -> Result<Outcome, ExportError> {
+    Err(ExportError::Usage("not yet".into()))
+}
