@@ -111,6 +111,23 @@ pub fn lookup(code: &str) -> Option<Language> {
         .map(|(_, l)| *l)
 }
 
+/// The MARC Code List for Languages' code of an ISO 639-3 code: ISO 639-2/B where it differs
+/// from the terminology code (`ger`, `fre`, `cze`…), `kom` for Komi (MARC has no `kpv`).
+pub fn marc_code(iso639_3: &str) -> &str {
+    match iso639_3 {
+        "deu" => "ger",
+        "fra" => "fre",
+        "ces" => "cze",
+        "nld" => "dut",
+        "eus" => "baq",
+        "kat" => "geo",
+        "hye" => "arm",
+        "fas" => "per",
+        "kpv" => "kom",
+        other => other,
+    }
+}
+
 /// Every code kitap accepts, for error messages.
 pub fn known_codes() -> String {
     TABLE
@@ -161,6 +178,20 @@ mod tests {
             lookup("en").unwrap(),
         ];
         assert_eq!(models_for(&langs), ["rus", "ukr", "eng"]);
+    }
+
+    #[test]
+    fn marc_codes_are_bibliographic() {
+        assert_eq!(marc_code("deu"), "ger");
+        assert_eq!(marc_code("kpv"), "kom");
+        assert_eq!(marc_code("tuk"), "tuk");
+        for (_, l) in TABLE {
+            let code = marc_code(l.iso639_3);
+            assert!(
+                code.len() == 3 && code.bytes().all(|b| b.is_ascii_lowercase()),
+                "{code}"
+            );
+        }
     }
 
     #[test]

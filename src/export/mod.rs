@@ -326,7 +326,7 @@ pub fn partial_note(book: &BookRecord) -> String {
         .filter(|p| p.status == crate::manifest::PageStatus::Failed)
         .count();
     format!(
-        "Incomplete: {failed} of {} pages could not be read and are blank placeholders.",
+        "Incomplete: {failed} of {} pages could not be read; placeholder pages stand in for them.",
         book.page_count
     )
 }
