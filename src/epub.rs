@@ -66,7 +66,12 @@ impl EpubMeta {
 
 /// A stable UUID (version 5 layout) from the book id, so the same book keeps its identifier.
 pub fn book_uuid(id: &str) -> String {
-    let h = Sha256::digest(format!("kitap:book:{id}").as_bytes());
+    stable_uuid(&format!("kitap:book:{id}"))
+}
+
+/// A UUID (version 5 layout) that is a function of `name` alone: the same name, the same UUID.
+pub fn stable_uuid(name: &str) -> String {
+    let h = Sha256::digest(name.as_bytes());
     let mut b = [0u8; 16];
     b.copy_from_slice(&h[..16]);
     b[6] = (b[6] & 0x0f) | 0x50;

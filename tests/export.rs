@@ -471,3 +471,360 @@ fn marc_refuses_a_bad_base_url_and_writes_where_told() {
         4 - waiting.len()
     );
 }
+
+// ---- opds ----
+
+/// Every feed and entry document of the catalog as python3-feedparser (what e-reader catalog
+/// clients are built on) reads it: file name → {bozo, feed, entries}.
+fn feedparser(dir: &Path) -> serde_json::Value {
+    const SCRIPT: &str = r#"
+import feedparser, json, os, sys
+out = {}
+root = sys.argv[1]
+for folder, _, names in os.walk(root):
+    for name in names:
+        if not name.endswith('.xml'):
+            continue
+        path = os.path.join(folder, name)
+        d = feedparser.parse(path)
+        def links(x):
+            return [dict(l) for l in x.get('links', [])]
+        out[os.path.relpath(path, root)] = {
+            'bozo': bool(d.bozo), 'error': str(d.get('bozo_exception', '')),
+            'feed': {'id': d.feed.get('id'), 'title': d.feed.get('title'), 'links': links(d.feed)},
+            'entries': [{
+                'id': e.get('id'), 'title': e.get('title'),
+                'authors': [a.get('name') for a in e.get('authors', [])],
+                'languages': e.get('dcterms_language'), 'identifier': e.get('dcterms_identifier'),
+                'issued': e.get('published'), 'publisher': e.get('dcterms_publisher'),
+                'summary': e.get('summary'), 'tags': [t.term for t in e.get('tags', [])],
+                'links': links(e),
+            } for e in d.entries],
+        }
+print(json.dumps(out))
+"#;
+    let run = Command::new("/usr/bin/python3")
+        .args(["-c", SCRIPT])
+        .arg(dir)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        run.status.success(),
+        "feedparser (apt-get install python3-feedparser): {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    serde_json::from_slice(&run.stdout).unwrap()
+}
+
+/// The file in OUT a link under BASE names.
+fn linked_file(out: &Path, href: &str) -> PathBuf {
+    let rel = href
+        .strip_prefix(BASE)
+        .unwrap_or_else(|| panic!("{href} is not under {BASE}"));
+    let bytes = rel.as_bytes();
+    let mut decoded = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            decoded.push(u8::from_str_radix(&rel[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            decoded.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out.join(String::from_utf8(decoded).unwrap())
+}
+
+fn links_of<'a>(links: &'a serde_json::Value, rel: &str) -> Vec<&'a serde_json::Value> {
+    links
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["rel"] == rel)
+        .collect()
+}
+
+#[test]
+fn opds_feeds_read_in_feedparser_with_every_entry_link_and_facet() {
+    use unicode_normalization::UnicodeNormalization;
+    let out = copy("export-opds");
+    let run = export("opds", &out, &["--base-url", BASE, "--per-page", "2"]);
+    run.success();
+    failed_book_named(&run);
+    let dir = out.join("export/opds");
+    let mut xml_files = Vec::new();
+    for p in walk(&dir) {
+        if p.extension().is_some_and(|e| e == "xml") {
+            xml_files.push(p);
+        }
+    }
+    // root, all ×2, en ×2 (three books), ru, tk, uk, four entries.
+    assert_eq!(xml_files.len(), 12, "{xml_files:?}");
+    for f in &xml_files {
+        tool_ok("xmllint", &["--noout", f.to_str().unwrap()]);
+    }
+    let feeds = feedparser(&dir);
+    let feeds = feeds.as_object().unwrap();
+    assert_eq!(feeds.len(), 12);
+    for (name, f) in feeds {
+        assert_eq!(f["bozo"], false, "{name}: {}", f["error"]);
+        // Every link of every feed and entry is a file in OUT.
+        let all_links = f["feed"]["links"].as_array().unwrap().iter().chain(
+            f["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|e| e["links"].as_array().unwrap()),
+        );
+        for l in all_links {
+            let href = l["href"].as_str().unwrap();
+            assert!(
+                linked_file(&out, href).is_file(),
+                "{name}: {href} is no file in OUT"
+            );
+        }
+    }
+
+    // The root navigates to all books and to each language.
+    let root = &feeds["root.xml"];
+    let subsections: Vec<(&str, &str)> = root["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let l = links_of(&e["links"], "subsection")[0];
+            assert_eq!(
+                l["type"],
+                "application/atom+xml;profile=opds-catalog;kind=acquisition"
+            );
+            (
+                e["title"].as_str().unwrap(),
+                l["href"].as_str().unwrap().rsplit('/').next().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        subsections,
+        [
+            ("All books", "all.xml"),
+            ("Books in English", "lang-en.xml"),
+            ("Books in Russian", "lang-ru.xml"),
+            ("Books in Turkmen", "lang-tk.xml"),
+            ("Books in Ukrainian", "lang-uk.xml")
+        ]
+    );
+
+    // Two pages of two, chained both ways; together every exported book once.
+    let page1 = &feeds["all.xml"];
+    let page2 = &feeds["all-2.xml"];
+    assert!(
+        links_of(&page1["feed"]["links"], "next")[0]["href"]
+            .as_str()
+            .unwrap()
+            .ends_with("/all-2.xml")
+    );
+    assert!(
+        links_of(&page2["feed"]["links"], "previous")[0]["href"]
+            .as_str()
+            .unwrap()
+            .ends_with("/all.xml")
+    );
+    assert!(links_of(&page2["feed"]["links"], "next").is_empty());
+    let entries: Vec<&serde_json::Value> = page1["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(page2["entries"].as_array().unwrap())
+        .collect();
+    assert_eq!(entries.len(), 4);
+    let m = manifest(&out);
+    for id in EXPORTED {
+        let b = book(&m, id);
+        let uuid = format!("urn:uuid:{}", kitap::epub::book_uuid(id));
+        let e = entries
+            .iter()
+            .find(|e| e["id"] == uuid.as_str())
+            .unwrap_or_else(|| panic!("no entry {uuid} for {id}"));
+        let title = e["title"].as_str().unwrap();
+        assert_eq!(title, b.metadata.title.as_deref().unwrap());
+        assert_eq!(title, title.nfc().collect::<String>());
+        let authors: Vec<&str> = e["authors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert_eq!(authors, b.metadata.authors);
+        // feedparser keeps one dc:language; the document has each, in order.
+        let tags: Vec<&str> = b.languages.iter().map(|l| l.tag.as_str()).collect();
+        assert!(tags.contains(&e["languages"].as_str().unwrap()), "{id}");
+        let xml = std::fs::read_to_string(dir.join("entries").join(format!("{id}.xml"))).unwrap();
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let written: Vec<&str> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name(("http://purl.org/dc/terms/", "language")))
+            .map(|n| n.text().unwrap())
+            .collect();
+        assert_eq!(written, tags, "{id}");
+        assert_eq!(e["issued"], b.metadata.year.unwrap().to_string().as_str());
+        let tags: Vec<&str> = e["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        assert_eq!(tags, b.metadata.subjects);
+        let acquisitions = links_of(&e["links"], "http://opds-spec.org/acquisition/open-access");
+        let got: Vec<(&str, PathBuf)> = acquisitions
+            .iter()
+            .map(|l| {
+                (
+                    l["type"].as_str().unwrap(),
+                    linked_file(&out, l["href"].as_str().unwrap()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "application/epub+zip",
+                    out.join(id).join(format!("{id}.epub"))
+                ),
+                ("application/pdf", out.join(id).join(format!("{id}.pdf")))
+            ]
+        );
+        for (rel, max) in [
+            ("http://opds-spec.org/image", (600, 800)),
+            ("http://opds-spec.org/image/thumbnail", (150, 200)),
+        ] {
+            let l = links_of(&e["links"], rel);
+            assert_eq!(l.len(), 1, "{id}: {rel}");
+            assert_eq!(l[0]["type"], "image/jpeg");
+            let img = image::open(linked_file(&out, l[0]["href"].as_str().unwrap())).unwrap();
+            assert!(
+                img.width() <= max.0 && img.height() <= max.1 && img.width() > 50,
+                "{id}: {rel} {}×{}",
+                img.width(),
+                img.height()
+            );
+        }
+        // The complete entry of the book says the same.
+        let alone = &feeds[&format!("entries/{id}.xml")];
+        assert_eq!(alone["entries"][0]["id"], uuid.as_str());
+        assert_eq!(
+            alone["entries"][0]["links"],
+            e["links"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| {
+                    let mut l = l.clone();
+                    if l["rel"] == "alternate" {
+                        l["rel"] = "self".into();
+                    }
+                    l
+                })
+                .collect::<serde_json::Value>()
+        );
+    }
+    let tk = entries.iter().find(|e| e["title"] == TK_TITLE).unwrap();
+    assert_eq!(tk["identifier"], "urn:isbn:9789943000001");
+    assert_eq!(tk["publisher"], "Türkmen döwlet neşirýat gullugy");
+    assert_eq!(tk["summary"], "Ýaşlyk hakynda hekaýalar we goşgular.");
+    let partial = entries
+        .iter()
+        .find(|e| e["title"] == "The Reading Room")
+        .unwrap();
+    assert!(
+        partial["summary"]
+            .as_str()
+            .unwrap()
+            .contains("Incomplete: 1 of 2 pages")
+    );
+
+    // Language facets on every acquisition page, the page's own active.
+    for (name, active, count) in [
+        ("all.xml", "All languages", 4),
+        ("lang-en.xml", "English", 3),
+        ("lang-en-2.xml", "English", 3),
+        ("lang-uk.xml", "Ukrainian", 1),
+    ] {
+        let facets = links_of(&feeds[name]["feed"]["links"], "http://opds-spec.org/facet");
+        assert_eq!(facets.len(), 5, "{name}");
+        assert!(
+            facets.iter().all(|f| f["opds:facetgroup"] == "Language"),
+            "{name}"
+        );
+        let on: Vec<_> = facets
+            .iter()
+            .filter(|f| f["opds:activefacet"] == "true")
+            .collect();
+        assert_eq!(on.len(), 1, "{name}");
+        assert_eq!(on[0]["title"], active);
+        assert_eq!(on[0]["thr:count"], count.to_string().as_str(), "{name}");
+    }
+    let uk_feed: Vec<&str> = feeds["lang-uk.xml"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(uk_feed, [UK_TITLE]);
+    kitap_validate_clean(&out);
+
+    // Exported again, one page: the second pages are gone.
+    export("opds", &out, &["--base-url", BASE]).success();
+    assert!(!dir.join("all-2.xml").exists());
+    assert_eq!(
+        feedparser(&dir)["all.xml"]["entries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+}
+
+#[test]
+fn opds_stays_inside_out_and_never_replaces_a_folder_it_did_not_write() {
+    let out = copy("export-opds-usage");
+    let outside = out.parent().unwrap().join("catalog");
+    export(
+        "opds",
+        &out,
+        &["--base-url", BASE, "-o", outside.to_str().unwrap()],
+    )
+    .code(2)
+    .stderr_contains("the catalog must be a folder inside OUT");
+    let mine = out.join("site");
+    std::fs::create_dir_all(&mine).unwrap();
+    std::fs::write(mine.join("index.html"), "mine").unwrap();
+    export(
+        "opds",
+        &out,
+        &["--base-url", BASE, "-o", mine.to_str().unwrap()],
+    )
+    .code(2)
+    .stderr_contains("was not written by this kitap export");
+    assert_eq!(
+        std::fs::read_to_string(mine.join("index.html")).unwrap(),
+        "mine"
+    );
+    let run = export(
+        "opds",
+        &out,
+        &[
+            "--base-url",
+            BASE,
+            "-o",
+            out.join("site/opds").to_str().unwrap(),
+        ],
+    );
+    run.success();
+    let root = std::fs::read_to_string(out.join("site/opds/root.xml")).unwrap();
+    assert!(
+        root.contains("href=\"https://elib.example.kz/books/site/opds/all.xml\""),
+        "{root}"
+    );
+}

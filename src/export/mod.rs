@@ -252,6 +252,69 @@ impl Batch {
     }
 }
 
+/// A JPEG fitted into `max` (never enlarged) at `quality`: a catalog's cover or thumbnail
+/// from the EPUB's cover.
+pub fn fitted_jpeg(jpeg: &[u8], max: (u32, u32), quality: u8) -> Option<Vec<u8>> {
+    let img = image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg).ok()?;
+    crate::convert::page::preview_jpeg(&img, max, quality)
+}
+
+/// Replaces the folder `dir` with `files` (paths relative to it) as a whole: written into a
+/// hidden sibling, then swapped in, so a reader never sees half a catalog and files of an
+/// earlier export that this one does not write are gone. `marker` is left inside; a folder
+/// that exists without it is not kitap's and is refused rather than deleted.
+pub fn replace_dir(
+    dir: &Path,
+    marker: &str,
+    files: &[(String, Vec<u8>)],
+) -> Result<(), ExportError> {
+    if dir.exists() && !dir.join(marker).is_file() {
+        return Err(ExportError::Usage(format!(
+            "{}: exists and was not written by this kitap export (no {marker} in it); choose another folder with -o",
+            dir.display()
+        )));
+    }
+    let tmp = crate::fsio::temp_path(dir);
+    let old = dir.with_file_name(format!(
+        ".{}.kitap-old-{}",
+        dir.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    let err = |p: &Path| {
+        let p = p.to_path_buf();
+        move |e| ExportError::Write(p, e)
+    };
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(err(&tmp))?;
+    let written = (|| {
+        for (rel, bytes) in files
+            .iter()
+            .map(|(r, b)| (r.as_str(), b.as_slice()))
+            .chain([(marker, &b""[..])])
+        {
+            let path = rel.split('/').fold(tmp.clone(), |p, s| p.join(s));
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(err(parent))?;
+            }
+            std::fs::write(&path, bytes).map_err(err(&path))?;
+        }
+        if dir.exists() {
+            std::fs::rename(dir, &old).map_err(err(dir))?;
+        }
+        std::fs::rename(&tmp, dir).map_err(err(dir))
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+        if old.exists() && !dir.exists() {
+            let _ = std::fs::rename(&old, dir);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&old);
+    written
+}
+
 /// `path` made absolute with its existing ancestors' symlinks resolved (the rest need not exist).
 fn absolute_in_existing(path: &Path) -> Option<PathBuf> {
     let path = std::path::absolute(path).ok()?;
