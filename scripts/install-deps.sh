@@ -6,6 +6,9 @@
 #          python3-pil + fonts-dejavu-extra (tests render a long book with scripts/render-long-book.py),
 #          unzip (tests read the EPUB back), strace (tests slow down renames to kill runs mid-swap),
 #          chromium (tests open review.html headless, from disk and from python3 -m http.server)
+#          yaz (yaz-marcdump reads the MARC export), libxml2-utils (xmllint), python3-feedparser
+#          (reads the OPDS catalog as e-reader clients do), zbar-tools (zbarimg decodes the shelf's
+#          QR codes), fonts-dejavu-core (the shelf's fonts)
 #   fuzz:  zzuf (scripts/zzuf.sh mutates real pages for the release binary)
 set -euo pipefail
 SUDO=""
@@ -18,6 +21,7 @@ packages=(
   tesseract-ocr-script-latn tesseract-ocr-script-cyrl
   qpdf poppler-utils epubcheck python3-jsonschema icc-profiles-free time strace
   python3-pil fonts-dejavu-extra unzip chromium
+  yaz libxml2-utils python3-feedparser zbar-tools fonts-dejavu-core
   zzuf
 )
 missing=()
