@@ -605,3 +605,17 @@ fn the_order_of_problems_does_not_depend_on_the_jobs() {
     }
     validate(&out, &["--jobs", "0"]).code(2);
 }
+
+#[test]
+fn a_manifest_of_schema_1_2_is_valid_unless_it_uses_1_3s_metadata() {
+    let out = copy("validate-1-2");
+    edit_manifest(&out, |m| m["schema_version"] = "1.2".into());
+    validate(&out, &[]).success();
+    // koha_biblionumber came with 1.3: a 1.2 manifest cannot carry it.
+    edit_manifest(&out, |m| {
+        m["books"][0]["metadata"]["koha_biblionumber"] = 7.into()
+    });
+    validate(&out, &[])
+        .code(1)
+        .stdout_contains("koha_biblionumber");
+}
