@@ -567,6 +567,23 @@ mod tests {
     }
 
     #[test]
+    fn catalogue_keys_are_read_and_checked() {
+        let path = Path::new("book.toml");
+        let text =
+            "place = \" Алматы\t\"\ndescription = \"Қара\\t сөздер.\"\nkoha_biblionumber = 10234\n";
+        let (meta, _) = BookMeta::parse(text, path).unwrap();
+        assert_eq!(meta.place.as_deref(), Some("Алматы"));
+        assert_eq!(meta.description.as_deref(), Some("Қара сөздер."));
+        assert_eq!(meta.koha_biblionumber, Some(10234));
+        let e = BookMeta::parse("koha_biblionumber = 0\n", path).unwrap_err();
+        assert!(
+            e.to_string().contains("koha_biblionumber counts from 1"),
+            "{e}"
+        );
+        assert!(BookMeta::parse("koha_biblionumber = -3\n", path).is_err());
+    }
+
+    #[test]
     fn metadata_text_is_normalised() {
         assert_eq!(
             clean_text(" Kitap\u{7}\t\n of\u{1}  the\u{a0}\u{fdd0}\u{10ffff} Cafe\u{301} "),
