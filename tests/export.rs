@@ -161,6 +161,14 @@ fn the_batch_is_what_the_exports_expect() {
     );
     assert_eq!(m.books[2].metadata.koha_biblionumber, Some(4242));
     assert_eq!(m.books[3].metadata.place.as_deref(), Some("Aşgabat"));
+    // book.toml's description reaches the EPUB as dc:description, and epubcheck is content.
+    let epub = converted().join(TK).join(format!("{TK}.epub"));
+    epubcheck(&epub);
+    let opf = tool_ok("unzip", &["-p", epub.to_str().unwrap(), "OEBPS/content.opf"]);
+    assert!(
+        opf.contains("<dc:description>Ýaşlyk hakynda hekaýalar we goşgular.</dc:description>"),
+        "{opf}"
+    );
 }
 
 // ---- marc ----
