@@ -58,7 +58,7 @@ An upload script takes a book when `needs_review` is false or it is `approved`:\
     /// catalog, a printable virtual shelf with QR codes, DSpace packages. Reads only the
     /// manifest and OUT; writes into OUT/export/ unless -o says otherwise.
     #[command(
-        after_help = "Only books whose status is ok or partial are exported (a partial one with a note saying which pages are missing); failed books are named on stderr.\n\
+        after_help = "Only books whose status is ok or partial are exported (a partial one with a note saying how many pages are missing); failed books are named on stderr.\n\
 Links are --base-url (where OUT is served) followed by the file's path in OUT, each segment percent-encoded (ids may be Cyrillic).\n\
 Exit status: 0 every ok/partial book exported, 1 some book left out (a file missing from OUT, a letter no font has), 2 usage error or no readable manifest, 3 another run holds OUT, 4 an export file cannot be written."
     )]

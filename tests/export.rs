@@ -164,7 +164,10 @@ fn the_batch_is_what_the_exports_expect() {
     // book.toml's description reaches the EPUB as dc:description, and epubcheck is content.
     let epub = converted().join(TK).join(format!("{TK}.epub"));
     epubcheck(&epub);
-    let opf = tool_ok("unzip", &["-p", epub.to_str().unwrap(), "OEBPS/content.opf"]);
+    let opf = tool_ok(
+        "unzip",
+        &["-p", epub.to_str().unwrap(), "OEBPS/content.opf"],
+    );
     assert!(
         opf.contains("<dc:description>Ýaşlyk hakynda hekaýalar we goşgular.</dc:description>"),
         "{opf}"

@@ -300,6 +300,7 @@ pub fn replace_dir(
             }
             std::fs::write(&path, bytes).map_err(err(&path))?;
         }
+        durable(&tmp).map_err(err(&tmp))?;
         if dir.exists() {
             std::fs::rename(dir, &old).map_err(err(dir))?;
         }
@@ -313,6 +314,24 @@ pub fn replace_dir(
     }
     let _ = std::fs::remove_dir_all(&old);
     written
+}
+
+/// Everything written under `dir` on disk before it is renamed into place, so a power cut
+/// never leaves a catalog of empty files: one `syncfs` on Linux, each file elsewhere.
+fn durable(dir: &Path) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let d = std::fs::File::open(dir)?;
+        rustix::fs::syncfs(&d)?;
+    }
+    #[cfg(not(target_os = "linux"))]
+    for e in walkdir::WalkDir::new(dir) {
+        let e = e.map_err(std::io::Error::other)?;
+        if e.file_type().is_file() {
+            std::fs::File::open(e.path())?.sync_all()?;
+        }
+    }
+    Ok(())
 }
 
 /// `path` made absolute with its existing ancestors' symlinks resolved (the rest need not exist).

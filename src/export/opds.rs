@@ -11,6 +11,8 @@
 //! path for feeds, so a re-export keeps every id.
 
 use std::collections::BTreeMap;
+
+use rayon::prelude::*;
 use std::path::PathBuf;
 
 use super::{BaseUrl, Batch, EPUB, ExportError, Outcome, PDF};
@@ -62,23 +64,28 @@ pub fn export(batch: &Batch, args: &OpdsArgs) -> Result<Outcome, ExportError> {
         updated: batch.manifest.finished.clone(),
         total: batch.chosen.len(),
     };
+    // Decoding and fitting each cover is most of the work: on every core.
+    let records: Vec<&BookRecord> = batch.books().collect();
+    let images: Vec<Option<(Vec<u8>, Vec<u8>)>> = records
+        .par_iter()
+        .map(|record| {
+            let jpeg = batch.cover_jpeg(record)?;
+            let big = super::fitted_jpeg(&jpeg, COVER_BOX, 85)?;
+            let small = super::fitted_jpeg(&jpeg, THUMB_BOX, 80)?;
+            Some((big, small))
+        })
+        .collect();
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let mut books: Vec<Book> = Vec::new();
-    for record in batch.books() {
-        let cover = batch.cover_jpeg(record);
-        let mut images = None;
-        if let Some(jpeg) = &cover {
-            let big = super::fitted_jpeg(jpeg, COVER_BOX, 85);
-            let small = super::fitted_jpeg(jpeg, THUMB_BOX, 80);
-            if let (Some(big), Some(small)) = (big, small) {
-                files.push((cover_path(&record.id), big));
-                files.push((thumb_path(&record.id), small));
-                images = Some(());
-            }
+    for (record, images) in records.into_iter().zip(images) {
+        let has_images = images.is_some();
+        if let Some((big, small)) = images {
+            files.push((cover_path(&record.id), big));
+            files.push((thumb_path(&record.id), small));
         }
         books.push(Book {
             record,
-            images: images.is_some(),
+            images: has_images,
         });
     }
     // Readers browse by title: case-insensitive, then the id for equal titles.
