@@ -55,7 +55,7 @@ fn converted() -> &'static PathBuf {
                     TK_TITLE,
                     &["Aýna Öwezowa", "Berdi Nurýagdyýew"],
                     r#"["tuk"]"#,
-                    "isbn = \"978-9943-00-000-7\"\npublisher = \"Türkmen döwlet neşirýat gullugy\"\nplace = \"Aşgabat\"\nyear = 2019\nsubjects = [\"Türkmen edebiýaty\", \"Goşgular\"]\nrights = \"CC BY 4.0\"\ndescription = \"Ýaşlyk hakynda hekaýalar we goşgular.\"\n",
+                    "isbn = \"978-9943-00-000-1\"\npublisher = \"Türkmen döwlet neşirýat gullugy\"\nplace = \"Aşgabat\"\nyear = 2019\nsubjects = [\"Türkmen edebiýaty\", \"Goşgular\"]\nrights = \"CC BY 4.0\"\ndescription = \"Ýaşlyk hakynda hekaýalar we goşgular.\"\n",
                 ),
             ),
             (
