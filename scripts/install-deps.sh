@@ -18,6 +18,7 @@ packages=(
   tesseract-ocr-script-latn tesseract-ocr-script-cyrl
   qpdf poppler-utils epubcheck python3-jsonschema icc-profiles-free time strace
   python3-pil fonts-dejavu-extra unzip chromium
+  libxml2-utils
   zzuf
 )
 missing=()
