@@ -121,6 +121,11 @@ pub enum ExportFormat {
     Shelf(ShelfArgs),
     /// DSpace Simple Archive Format: one item folder per book (dublin_core.xml, contents, the
     /// PDF, EPUB and text), for `dspace import --add`. Default OUT/export/saf/.
+    #[command(
+        after_help = "dublin_core.xml: dc.title, dc.contributor.author, dc.date.issued, dc.publisher, dc.identifier.isbn, dc.identifier.other (the book id, book.toml's identifier), dc.language.iso (ISO 639-1 where there is one), dc.subject, dc.rights, dc.type Book, dc.format.extent (pages), dc.description (book.toml's; what a partial book lacks), dc.description.provenance (kitap version, conversion time, OCR note with the mean confidence).\n\
+contents: the PDF (primary bitstream), EPUB and text, bundle ORIGINAL. Item folders are named after the book id (ASCII; a short hash where the id is not), the same every export, so DSpace's mapfile from the first import serves `dspace import --replace`.\n\
+The folder is built beside DIR and swapped in whole: the previous archive goes, books no longer exported with it. DIR must be new, empty or an earlier `kitap export saf` archive (marked by .kitap-saf): keep DSpace's mapfile outside it."
+    )]
     Saf(SafArgs),
 }
 
@@ -210,10 +215,11 @@ pub struct ShelfArgs {
 pub struct SafArgs {
     #[command(flatten)]
     pub common: ExportCommon,
-    /// The archive's folder (one item folder per book inside).
+    /// The archive's folder (one item folder per book inside), replaced whole by each export.
     #[arg(short, long, value_name = "DIR")]
     pub output: Option<std::path::PathBuf>,
-    /// Hard-link the bitstreams instead of copying them (same filesystem as OUT).
+    /// Hard-link the bitstreams to OUT's files instead of copying them (DIR on OUT's
+    /// filesystem): no second copy of every PDF, EPUB and text.
     #[arg(long)]
     pub link: bool,
 }

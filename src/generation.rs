@@ -128,9 +128,11 @@ impl Drop for Staging {
     }
 }
 
-/// Swaps `new` and `target`; returns whether the two-rename fallback was used.
-/// `KITAP_NO_RENAME_EXCHANGE` (set to anything) forces the fallback, to test it.
-fn swap(new: &Path, target: &Path, old: &Path) -> io::Result<bool> {
+/// Swaps `new` and `target` (both must exist); returns whether the two-rename fallback was
+/// used, after which the old `target` is at `old` instead of `new`. `kitap export saf` swaps its
+/// archive folder with it too. `KITAP_NO_RENAME_EXCHANGE` (set to anything) forces the
+/// fallback, to test it.
+pub(crate) fn swap(new: &Path, target: &Path, old: &Path) -> io::Result<bool> {
     if std::env::var_os("KITAP_NO_RENAME_EXCHANGE").is_none() {
         match exchange(new, target) {
             Ok(()) => return Ok(false),
