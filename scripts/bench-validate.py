@@ -89,9 +89,10 @@ def make_out(kitap: str, book: str, books: int, root: Path) -> tuple[Path, list[
         record = rename(copy.deepcopy(template), book, new)
         record["id"], record["source"] = new, new
         (out / new).mkdir(parents=True)
-        for f in record["files"]:
-            src = first / book / f"{book}{Path(f['path']).suffix}"
+        for orig, f in zip(template["files"], record["files"]):
+            src = first / orig["path"]
             dst = out / f["path"]
+            dst.parent.mkdir(parents=True, exist_ok=True)
             data = src.read_bytes()
             if dst.suffix == ".epub":
                 data = epub_for(data, book, new)

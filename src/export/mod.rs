@@ -6,6 +6,7 @@
 //! on stderr. Links are `--base-url` (where OUT is served) plus the file's path in OUT, every
 //! segment percent-encoded, so Cyrillic and Turkmen ids travel as URLs.
 
+pub mod folder;
 pub mod marc;
 pub mod opds;
 pub mod qr;
@@ -257,81 +258,6 @@ impl Batch {
 pub fn fitted_jpeg(jpeg: &[u8], max: (u32, u32), quality: u8) -> Option<Vec<u8>> {
     let img = image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg).ok()?;
     crate::convert::page::preview_jpeg(&img, max, quality)
-}
-
-/// Replaces the folder `dir` with `files` (paths relative to it) as a whole: written into a
-/// hidden sibling, then swapped in, so a reader never sees half a catalog and files of an
-/// earlier export that this one does not write are gone. `marker` is left inside; a folder
-/// that exists without it is not kitap's and is refused rather than deleted.
-pub fn replace_dir(
-    dir: &Path,
-    marker: &str,
-    files: &[(String, Vec<u8>)],
-) -> Result<(), ExportError> {
-    if dir.exists() && !dir.join(marker).is_file() {
-        return Err(ExportError::Usage(format!(
-            "{}: exists and was not written by this kitap export (no {marker} in it); choose another folder with -o",
-            dir.display()
-        )));
-    }
-    let tmp = crate::fsio::temp_path(dir);
-    let old = dir.with_file_name(format!(
-        ".{}.kitap-old-{}",
-        dir.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let err = |p: &Path| {
-        let p = p.to_path_buf();
-        move |e| ExportError::Write(p, e)
-    };
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(err(&tmp))?;
-    let written = (|| {
-        for (rel, bytes) in files
-            .iter()
-            .map(|(r, b)| (r.as_str(), b.as_slice()))
-            .chain([(marker, &b""[..])])
-        {
-            let path = rel.split('/').fold(tmp.clone(), |p, s| p.join(s));
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(err(parent))?;
-            }
-            std::fs::write(&path, bytes).map_err(err(&path))?;
-        }
-        durable(&tmp).map_err(err(&tmp))?;
-        if dir.exists() {
-            std::fs::rename(dir, &old).map_err(err(dir))?;
-        }
-        std::fs::rename(&tmp, dir).map_err(err(dir))
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_dir_all(&tmp);
-        if old.exists() && !dir.exists() {
-            let _ = std::fs::rename(&old, dir);
-        }
-    }
-    let _ = std::fs::remove_dir_all(&old);
-    written
-}
-
-/// Everything written under `dir` on disk before it is renamed into place, so a power cut
-/// never leaves a catalog of empty files: one `syncfs` on Linux, each file elsewhere.
-fn durable(dir: &Path) -> std::io::Result<()> {
-    #[cfg(target_os = "linux")]
-    {
-        let d = std::fs::File::open(dir)?;
-        rustix::fs::syncfs(&d)?;
-    }
-    #[cfg(not(target_os = "linux"))]
-    for e in walkdir::WalkDir::new(dir) {
-        let e = e.map_err(std::io::Error::other)?;
-        if e.file_type().is_file() {
-            std::fs::File::open(e.path())?.sync_all()?;
-        }
-    }
-    Ok(())
 }
 
 /// `path` made absolute with its existing ancestors' symlinks resolved (the rest need not exist).

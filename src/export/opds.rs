@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use std::path::PathBuf;
 
+use super::folder::Folder;
 use super::{BaseUrl, Batch, EPUB, ExportError, Outcome, PDF};
 use crate::cli::OpdsArgs;
 use crate::manifest::BookRecord;
@@ -32,6 +33,9 @@ const OPEN_ACCESS: &str = "http://opds-spec.org/acquisition/open-access";
 
 /// Marks a folder as a catalog kitap wrote (and may replace).
 const MARKER: &str = ".kitap-opds";
+
+const MARKER_TEXT: &str = "An OPDS catalog written by `kitap export opds`.\n\
+The next export replaces this folder whole.\n";
 
 /// The cover's box: the EPUB's cover (up to 1200×1600) fitted for catalog screens.
 const COVER_BOX: (u32, u32) = (600, 800);
@@ -115,10 +119,11 @@ pub fn export(batch: &Batch, args: &OpdsArgs) -> Result<Outcome, ExportError> {
         "root.xml".into(),
         catalog.root(books.len(), &languages).into_bytes(),
     ));
-    if let Some(parent) = dir.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| ExportError::Write(parent.to_path_buf(), e))?;
+    let folder = Folder::start(batch, &dir, MARKER, MARKER_TEXT)?;
+    for (rel, bytes) in &files {
+        folder.write(rel, bytes)?;
     }
-    super::replace_dir(&dir, MARKER, &files)?;
+    folder.commit()?;
     Ok(Outcome {
         written: dir.join("root.xml"),
         books: books.len(),

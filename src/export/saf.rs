@@ -13,10 +13,11 @@
 
 use std::fs::{self, File};
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+use super::folder::{Folder, written};
 use super::{Batch, EPUB, ExportError, Outcome, PDF, TEXT};
 use crate::manifest::{BookRecord, Status};
 use crate::xml::XmlWriter;
@@ -41,14 +42,13 @@ pub fn export(batch: &Batch, args: &crate::cli::SafArgs) -> Result<Outcome, Expo
         .output
         .clone()
         .unwrap_or_else(|| batch.default_output("saf"));
-    check_target(batch, &dir)?;
-    let archive = Archive::start(&dir)?;
+    let archive = Folder::start(batch, &dir, MARK, MARK_TEXT)?;
     let mut outcome = Outcome {
         written: dir,
         ..Outcome::default()
     };
     for book in batch.books() {
-        match archive.add(batch, book, args.link)? {
+        match add(&archive, &outcome.written, batch, book, args.link)? {
             Ok(()) => outcome.books += 1,
             Err(problem) => outcome
                 .problems
@@ -59,207 +59,63 @@ pub fn export(batch: &Batch, args: &crate::cli::SafArgs) -> Result<Outcome, Expo
     Ok(outcome)
 }
 
-/// The export replaces its folder whole, so the folder must be kitap's to replace: absent,
-/// empty, or an archive an earlier export marked. OUT, a folder holding OUT and a book's own
-/// folder are refused too.
-fn check_target(batch: &Batch, dir: &Path) -> Result<(), ExportError> {
-    let refuse = |why: String| Err(ExportError::Usage(format!("-o {}: {why}", dir.display())));
-    if dir.file_name().is_none() {
-        return refuse("must name the archive's folder (it is replaced whole)".into());
-    }
-    if let (Ok(out), Ok(d)) = (fs::canonicalize(&batch.out), fs::canonicalize(dir))
-        && out.starts_with(&d)
-    {
-        return refuse(
-            "is OUT or holds it, and the archive's folder is replaced whole: give -o a folder of its own"
-                .into(),
-        );
-    }
-    if let Some(rel) = batch.relative(dir)
-        && let Some(id) = rel.split('/').next()
-        && batch.manifest.books.iter().any(|b| b.id == id)
-    {
-        return refuse(format!(
-            "is in the folder of book '{id}', which holds the book's files only"
-        ));
-    }
-    match fs::symlink_metadata(dir) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(ExportError::Write(dir.to_path_buf(), e)),
-        Ok(m) if !m.is_dir() => {
-            refuse("exists and is a file or a symlink, not a folder; it is left as it is".into())
-        }
-        Ok(_) => {
-            let empty = fs::read_dir(dir)
-                .map_err(|e| ExportError::Write(dir.to_path_buf(), e))?
-                .next()
-                .is_none();
-            if empty || dir.join(MARK).is_file() {
-                Ok(())
-            } else {
-                refuse(format!(
-                    "exists and is not an archive `kitap export saf` wrote (it has no {MARK}); \
-                     it is left as it is: give -o a new or empty folder"
-                ))
-            }
-        }
-    }
-}
-
-/// The archive being built in a temporary folder beside its target. Dropped without
-/// [`Archive::commit`], it is removed and the target stays as it was.
-struct Archive {
-    target: PathBuf,
-    tmp: PathBuf,
-    committed: bool,
-}
-
-impl Archive {
-    /// Makes the temporary folder with the mark in it, after removing what killed exports left.
-    fn start(target: &Path) -> Result<Archive, ExportError> {
-        let parent = parent(target);
-        fs::create_dir_all(parent).map_err(written(parent))?;
-        remove_leftovers(target)?;
-        let archive = Archive {
-            target: target.to_path_buf(),
-            tmp: crate::fsio::temp_path(target),
-            committed: false,
+/// Writes the book's item folder. `Ok(Err(problem))`: the book cannot be an item (a file of
+/// it cannot be read or listed), and its folder is removed again.
+fn add(
+    archive: &Folder,
+    target: &Path,
+    batch: &Batch,
+    book: &BookRecord,
+    link: bool,
+) -> Result<Result<(), String>, ExportError> {
+    let item = archive.path().join(item_name(&book.id));
+    fs::create_dir(&item).map_err(written(&item))?;
+    let mut contents = String::new();
+    for (media_type, description, primary) in BITSTREAMS {
+        let Some(f) = super::file(book, media_type) else {
+            continue;
         };
-        fs::create_dir(&archive.tmp).map_err(written(&archive.tmp))?;
-        let mark = archive.tmp.join(MARK);
-        fs::write(&mark, MARK_TEXT).map_err(written(&mark))?;
-        Ok(archive)
-    }
-
-    /// Writes the book's item folder. `Ok(Err(problem))`: the book cannot be an item (a file of
-    /// it cannot be read or listed), and its folder is removed again.
-    fn add(
-        &self,
-        batch: &Batch,
-        book: &BookRecord,
-        link: bool,
-    ) -> Result<Result<(), String>, ExportError> {
-        let item = self.tmp.join(item_name(&book.id));
-        fs::create_dir(&item).map_err(written(&item))?;
-        let mut contents = String::new();
-        for (media_type, description, primary) in BITSTREAMS {
-            let Some(f) = super::file(book, media_type) else {
-                continue;
-            };
-            let name = f.path.rsplit('/').next().unwrap_or(&f.path);
-            let problem = if !listable(name) {
-                Some(format!(
-                    "{}: DSpace's contents file cannot list a name with a tab, a line break or a leading \"-r \"",
-                    f.path
-                ))
-            } else {
-                let source = batch.path(&f.path);
-                let dest = item.join(name);
-                match File::open(&source) {
-                    Err(e) => Some(format!("{}: {e} (kitap validate OUT tells more)", f.path)),
-                    Ok(_) if link => {
-                        fs::hard_link(&source, &dest)
-                            .map_err(|e| link_failed(&source, &self.target, &dest, e))?;
-                        None
-                    }
-                    Ok(mut from) => {
-                        let mut to = File::create(&dest).map_err(written(&dest))?;
-                        io::copy(&mut from, &mut to).map_err(written(&dest))?;
-                        None
-                    }
+        let name = f.path.rsplit('/').next().unwrap_or(&f.path);
+        let problem = if !listable(name) {
+            Some(format!(
+                "{}: DSpace's contents file cannot list a name with a tab, a line break or a leading \"-r \"",
+                f.path
+            ))
+        } else {
+            let source = batch.path(&f.path);
+            let dest = item.join(name);
+            match File::open(&source) {
+                Err(e) => Some(format!("{}: {e} (kitap validate OUT tells more)", f.path)),
+                Ok(_) if link => {
+                    fs::hard_link(&source, &dest)
+                        .map_err(|e| link_failed(&source, target, &dest, e))?;
+                    None
                 }
-            };
-            if let Some(problem) = problem {
-                fs::remove_dir_all(&item).map_err(written(&item))?;
-                return Ok(Err(problem));
+                Ok(mut from) => {
+                    let mut to = File::create(&dest).map_err(written(&dest))?;
+                    io::copy(&mut from, &mut to).map_err(written(&dest))?;
+                    None
+                }
             }
-            contents.push_str(&contents_line(name, description, primary));
+        };
+        if let Some(problem) = problem {
+            fs::remove_dir_all(&item).map_err(written(&item))?;
+            return Ok(Err(problem));
         }
-        let version = book
-            .kitap_version
-            .as_deref()
-            .unwrap_or(&batch.manifest.kitap_version);
-        for (file, text) in [
-            ("dublin_core.xml", dublin_core(book, version)),
-            ("contents", contents),
-        ] {
-            let path = item.join(file);
-            fs::write(&path, text).map_err(written(&path))?;
-        }
-        Ok(Ok(()))
+        contents.push_str(&contents_line(name, description, primary));
     }
-
-    /// Puts the archive in place of the target (both there at every instant where the system
-    /// can swap folders), then removes the previous archive.
-    fn commit(mut self) -> Result<(), ExportError> {
-        let write_error = |e| ExportError::Write(self.target.clone(), e);
-        let old = sibling(&self.target, "old");
-        match fs::symlink_metadata(&self.target) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                fs::rename(&self.tmp, &self.target).map_err(write_error)?;
-            }
-            Err(e) => return Err(write_error(e)),
-            Ok(_) => {
-                crate::generation::swap(&self.tmp, &self.target, &old).map_err(write_error)?;
-            }
-        }
-        self.committed = true;
-        // The previous archive now sits at the temporary name, or the old one after the
-        // two-rename swap; what cannot be removed now goes with the next export's leftovers.
-        let _ = fs::remove_dir_all(&self.tmp);
-        let _ = fs::remove_dir_all(&old);
-        Ok(())
+    let version = book
+        .kitap_version
+        .as_deref()
+        .unwrap_or(&batch.manifest.kitap_version);
+    for (file, text) in [
+        ("dublin_core.xml", dublin_core(book, version)),
+        ("contents", contents),
+    ] {
+        let path = item.join(file);
+        fs::write(&path, text).map_err(written(&path))?;
     }
-}
-
-impl Drop for Archive {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = fs::remove_dir_all(&self.tmp);
-        }
-    }
-}
-
-/// What an error writing `path` becomes.
-fn written(path: &Path) -> impl FnOnce(io::Error) -> ExportError {
-    let path = path.to_path_buf();
-    move |e| ExportError::Write(path, e)
-}
-
-/// The folder the target is in (`.` for a bare name).
-fn parent(target: &Path) -> &Path {
-    target
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-}
-
-/// `.<name>.kitap-<kind>-<pid>` beside the target.
-fn sibling(target: &Path, kind: &str) -> PathBuf {
-    let name = target.file_name().unwrap_or_default().to_string_lossy();
-    target.with_file_name(format!(".{name}.kitap-{kind}-{}", std::process::id()))
-}
-
-/// Removes the temporary and old archives of killed exports beside the target. Their pids
-/// are not asked after: OUT's lock is held, and a container's kitap has the same pid every run.
-fn remove_leftovers(target: &Path) -> Result<(), ExportError> {
-    let name = target.file_name().unwrap_or_default().to_string_lossy();
-    let prefixes = [format!(".{name}.kitap-tmp-"), format!(".{name}.kitap-old-")];
-    let parent = parent(target);
-    let entries = fs::read_dir(parent).map_err(written(parent))?;
-    for entry in entries.flatten() {
-        let file = entry.file_name().to_string_lossy().into_owned();
-        if prefixes.iter().any(|p| file.starts_with(p.as_str())) {
-            let path = entry.path();
-            let removed = if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                fs::remove_dir_all(&path)
-            } else {
-                fs::remove_file(&path)
-            };
-            removed.map_err(|e| ExportError::Write(path, e))?;
-        }
-    }
-    Ok(())
+    Ok(Ok(()))
 }
 
 /// A hard link refused across filesystems (EXDEV) or by the filesystem or the kernel's
@@ -468,10 +324,10 @@ mod tests {
                 "language.iso=az",
                 "type.none=Book",
                 "format.extent=2 pages",
-                "description.none=Incomplete: 1 of 2 pages could not be read and are blank placeholders.",
+                "description.none=Incomplete: 1 of 2 pages could not be read; placeholder pages stand in for them.",
                 "description.provenance=Converted from page scans by kitap 9.9.9 on 2026-05-01T10:00:00Z. \
                  Text recognised by OCR (Tesseract, ukr); mean word confidence 87.3 %. \
-                 Incomplete: 1 of 2 pages could not be read and are blank placeholders.",
+                 Incomplete: 1 of 2 pages could not be read; placeholder pages stand in for them.",
             ]
         );
         assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<dublin_core schema=\"dc\">\n  <dcvalue element=\"title\" qualifier=\"none\">Ґанок &amp; &lt;їжак&gt; &quot;1925&quot;</dcvalue>\n"));
