@@ -636,7 +636,7 @@ fn thumb_jpeg(small: &GrayImage, budget: usize) -> Option<Vec<u8>> {
 }
 
 /// `img` fitted into `max` (never enlarged), grey or RGB as it looks, as JPEG.
-pub(crate) fn preview_jpeg(img: &DynamicImage, max: (u32, u32), quality: u8) -> Option<Vec<u8>> {
+fn preview_jpeg(img: &DynamicImage, max: (u32, u32), quality: u8) -> Option<Vec<u8>> {
     let fitted = prepare::fit(img, max);
     let (components, raw) = if fitted.color().has_color() {
         (3, fitted.to_rgb8().into_raw())

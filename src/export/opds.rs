@@ -74,9 +74,9 @@ pub fn export(batch: &Batch, args: &OpdsArgs) -> Result<Outcome, ExportError> {
         .par_iter()
         .map(|record| {
             let jpeg = batch.cover_jpeg(record)?;
-            let big = super::fitted_jpeg(&jpeg, COVER_BOX, 85)?;
-            let small = super::fitted_jpeg(&jpeg, THUMB_BOX, 80)?;
-            Some((big, small))
+            let mut sizes = super::fitted_jpegs(&jpeg, &[(COVER_BOX, 85), (THUMB_BOX, 80)])?;
+            let small = sizes.pop()?;
+            Some((sizes.pop()?, small))
         })
         .collect();
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
