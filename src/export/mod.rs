@@ -303,7 +303,7 @@ fn fit_raw(
     let (raw, w, h) = if k >= 2 {
         let mut small = vec![0u8; (bw * bh) as usize * channels];
         let row = w as usize * channels;
-        let n = (k * k) as u32;
+        let n = k * k;
         for y in 0..bh as usize {
             for x in 0..bw as usize {
                 for c in 0..channels {
