@@ -32,3 +32,7 @@ bench-nightly *ARGS:
 # sha256sum and openssl over the same bytes: MB/s and ratios (see BENCHMARKS.md).
 bench-validate *ARGS:
     python3 scripts/bench-validate.py {{ARGS}}
+
+# Every `kitap export` timed on a 1,000-book OUT (the one bench-validate makes)
+bench-export *ARGS:
+    python3 scripts/bench-validate.py --exports {{ARGS}}

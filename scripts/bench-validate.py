@@ -143,6 +143,27 @@ def best_of(cmd: list[str], repeat: int) -> tuple[float, float]:
     return min(quiet or noisy)
 
 
+def time_exports(kitap: str, out: Path, books: int, repeat: int) -> None:
+    """Each export of the OUT, best of `repeat` (they read only the manifest and OUT)."""
+    base = ["--base-url", "https://elib.example.kz/books/"]
+    runs = {
+        "export marc": ["marc", *base],
+        "export opds": ["opds", *base],
+        "export shelf": ["shelf", *base],
+        "export saf (copies)": ["saf"],
+        "export saf --link": ["saf", "--link"],
+    }
+    print(f"kitap export on the same {books} books:")
+    for name, args in runs.items():
+        cmd = [kitap, "export", args[0], str(out), *args[1:]]
+        _, p, _ = timed(cmd)
+        if p.returncode != 0:
+            sys.exit(f"{' '.join(cmd)} exited {p.returncode}:\n{p.stderr[-2000:]}")
+        secs, others = best_of(cmd, repeat)
+        note = f"  (disturbed: others used {100 * others:.0f} % of the CPU)" if others >= 0.10 else ""
+        print(f"  {name:<28} {secs:7.2f} s  {books / secs:8.0f} books/s{note}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kitap", help="binary (default: cargo build --release, target/release/kitap)")
@@ -150,6 +171,8 @@ def main() -> None:
     ap.add_argument("--book", default="kk-dala-kitaphanasy", help="a sample-scans/ book to clone")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--keep", type=Path, help="make the OUT in this folder and keep it")
+    ap.add_argument("--exports", action="store_true",
+                    help="also time every `kitap export` on the same OUT (just bench-export)")
     opts = ap.parse_args()
     kitap = opts.kitap
     if not kitap:
@@ -196,6 +219,8 @@ def main() -> None:
             if ref in best:
                 for name in ("kitap validate --jobs 1", "kitap validate --jobs 2"):
                     print(f"  {name} / {ref}: {best[name] / best[ref]:.2f}")
+        if opts.exports:
+            time_exports(kitap, out, opts.books, opts.repeat)
     finally:
         if tmp:
             tmp.cleanup()
