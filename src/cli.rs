@@ -137,6 +137,9 @@ pub struct ExportCommon {
     /// Only books that need no review or that an editor approved (`kitap review --approve`).
     #[arg(long)]
     pub reviewed_only: bool,
+    /// Wait up to DURATION (e.g. 30m) for a convert run that holds OUT, instead of exit 3.
+    #[arg(long, value_name = "DURATION", value_parser = crate::units::parse_duration)]
+    pub wait_lock: Option<std::time::Duration>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -236,19 +239,38 @@ fn export(args: &ExportArgs) -> ExitCode {
     };
     let selection = Selection {
         reviewed_only: common.reviewed_only,
+        wait_lock: common.wait_lock,
     };
-    let result = Batch::open(&common.out, selection).and_then(|batch| {
-        let outcome = match &args.format {
-            ExportFormat::Marc(a) => export::marc::export(&batch, a),
-            ExportFormat::Opds(a) => export::opds::export(&batch, a),
-            ExportFormat::Shelf(a) => export::shelf::export(&batch, a),
-            ExportFormat::Saf(a) => export::saf::export(&batch, a),
-        }?;
-        Ok((batch, outcome))
-    });
-    match result {
-        Ok((batch, outcome)) => {
-            for line in batch.left_out.iter().chain(&outcome.problems) {
+    // A bad option is said before anything is read or locked.
+    let base_url = match &args.format {
+        ExportFormat::Marc(a) => Some(&a.base_url),
+        ExportFormat::Opds(a) => Some(&a.base_url),
+        ExportFormat::Shelf(a) => Some(&a.base_url),
+        ExportFormat::Saf(_) => None,
+    };
+    if let Some(Err(e)) = base_url.map(|u| export::BaseUrl::parse(u)) {
+        eprintln!("kitap: {e}");
+        return ExitCode::from(e.exit_code());
+    }
+    let batch = match Batch::open(&common.out, selection) {
+        Ok(batch) => batch,
+        Err(e) => {
+            eprintln!("kitap: {e}");
+            return ExitCode::from(e.exit_code());
+        }
+    };
+    let outcome = match &args.format {
+        ExportFormat::Marc(a) => export::marc::export(&batch, a),
+        ExportFormat::Opds(a) => export::opds::export(&batch, a),
+        ExportFormat::Shelf(a) => export::shelf::export(&batch, a),
+        ExportFormat::Saf(a) => export::saf::export(&batch, a),
+    };
+    for line in &batch.left_out {
+        eprintln!("kitap: {line}");
+    }
+    match outcome {
+        Ok(outcome) => {
+            for line in &outcome.problems {
                 eprintln!("kitap: {line}");
             }
             println!("{} ({} book(s))", outcome.written.display(), outcome.books);

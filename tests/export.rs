@@ -1173,3 +1173,98 @@ fn saf_links_replaces_and_refuses_folders_not_its_own() {
     }
     kitap_validate_clean(&out);
 }
+
+// ---- what every export refuses ----
+
+#[test]
+fn no_export_writes_over_what_out_is_made_of() {
+    let out = copy("export-guards");
+    let manifest_before = std::fs::read(out.join("manifest.json")).unwrap();
+    let pdf = out.join(RU).join(format!("{RU}.pdf"));
+    let pdf_before = std::fs::read(&pdf).unwrap();
+    let sneaky = format!("{}/./nowhere/../{RU}/x", out.display());
+    let cases: [(&str, PathBuf, &str); 6] = [
+        (
+            "marc",
+            out.join("manifest.json"),
+            "would write over OUT/manifest.json",
+        ),
+        (
+            "marc",
+            pdf.clone(),
+            &format!("is in the folder of book '{RU}'"),
+        ),
+        (
+            "marc",
+            out.join(".kitap/lock"),
+            "would write over OUT/.kitap",
+        ),
+        ("marc", out.clone(), "is OUT or holds it"),
+        (
+            "saf",
+            PathBuf::from(&sneaky),
+            &format!("is in the folder of book '{RU}'"),
+        ),
+        (
+            "opds",
+            out.join(".kitap/staging"),
+            "would write over OUT/.kitap",
+        ),
+    ];
+    for (format, target, message) in &cases {
+        let mut args = vec!["-o", target.to_str().unwrap()];
+        if *format != "saf" {
+            args.extend(["--base-url", BASE]);
+        }
+        export(format, &out, &args).code(2).stderr_contains(message);
+    }
+    assert_eq!(
+        std::fs::read(out.join("manifest.json")).unwrap(),
+        manifest_before
+    );
+    assert_eq!(std::fs::read(&pdf).unwrap(), pdf_before);
+    assert!(!out.join(RU).join("x").exists());
+    // A base URL with credentials would print them in every record and on every poster.
+    export(
+        "marc",
+        &out,
+        &["--base-url", "https://user:secret@elib.example.kz/"],
+    )
+    .code(2)
+    .stderr_contains("must not carry a user name or password");
+    kitap_validate_clean(&out);
+}
+
+#[test]
+fn an_entry_without_authors_names_its_source() {
+    let out = copy("export-opds-anonymous");
+    edit_manifest(&out, |m| {
+        for b in m["books"].as_array_mut().unwrap() {
+            b["metadata"]["authors"] = serde_json::json!([]);
+        }
+    });
+    export(
+        "opds",
+        &out,
+        &["--base-url", BASE, "--title", "Dala kitaphanasy"],
+    )
+    .success();
+    let xml =
+        std::fs::read_to_string(out.join("export/opds/entries").join(format!("{TK}.xml"))).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let atom = "http://www.w3.org/2005/Atom";
+    let entry = doc.root_element();
+    assert!(!entry.children().any(|n| n.has_tag_name((atom, "author"))));
+    let source = entry
+        .children()
+        .find(|n| n.has_tag_name((atom, "source")))
+        .expect("atom:source");
+    let name = source
+        .descendants()
+        .find(|n| n.has_tag_name((atom, "name")))
+        .and_then(|n| n.text());
+    assert_eq!(name, Some("Dala kitaphanasy"));
+    export("opds", &out, &["--base-url", BASE, "--title", " "])
+        .code(2)
+        .stderr_contains("--title: the catalog needs a title");
+}

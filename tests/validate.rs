@@ -150,15 +150,6 @@ fn replace_element_text(xml: &str, tag: &str, text: &str) -> String {
     format!("{}{text}{}", &xml[..start], &xml[end..])
 }
 
-/// Edits OUT/manifest.json as JSON.
-fn edit_manifest(out: &Path, change: impl FnOnce(&mut serde_json::Value)) {
-    let path = out.join("manifest.json");
-    let mut m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    change(&mut m);
-    std::fs::write(&path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
-}
-
 #[test]
 fn a_fresh_out_is_clean() {
     let out = copy("validate-clean");

@@ -92,28 +92,10 @@ impl Drop for Folder {
 }
 
 /// The folder is replaced whole, so it must be kitap's to replace: absent, empty, or marked by
-/// an earlier export. OUT, a folder holding OUT and a book's own folder are refused too.
+/// an earlier export, and nothing OUT is made of ([`Batch::check_target`]).
 fn check_target(batch: &Batch, dir: &Path, mark: &str) -> Result<(), ExportError> {
+    batch.check_target(dir, false)?;
     let refuse = |why: String| Err(ExportError::Usage(format!("-o {}: {why}", dir.display())));
-    if dir.file_name().is_none() {
-        return refuse("must name the export's folder (it is replaced whole)".into());
-    }
-    if let (Ok(out), Ok(d)) = (fs::canonicalize(&batch.out), fs::canonicalize(dir))
-        && out.starts_with(&d)
-    {
-        return refuse(
-            "is OUT or holds it, and the export's folder is replaced whole: give -o a folder of its own"
-                .into(),
-        );
-    }
-    if let Some(rel) = batch.relative(dir)
-        && let Some(id) = rel.split('/').next()
-        && batch.manifest.books.iter().any(|b| b.id == id)
-    {
-        return refuse(format!(
-            "is in the folder of book '{id}', which holds the book's files only"
-        ));
-    }
     match fs::symlink_metadata(dir) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(ExportError::Write(dir.to_path_buf(), e)),

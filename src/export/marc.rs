@@ -23,6 +23,9 @@ const MARC_NS: &str = "http://www.loc.gov/MARC21/slim";
 /// ISO 2709's largest record: the length is five digits.
 const MAX_RECORD: usize = 99_999;
 
+/// ISO 2709's largest field: the directory gives a field's length in four digits.
+const MAX_FIELD: usize = 9_999;
+
 /// What the records say besides the manifest.
 pub struct Settings {
     pub base: BaseUrl,
@@ -32,6 +35,10 @@ pub struct Settings {
     pub item_type: Option<String>,
     /// Who digitized (533 $c).
     pub agency: Option<String>,
+    /// The kitap that wrote the manifest, for books whose record does not say.
+    pub kitap_version: String,
+    /// Today (`YYMMDD`), 008's date entered for a book with no conversion time.
+    pub today: String,
 }
 
 pub fn export(batch: &Batch, args: &MarcArgs) -> Result<Outcome, ExportError> {
@@ -46,6 +53,13 @@ pub fn export(batch: &Batch, args: &MarcArgs) -> Result<Outcome, ExportError> {
         org_code: non_empty(&args.org_code),
         item_type: non_empty(&args.koha_item_type),
         agency: non_empty(&args.agency).or_else(|| non_empty(&args.org_code)),
+        kitap_version: batch.manifest.kitap_version.clone(),
+        today: crate::manifest::now_rfc3339()
+            .chars()
+            .filter(char::is_ascii_digit)
+            .skip(2)
+            .take(6)
+            .collect(),
     };
     if let Some(code) = &settings.org_code
         && code.chars().any(|c| !c.is_ascii_graphic())
@@ -58,10 +72,17 @@ pub fn export(batch: &Batch, args: &MarcArgs) -> Result<Outcome, ExportError> {
         .output
         .clone()
         .unwrap_or_else(|| batch.default_output("marc.xml"));
+    batch.check_target(&path, true)?;
     let mut problems = Vec::new();
     let mut records = Vec::new();
     for book in batch.books() {
-        let record = record(book, &settings);
+        let mut record = record(book, &settings);
+        for tag in record.fit_fields() {
+            problems.push(format!(
+                "{}: MARC field {tag} was longer than ISO 2709's {MAX_FIELD} bytes and is cut",
+                book.id
+            ));
+        }
         match record.iso2709_len() {
             n if n > MAX_RECORD => problems.push(format!(
                 "{}: its MARC record would be {n} bytes, over ISO 2709's {MAX_RECORD}; left out",
@@ -103,8 +124,19 @@ impl Field {
         }
     }
 
+    /// Adds a subfield. Characters XML cannot carry are dropped here, as the XML writer would
+    /// drop them, so the lengths counted are the lengths written.
     fn sub(mut self, code: char, value: impl Into<String>) -> Field {
-        self.subfields.push((code, value.into()));
+        let value: String = value.into();
+        let value = value
+            .chars()
+            .filter(|&c| {
+                !((c < ' ' && !matches!(c, '\t' | '\n' | '\r'))
+                    || c == '\u{fffe}'
+                    || c == '\u{ffff}')
+            })
+            .collect();
+        self.subfields.push((code, value));
         self
     }
 
@@ -120,6 +152,32 @@ impl Field {
 }
 
 impl Record {
+    /// Cuts the longest subfield of each field over [`MAX_FIELD`] bytes (at a character, with
+    /// "…") until it fits; returns the tags cut.
+    pub fn fit_fields(&mut self) -> Vec<&'static str> {
+        let mut cut = Vec::new();
+        for f in &mut self.data {
+            if f.iso2709_len() <= MAX_FIELD {
+                continue;
+            }
+            cut.push(f.tag);
+            while f.iso2709_len() > MAX_FIELD {
+                let over = f.iso2709_len() - MAX_FIELD;
+                let Some((_, longest)) = f.subfields.iter_mut().max_by_key(|(_, v)| v.len()) else {
+                    break;
+                };
+                let keep = longest.len().saturating_sub(over + '…'.len_utf8());
+                let keep = (0..=keep)
+                    .rev()
+                    .find(|&i| longest.is_char_boundary(i))
+                    .unwrap_or(0);
+                longest.truncate(keep);
+                longest.push('…');
+            }
+        }
+        cut
+    }
+
     /// The record's length in ISO 2709 (what leader/00–04 says): the leader, a 12-byte directory
     /// entry per field and its terminator, every field with its terminator, the record terminator.
     pub fn iso2709_len(&self) -> usize {
@@ -190,18 +248,17 @@ pub fn record(book: &BookRecord, s: &Settings) -> Record {
     if digits.len() >= 14 {
         control.push(("005", format!("{}.0", &digits[..14])));
     }
-    control.push(("006", "m     o  d        ".to_string()));
+    control.push(("006", "m     o  d |      ".to_string()));
     control.push(("007", field_007(book)));
-    control.push(("008", field_008(book, digits.get(2..8).unwrap_or("||||||"))));
+    control.push(("008", field_008(book, digits.get(2..8).unwrap_or(&s.today))));
 
     let mut data = Vec::new();
-    if let Some(isbn) = &meta.isbn {
-        let normal: String = isbn
-            .chars()
-            .filter(|c| c.is_ascii_digit() || *c == 'X' || *c == 'x')
-            .map(|c| c.to_ascii_uppercase())
-            .collect();
-        data.push(Field::new("020", ' ', ' ').sub('a', normal));
+    if let Some((isbn, qualifier)) = meta.isbn.as_deref().and_then(super::isbn_parts) {
+        let mut f = Field::new("020", ' ', ' ').sub('a', isbn);
+        if let Some(q) = qualifier {
+            f = f.sub('q', q);
+        }
+        data.push(f);
     }
     if let Some(org) = &s.org_code {
         data.push(
@@ -225,10 +282,11 @@ pub fn record(book: &BookRecord, s: &Settings) -> Record {
     }
     data.push(title_field(book));
     data.push(publication(book));
-    data.push(Field::new("300", ' ', ' ').sub(
-        'a',
-        format!("1 online resource ({} pages)", book.page_count),
-    ));
+    let extent = format!(
+        "1 online resource ({})",
+        super::count(book.page_count, "page", "pages")
+    );
+    data.push(Field::new("300", ' ', ' ').sub('a', extent.clone()));
     data.push(rda("336", "text", "txt", "rdacontent"));
     data.push(rda("337", "computer", "c", "rdamedia"));
     data.push(rda("338", "online resource", "cr", "rdacarrier"));
@@ -240,7 +298,7 @@ pub fn record(book: &BookRecord, s: &Settings) -> Record {
     }
     data.push(types.sub('2', "rdaft"));
     data.push(Field::new("500", ' ', ' ').sub('a', super::ocr_note(book)));
-    data.push(reproduction(book, s, &digits));
+    data.push(reproduction(book, s, &digits, &extent));
     if let Some(rights) = &meta.rights {
         data.push(Field::new("540", ' ', ' ').sub('a', end_with_period(rights)));
     }
@@ -330,7 +388,7 @@ fn field_008(book: &BookRecord, entered: &str) -> String {
 fn name_field(tag: &'static str, name: &str) -> Field {
     let ind1 = if name.contains(',') { '1' } else { '0' };
     Field::new(tag, ind1, ' ')
-        .sub('a', format!("{},", name.trim_end_matches([',', '.', ' '])))
+        .sub('a', format!("{},", name.trim_end_matches([',', ' '])))
         .sub('e', "author.")
         .sub('4', "aut")
 }
@@ -412,7 +470,7 @@ fn rda(tag: &'static str, term: &str, code: &str, source: &str) -> Field {
 
 /// 533: the electronic reproduction — who made it (when known), the year of this generation,
 /// its extent, how.
-fn reproduction(book: &BookRecord, s: &Settings, converted: &str) -> Field {
+fn reproduction(book: &BookRecord, s: &Settings, converted: &str, extent: &str) -> Field {
     let mut f = Field::new("533", ' ', ' ').sub('a', "Electronic reproduction.");
     let year = converted.get(..4);
     if let Some(agency) = &s.agency {
@@ -433,11 +491,7 @@ fn reproduction(book: &BookRecord, s: &Settings, converted: &str) -> Field {
         how.push(' ');
         how.push_str(&super::partial_note(book));
     }
-    f.sub(
-        'e',
-        format!("1 online resource ({} pages).", book.page_count),
-    )
-    .sub('n', how)
+    f.sub('e', format!("{extent}.")).sub('n', how)
 }
 
 /// ISBD ends a note or a term with a full stop unless it ends with punctuation of its own.
@@ -484,6 +538,27 @@ mod tests {
         assert_eq!(&r.leader()[..5], "00069");
         assert_eq!(&r.leader()[12..17], "00049");
         assert_eq!(r.leader().len(), 24);
+    }
+
+    #[test]
+    fn a_field_too_long_for_iso2709_is_cut_at_a_character() {
+        let mut r = Record {
+            status: 'n',
+            control: vec![("001", "b".into())],
+            data: vec![
+                Field::new("245", '0', '0')
+                    .sub('a', "Қ".repeat(6000))
+                    .sub('c', "A."),
+                Field::new("650", ' ', '4').sub('a', "short"),
+            ],
+        };
+        assert_eq!(r.fit_fields(), ["245"]);
+        assert!(r.data[0].iso2709_len() <= MAX_FIELD);
+        assert!(r.data[0].subfields[0].1.ends_with('…'));
+        assert_eq!(r.data[0].subfields[1].1, "A.");
+        // Control characters are gone before they are counted: the leader stays true.
+        let f = Field::new("500", ' ', ' ').sub('a', "a\u{1}b\u{7}c");
+        assert_eq!(f.subfields[0].1, "abc");
     }
 
     #[test]

@@ -76,36 +76,46 @@ impl std::fmt::Display for ExportError {
 pub struct BaseUrl(String);
 
 impl BaseUrl {
-    /// Checks and normalises `--base-url` (a missing final `/` is added).
+    /// Checks and normalises `--base-url`: an absolute `http(s)` URL with a host, no user name
+    /// or password (it would be printed in every record and on every poster), no query or
+    /// fragment; scheme and host lower-cased, a final `/` added.
     pub fn parse(s: &str) -> Result<BaseUrl, ExportError> {
         let s = s.trim();
-        let lower = s.to_ascii_lowercase();
-        let rest = ["https://", "http://"]
-            .iter()
-            .find_map(|p| lower.strip_prefix(p));
         let bad = |why: &str| {
             ExportError::Usage(format!(
                 "--base-url {s:?}: {why} (e.g. https://elib.example.kz/books/)"
             ))
         };
-        match rest {
-            None => return Err(bad("must be an absolute http:// or https:// URL")),
-            Some(r) if r.is_empty() || r.starts_with('/') => return Err(bad("names no host")),
-            Some(_) => {}
+        let url = url::Url::parse(s).map_err(|e| match e {
+            url::ParseError::RelativeUrlWithoutBase => {
+                bad("must be an absolute http:// or https:// URL")
+            }
+            e => bad(&format!("not a URL ({e})")),
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(bad("must be an absolute http:// or https:// URL"));
         }
-        if s.contains(['?', '#']) {
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(bad("names no host"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(bad(
+                "must not carry a user name or password: every link would publish it",
+            ));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
             return Err(bad(
                 "must not have a query or fragment: file paths are added to it",
             ));
         }
-        if s.chars()
-            .any(|c| c.is_whitespace() || c.is_control() || !c.is_ascii())
+        if s.chars().any(|c| c.is_whitespace() || !c.is_ascii())
+            || url.path().split('/').any(|seg| !percent_encoded(seg))
         {
             return Err(bad(
-                "must be written as a URL: spaces and non-ASCII letters percent-encoded",
+                "must be written as a URL: spaces, non-ASCII letters and '%' percent-encoded",
             ));
         }
-        let mut url = s.to_string();
+        let mut url = url.to_string();
         if !url.ends_with('/') {
             url.push('/');
         }
@@ -129,6 +139,15 @@ impl BaseUrl {
     }
 }
 
+/// Whether a path segment is well percent-encoded: every `%` starts two hex digits.
+fn percent_encoded(segment: &str) -> bool {
+    let b = segment.as_bytes();
+    (0..b.len()).all(|i| {
+        b[i] != b'%'
+            || (i + 2 < b.len() && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit())
+    })
+}
+
 /// RFC 3986 percent-encoding of a path segment: every byte of the UTF-8 that is not an
 /// unreserved character (`A–Z a–z 0–9 - . _ ~`).
 pub fn percent_encode(segment: &str) -> String {
@@ -148,6 +167,8 @@ pub fn percent_encode(segment: &str) -> String {
 pub struct Selection {
     /// Only books that need no review or that an editor approved (`kitap review --approve`).
     pub reviewed_only: bool,
+    /// How long to wait for a convert run holding OUT (none: do not wait).
+    pub wait_lock: Option<std::time::Duration>,
 }
 
 /// OUT, its manifest and the books to export, held under OUT's lock (exports write into OUT).
@@ -160,7 +181,7 @@ pub struct Batch {
     pub left_out: Vec<String>,
     /// Books that should have been exported but could not (a file missing from OUT): exit 1.
     pub unusable: usize,
-    _lock: OutLock,
+    _lock: Option<OutLock>,
 }
 
 impl Batch {
@@ -171,7 +192,17 @@ impl Batch {
         if let Err(source) = std::fs::metadata(&path) {
             return Err(ExportError::Manifest(ManifestError::Read { path, source }));
         }
-        let lock = OutLock::acquire(out, None).map_err(ExportError::Lock)?;
+        // A read-only OUT (an archive mount, a copy on a DVD) cannot change under the export:
+        // it needs no lock, and exports written elsewhere (-o) still run.
+        let lock = match OutLock::acquire(out, selection.wait_lock) {
+            Ok(lock) => Some(lock),
+            Err(LockError::Create { source, .. } | LockError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::ReadOnlyFilesystem =>
+            {
+                None
+            }
+            Err(e) => return Err(ExportError::Lock(e)),
+        };
         let manifest = Manifest::read(&path).map_err(ExportError::Manifest)?;
         let (mut chosen, mut left_out, mut unusable) = (Vec::new(), Vec::new(), 0);
         for (i, book) in manifest.books.iter().enumerate() {
@@ -218,14 +249,56 @@ impl Batch {
 
     /// A path in OUT, `/`-separated as the manifest writes it, on this system.
     pub fn path(&self, listed: &str) -> PathBuf {
-        listed
-            .split('/')
-            .fold(self.out.clone(), |p, segment| p.join(segment))
+        in_out(&self.out, listed)
     }
 
     /// Where an export writes when `-o` is not given: `OUT/export/<name>`.
     pub fn default_output(&self, name: &str) -> PathBuf {
         self.out.join(EXPORT_DIR).join(name)
+    }
+
+    /// Refuses an export target that would overwrite what OUT is made of: OUT itself or a
+    /// folder holding it, the manifest, the review page, kitap's state in `OUT/.kitap`, or
+    /// anything in a book's folder (exit 2). A file target may not be an existing folder.
+    pub fn check_target(&self, target: &Path, is_file: bool) -> Result<(), ExportError> {
+        let refuse = |why: String| {
+            Err(ExportError::Usage(format!(
+                "-o {}: {why}",
+                target.display()
+            )))
+        };
+        if target.file_name().is_none() && absolute_in_existing(target).is_none() {
+            return refuse("names no file or folder".into());
+        }
+        if let (Ok(out), Some(t)) = (
+            std::fs::canonicalize(&self.out),
+            absolute_in_existing(target),
+        ) && out.starts_with(&t)
+        {
+            return refuse("is OUT or holds it: give -o a path of its own".into());
+        }
+        if let Some(rel) = self.relative(target) {
+            let first = rel.split('/').next().unwrap_or("");
+            let kitaps = [
+                crate::discover::MANIFEST_NAME,
+                crate::review::REVIEW_FILE,
+                ".kitap",
+            ];
+            if kitaps.contains(&first) {
+                return refuse(format!(
+                    "would write over OUT/{first}, which kitap keeps there"
+                ));
+            }
+            if self.manifest.books.iter().any(|b| b.id == first) {
+                return refuse(format!(
+                    "is in the folder of book '{first}', which holds the book's files only"
+                ));
+            }
+        }
+        if is_file && target.is_dir() {
+            return refuse("is a folder: give the file's path".into());
+        }
+        Ok(())
     }
 
     /// The path of `target` relative to OUT (`/`-separated), when it is inside OUT: what
@@ -337,16 +410,27 @@ fn fit_raw(
 
 /// `path` made absolute with its existing ancestors' symlinks resolved (the rest need not exist).
 fn absolute_in_existing(path: &Path) -> Option<PathBuf> {
+    use std::path::Component;
     let path = std::path::absolute(path).ok()?;
-    let mut tail = Vec::new();
-    let mut head = path.as_path();
-    loop {
-        if let Ok(real) = std::fs::canonicalize(head) {
-            return Some(tail.iter().rev().fold(real, |p: PathBuf, s| p.join(s)));
+    let parts: Vec<Component> = path.components().collect();
+    // The longest prefix that exists, resolved; the rest applied by name (`..` goes up).
+    let (real, rest) = (0..=parts.len()).rev().find_map(|n| {
+        let head: PathBuf = parts[..n].iter().collect();
+        std::fs::canonicalize(&head)
+            .ok()
+            .map(|real| (real, &parts[n..]))
+    })?;
+    let mut p = real;
+    for c in rest {
+        match c {
+            Component::ParentDir => {
+                p.pop();
+            }
+            Component::Normal(name) => p.push(name),
+            _ => {}
         }
-        tail.push(head.file_name()?.to_os_string());
-        head = head.parent()?;
     }
+    Some(p)
 }
 
 /// The book's file of a media type.
@@ -354,17 +438,17 @@ pub fn file<'a>(book: &'a BookRecord, media_type: &str) -> Option<&'a FileRecord
     book.files.iter().find(|f| f.media_type == media_type)
 }
 
-/// The PDF or EPUB an export links to that is not in OUT as listed.
+/// The first file an export takes (PDF, EPUB, text) that is not in OUT as listed; a book
+/// without a PDF or an EPUB cannot be exported at all.
 fn missing_file(out: &Path, book: &BookRecord) -> Option<String> {
-    for (kind, media_type) in [("PDF", PDF), ("EPUB", EPUB)] {
+    for (kind, media_type) in [("PDF", PDF), ("EPUB", EPUB), ("text", TEXT)] {
         let Some(f) = file(book, media_type) else {
+            if media_type == TEXT {
+                continue;
+            }
             return Some(format!("no {kind} in the manifest"));
         };
-        let path = f
-            .path
-            .split('/')
-            .fold(out.to_path_buf(), |p, segment| p.join(segment));
-        match std::fs::metadata(&path) {
+        match std::fs::metadata(in_out(out, &f.path)) {
             Err(_) => return Some(format!("{} is missing", f.path)),
             Ok(m) if m.len() != f.bytes => {
                 return Some(format!(
@@ -378,6 +462,35 @@ fn missing_file(out: &Path, book: &BookRecord) -> Option<String> {
         }
     }
     None
+}
+
+/// A path the manifest lists (relative to OUT, `/`-separated) on this system.
+fn in_out(out: &Path, listed: &str) -> PathBuf {
+    listed
+        .split('/')
+        .fold(out.to_path_buf(), |p, segment| p.join(segment))
+}
+
+/// "1 page", "2 pages": a count with its noun.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// An ISBN as catalogues key it — its digits and a final X, hyphens and spaces gone — and the
+/// qualifier written after it in parentheses (`(pbk.)`), if any. None: no ISBN in the text.
+pub fn isbn_parts(isbn: &str) -> Option<(String, Option<String>)> {
+    let (number, rest) = match isbn.split_once('(') {
+        Some((n, r)) => (n, Some(r)),
+        None => (isbn, None),
+    };
+    let mut digits: String = number.chars().filter(char::is_ascii_digit).collect();
+    if number.trim_end().ends_with(['X', 'x']) {
+        digits.push('X');
+    }
+    let qualifier = rest
+        .map(|r| r.trim_end().trim_end_matches(')').trim().to_string())
+        .filter(|q| !q.is_empty());
+    (!digits.is_empty()).then_some((digits, qualifier))
 }
 
 /// The book's title as catalogues show it: book.toml's, else its id.
@@ -441,6 +554,25 @@ mod tests {
     }
 
     #[test]
+    fn isbns_are_keyed_by_their_digits() {
+        assert_eq!(
+            isbn_parts("ISBN 0-306-40615-2 (pbk.)"),
+            Some(("0306406152".into(), Some("pbk.".into())))
+        );
+        assert_eq!(
+            isbn_parts("978-601-00-0000-0"),
+            Some(("9786010000000".into(), None))
+        );
+        assert_eq!(
+            isbn_parts("0-8044-2957-x"),
+            Some(("080442957X".into(), None))
+        );
+        assert_eq!(isbn_parts("(hbk.)"), None);
+        assert_eq!(count(1, "page", "pages"), "1 page");
+        assert_eq!(count(0, "page", "pages"), "0 pages");
+    }
+
+    #[test]
     fn covers_are_fitted_into_each_box() {
         let grey =
             image::GrayImage::from_fn(1143, 1600, |x, y| image::Luma([((x + y) % 256) as u8]));
@@ -470,12 +602,29 @@ mod tests {
             "elib.kz/books",
             "ftp://x/",
             "https://",
-            "https:///x",
             "https://x/?a=1",
             "https://ex ample/",
+            "http://:80/",
+            "https://@/",
+            "https://h:abc/",
+            "https://h:99999999/",
+            "https://[::1/",
+            "https://h/%ZZ",
+            "https://user:pass@h/b",
         ] {
             assert!(BaseUrl::parse(bad).is_err(), "{bad}");
         }
-        assert!(BaseUrl::parse("HTTP://localhost:8080/").is_ok());
+        assert_eq!(
+            BaseUrl::parse("HTTPS://Elib.Example.KZ:8443/Books")
+                .unwrap()
+                .as_str(),
+            "https://elib.example.kz:8443/Books/"
+        );
+        assert!(BaseUrl::parse("http://[::1]:8080/b%20c/").is_ok());
+        // What a URL may not hold as written is encoded, never passed into the XML as is.
+        assert_eq!(
+            BaseUrl::parse("https://h/\"><x").unwrap().as_str(),
+            "https://h/%22%3E%3Cx/"
+        );
     }
 }

@@ -53,6 +53,7 @@ pub fn export(batch: &Batch, args: &OpdsArgs) -> Result<Outcome, ExportError> {
         .output
         .clone()
         .unwrap_or_else(|| batch.default_output("opds"));
+    batch.check_target(&dir, false)?;
     let Some(prefix) = batch.relative(&dir).filter(|p| !p.is_empty()) else {
         return Err(ExportError::Usage(format!(
             "{}: the catalog must be a folder inside OUT ({}), where --base-url serves it",
@@ -60,37 +61,45 @@ pub fn export(batch: &Batch, args: &OpdsArgs) -> Result<Outcome, ExportError> {
             batch.out.display()
         )));
     };
+    let title = args.title.trim().to_string();
+    if title.is_empty() {
+        return Err(ExportError::Usage(
+            "--title: the catalog needs a title (its feeds' title and author)".into(),
+        ));
+    }
     let catalog = Catalog {
         base,
         prefix,
-        title: args.title.trim().to_string(),
+        title,
         per_page: args.per_page as usize,
         updated: batch.manifest.finished.clone(),
         total: batch.chosen.len(),
     };
-    // Decoding and fitting each cover is most of the work: on every core.
+    let folder = Folder::start(batch, &dir, MARKER, MARKER_TEXT)?;
+    // Decoding and fitting each cover is most of the work: on every core, a chunk at a time
+    // written out as it is made, so memory stays flat however many books there are.
     let records: Vec<&BookRecord> = batch.books().collect();
-    let images: Vec<Option<(Vec<u8>, Vec<u8>)>> = records
-        .par_iter()
-        .map(|record| {
-            let jpeg = batch.cover_jpeg(record)?;
-            let mut sizes = super::fitted_jpegs(&jpeg, &[(COVER_BOX, 85), (THUMB_BOX, 80)])?;
-            let small = sizes.pop()?;
-            Some((sizes.pop()?, small))
-        })
-        .collect();
-    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut books: Vec<Book> = Vec::new();
-    for (record, images) in records.into_iter().zip(images) {
-        let has_images = images.is_some();
-        if let Some((big, small)) = images {
-            files.push((cover_path(&record.id), big));
-            files.push((thumb_path(&record.id), small));
+    let mut books: Vec<Book> = Vec::with_capacity(records.len());
+    for chunk in records.chunks(64) {
+        let images: Vec<Option<(Vec<u8>, Vec<u8>)>> = chunk
+            .par_iter()
+            .map(|record| {
+                let jpeg = batch.cover_jpeg(record)?;
+                let mut sizes = super::fitted_jpegs(&jpeg, &[(COVER_BOX, 85), (THUMB_BOX, 80)])?;
+                let small = sizes.pop()?;
+                Some((sizes.pop()?, small))
+            })
+            .collect();
+        for (record, images) in chunk.iter().zip(images) {
+            if let Some((big, small)) = &images {
+                folder.write(&cover_path(&record.id), big)?;
+                folder.write(&thumb_path(&record.id), small)?;
+            }
+            books.push(Book {
+                record,
+                images: images.is_some(),
+            });
         }
-        books.push(Book {
-            record,
-            images: has_images,
-        });
     }
     // Readers browse by title: case-insensitive, then the id for equal titles.
     books.sort_by_cached_key(|b| (super::title(b.record).to_lowercase(), b.record.id.clone()));
@@ -98,31 +107,18 @@ pub fn export(batch: &Batch, args: &OpdsArgs) -> Result<Outcome, ExportError> {
         let mut x = XmlWriter::new();
         x.declaration().newline();
         catalog.entry(&mut x, b, true);
-        files.push((entry_path(&b.record.id), x.finish().into_bytes()));
+        folder.write(&entry_path(&b.record.id), x.finish().as_bytes())?;
     }
 
     let languages = languages(&books);
     let all: Vec<&Book> = books.iter().collect();
-    catalog.acquisition(&mut files, "all", "All books", &all, None, &languages);
+    catalog.acquisition(&folder, "all", "All books", &all, None, &languages)?;
     for (tag, (name, members)) in &languages {
         let title = format!("Books in {name}");
-        catalog.acquisition(
-            &mut files,
-            &format!("lang-{tag}"),
-            &title,
-            members,
-            Some(tag),
-            &languages,
-        );
+        let stem = format!("lang-{tag}");
+        catalog.acquisition(&folder, &stem, &title, members, Some(tag), &languages)?;
     }
-    files.push((
-        "root.xml".into(),
-        catalog.root(books.len(), &languages).into_bytes(),
-    ));
-    let folder = Folder::start(batch, &dir, MARKER, MARKER_TEXT)?;
-    for (rel, bytes) in &files {
-        folder.write(rel, bytes)?;
-    }
+    folder.write("root.xml", catalog.root(books.len(), &languages).as_bytes())?;
     folder.commit()?;
     Ok(Outcome {
         written: dir.join("root.xml"),
@@ -155,7 +151,8 @@ fn languages<'a, 'b>(books: &'b [Book<'a>]) -> Languages<'a, 'b> {
             let slot = map
                 .entry(l.tag.clone())
                 .or_insert_with(|| (l.name.clone(), Vec::new()));
-            if !slot.1.iter().any(|x| x.record.id == b.record.id) {
+            // Books come one at a time: a repeated language of the same book is the last one.
+            if slot.1.last().is_none_or(|x| x.record.id != b.record.id) {
                 slot.1.push(b);
             }
         }
@@ -228,14 +225,17 @@ impl Catalog {
             &mut x,
             "all.xml",
             "All books",
-            &format!("{books} books, by title"),
+            &format!("{}, by title", super::count(books, "book", "books")),
         );
         for (tag, (name, members)) in languages {
             nav(
                 &mut x,
                 &format!("lang-{tag}.xml"),
                 &format!("Books in {name}"),
-                &format!("{} books in {name} ({tag})", members.len()),
+                &format!(
+                    "{} in {name} ({tag})",
+                    super::count(members.len(), "book", "books")
+                ),
             );
         }
         x.end().newline();
@@ -245,13 +245,13 @@ impl Catalog {
     /// An acquisition feed, `stem.xml`, `stem-2.xml`, … of `per_page` entries each.
     fn acquisition(
         &self,
-        files: &mut Vec<(String, Vec<u8>)>,
+        folder: &Folder,
         stem: &str,
         title: &str,
         books: &[&Book],
         active: Option<&str>,
         languages: &Languages,
-    ) {
+    ) -> Result<(), ExportError> {
         let pages = books.len().div_ceil(self.per_page).max(1);
         let page_file = |n: usize| {
             if n == 1 {
@@ -291,8 +291,9 @@ impl Catalog {
                 self.entry(&mut x, b, false);
             }
             x.end().newline();
-            files.push((file, x.finish().into_bytes()));
+            folder.write(&file, x.finish().as_bytes())?;
         }
+        Ok(())
     }
 
     /// The language facet group: all languages, then each, the current one active.
@@ -347,15 +348,24 @@ impl Catalog {
                 .end()
                 .newline();
         }
+        if alone && meta.authors.is_empty() {
+            // RFC 4287 §4.1.2: an entry document with no author of its own names, in
+            // atom:source, the feed it comes from and that feed's author.
+            x.start("source", &[]).newline();
+            x.element("id", &[], &self.feed_id("all.xml")).newline();
+            x.element("title", &[], &self.title).newline();
+            x.element("updated", &[], &self.updated).newline();
+            x.start("author", &[])
+                .element("name", &[], &self.title)
+                .end()
+                .newline();
+            x.end().newline();
+        }
         for l in &book.languages {
             x.element("dc:language", &[], &l.tag).newline();
         }
-        if let Some(isbn) = &meta.isbn {
-            let digits: String = isbn
-                .chars()
-                .filter(|c| c.is_ascii_digit() || *c == 'X' || *c == 'x')
-                .collect();
-            x.element("dc:identifier", &[], &format!("urn:isbn:{digits}"))
+        if let Some((isbn, _)) = meta.isbn.as_deref().and_then(super::isbn_parts) {
+            x.element("dc:identifier", &[], &format!("urn:isbn:{isbn}"))
                 .newline();
         }
         if let Some(y) = meta.year {
@@ -409,7 +419,7 @@ fn summary(book: &BookRecord) -> String {
         Some(d) => d.clone(),
         None => {
             let names: Vec<&str> = book.languages.iter().map(|l| l.name.as_str()).collect();
-            let mut s = format!("{} pages", book.page_count);
+            let mut s = super::count(book.page_count, "page", "pages");
             if !names.is_empty() {
                 s.push_str(&format!(" in {}", names.join(", ")));
             }

@@ -723,3 +723,12 @@ pub fn file_url(path: &Path) -> String {
     }
     url
 }
+
+/// Edits OUT/manifest.json as JSON.
+pub fn edit_manifest(out: &Path, change: impl FnOnce(&mut serde_json::Value)) {
+    let path = out.join("manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    change(&mut m);
+    std::fs::write(&path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+}
