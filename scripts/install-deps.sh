@@ -19,6 +19,7 @@ packages=(
   qpdf poppler-utils epubcheck python3-jsonschema icc-profiles-free time strace
   python3-pil fonts-dejavu-extra unzip chromium
   zzuf
+  zbar-tools fonts-dejavu-core  # shelf: zbarimg reads its QR codes back; DejaVu Sans is its default font
 )
 missing=()
 for p in "${packages[@]}"; do
