@@ -35,22 +35,45 @@ const FOOTER_SIZE: f32 = 7.0;
 /// The card of the default 3×4 grid, which the type and padding sizes below are for; other
 /// grids scale them with their cards.
 const DEFAULT_CARD: (f32, f32) = (162.0, 180.0);
-/// Type sizes and padding on a default card, in points.
-const TITLE_SIZE: f32 = 11.0;
-const AUTHOR_SIZE: f32 = 8.5;
-const NOTE_SIZE: f32 = 7.0;
+/// Inside a default card's edge, in points.
 const PADDING: f32 = 8.0;
+/// The kinds of text on a card; title and authors run down from below the code, the imprint
+/// sits on the card's bottom edge (level across a row), the note for an incomplete book at the
+/// right end of the imprint's line.
+const TITLE: Kind = Kind {
+    style: Style::Bold,
+    size: 11.0,
+    grey: 0.0,
+    lines: 3,
+};
+const AUTHORS: Kind = Kind {
+    style: Style::Regular,
+    size: 8.5,
+    grey: 0.25,
+    lines: 2,
+};
+const IMPRINT: Kind = Kind {
+    style: Style::Regular,
+    size: 7.0,
+    grey: 0.25,
+    lines: 1,
+};
+const NOTE: Kind = Kind {
+    style: Style::Regular,
+    size: 7.0,
+    grey: 0.45,
+    lines: 1,
+};
 /// Baseline to baseline, in type sizes.
 const LEADING: f32 = 1.22;
-const TITLE_LINES: usize = 3;
-const AUTHOR_LINES: usize = 2;
+/// Below a block's last baseline: descenders and the space before the next block, in sizes.
+const BLOCK_END: f32 = 0.4;
 /// Cover thumbnails: 300 px over the ~2.3 cm a cover takes on a 3×4 grid is over 300 dpi.
 const COVER_PX: u32 = 300;
 const COVER_QUALITY: u8 = 82;
 /// Greys (0 black, 1 white).
 const TEXT_GREY: f32 = 0.0;
-const AUTHOR_GREY: f32 = 0.25;
-const NOTE_GREY: f32 = 0.45;
+const FOOTER_GREY: f32 = 0.45;
 const RULE_GREY: f32 = 0.75;
 const NO_COVER_GREY: f32 = 0.9;
 
@@ -62,7 +85,8 @@ pub struct Grid {
 }
 
 impl Grid {
-    /// Up to 6 a side: beyond that a QR code would be too small to scan from a printed A4.
+    /// Up to 6 a side, where a code is 15 mm: long URLs (percent-encoded Cyrillic ids) need
+    /// about 50 modules, which a 150 dpi rendering of the page still decodes up to 4×5 (24 mm).
     pub fn parse(s: &str) -> Result<Grid, ExportError> {
         let bad = || {
             ExportError::Usage(format!(
@@ -107,11 +131,12 @@ pub fn export(batch: &Batch, args: &ShelfArgs) -> Result<Outcome, ExportError> {
     let base = BaseUrl::parse(&args.base_url)?;
     let files = FontFiles::read(args.font.as_deref())?;
     let mut fonts = files.parse()?;
-    if let Some(c) = args
+    let heading = args
         .title
         .as_deref()
-        .and_then(|t| fonts.get(Style::Bold).missing(t))
-    {
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    if let Some(c) = heading.and_then(|t| fonts.get(Style::Bold).missing(t)) {
         return Err(ExportError::Usage(format!(
             "--title: the font has no glyph for {}; use --font",
             letter(c)
@@ -164,7 +189,7 @@ pub fn export(batch: &Batch, args: &ShelfArgs) -> Result<Outcome, ExportError> {
         }
         cards.push(card);
     }
-    let pdf = render(&cards, grid, args.title.as_deref(), &base, &mut fonts)?;
+    let pdf = render(&cards, grid, heading, &base, &mut fonts)?;
     let path = args
         .output
         .clone()
@@ -309,6 +334,27 @@ enum Style {
     Bold,
 }
 
+/// A kind of text on a card, its size on a default card.
+#[derive(Debug, Clone, Copy)]
+struct Kind {
+    style: Style,
+    size: f32,
+    grey: f32,
+    /// The most lines it takes; more end in an ellipsis.
+    lines: usize,
+}
+
+impl Kind {
+    /// The height `lines` lines take from the top of the first (`ascent` em above its
+    /// baseline) to the end of the block, at `scale`.
+    fn height(self, lines: usize, ascent: f32, scale: f32) -> f32 {
+        if lines == 0 {
+            return 0.0;
+        }
+        (ascent + (lines - 1) as f32 * LEADING + BLOCK_END) * self.size * scale
+    }
+}
+
 /// The shelf's fonts; with `--font` one font does for both styles (titles then stand out by
 /// size alone).
 struct Fonts<'a> {
@@ -317,6 +363,12 @@ struct Fonts<'a> {
 }
 
 impl<'a> Fonts<'a> {
+    /// The taller ascender of the two, in em: what the layout leaves above a line.
+    fn ascent(&self) -> f32 {
+        let bold = self.bold.as_ref().map_or(0.0, |b| b.ascent(1.0));
+        self.regular.ascent(1.0).max(bold)
+    }
+
     fn get(&mut self, style: Style) -> &mut Font<'a> {
         match (style, &mut self.bold) {
             (Style::Bold, Some(bold)) => bold,
@@ -348,7 +400,8 @@ struct Layout {
 }
 
 impl Layout {
-    fn new(grid: Grid, heading: bool) -> Layout {
+    /// `ascent`: the fonts' ascender in em.
+    fn new(grid: Grid, heading: bool, ascent: f32) -> Layout {
         let top = PAGE.1 - MARGIN - if heading { HEADING_BAND } else { 0.0 };
         let (cols, rows) = (grid.columns as f32, grid.rows as f32);
         let card = (
@@ -359,11 +412,11 @@ impl Layout {
             .min(card.1 / DEFAULT_CARD.1)
             .clamp(0.5, 2.0);
         let pad = PADDING * scale;
-        let text =
-            (TITLE_LINES as f32 * TITLE_SIZE + AUTHOR_LINES as f32 * AUTHOR_SIZE + 2.0 * NOTE_SIZE)
-                * LEADING
-                * scale
-                + pad;
+        let text = [TITLE, AUTHORS, IMPRINT]
+            .iter()
+            .map(|k| k.height(k.lines, ascent, scale))
+            .sum::<f32>()
+            + pad;
         // The cover (3:4, padded) beside the code fills the card's width: pad + ¾(qr − 2 pad)
         // + qr = width. The text below (the code's quiet zone above it) takes what it needs of
         // the height.
@@ -401,7 +454,7 @@ fn render(
     base: &BaseUrl,
     fonts: &mut Fonts,
 ) -> Result<Vec<u8>, ExportError> {
-    let layout = Layout::new(grid, heading.is_some());
+    let layout = Layout::new(grid, heading.is_some(), fonts.ascent());
     let mut next = Ref::new(1);
     let (catalog, tree, info) = (next.bump(), next.bump(), next.bump());
     let regular_ref = next.bump();
@@ -500,16 +553,19 @@ fn image_name(i: usize) -> String {
 fn draw_heading(content: &mut Content, fonts: &mut Fonts, heading: &str) {
     let font = fonts.get(Style::Bold);
     let baseline = PAGE.1 - MARGIN - font.ascent(HEADING_SIZE);
-    let line = fit(heading, 1, PAGE.0 - 2.0 * MARGIN, font, HEADING_SIZE);
-    text(
-        content,
-        fonts,
-        Style::Bold,
-        HEADING_SIZE,
-        TEXT_GREY,
-        (MARGIN, baseline),
-        &line[0],
-    );
+    let lines = fit(heading, 1, PAGE.0 - 2.0 * MARGIN, font, HEADING_SIZE);
+    let at = (MARGIN, baseline);
+    for line in &lines {
+        text(
+            content,
+            fonts,
+            Style::Bold,
+            HEADING_SIZE,
+            TEXT_GREY,
+            at,
+            line,
+        );
+    }
     let rule = PAGE.1 - MARGIN - HEADING_BAND + GUTTER;
     content
         .set_stroke_gray(RULE_GREY)
@@ -536,7 +592,7 @@ fn draw_footer(
             fonts,
             Style::Regular,
             FOOTER_SIZE,
-            NOTE_GREY,
+            FOOTER_GREY,
             (x, baseline),
             s,
         );
@@ -601,33 +657,70 @@ fn draw_card(
     }
     content.set_fill_gray(0.0).fill_nonzero();
 
-    // Title, authors, imprint and the note below the code, which the cover ends `pad` above.
-    let note = String::from("incomplete");
-    let blocks = [
-        (&card.title, Style::Bold, TITLE_SIZE, TEXT_GREY, TITLE_LINES),
-        (
-            &card.authors,
-            Style::Regular,
-            AUTHOR_SIZE,
-            AUTHOR_GREY,
-            AUTHOR_LINES,
-        ),
-        (&card.imprint, Style::Regular, NOTE_SIZE, AUTHOR_GREY, 1),
-    ];
-    let partial = card
-        .partial
-        .then_some((&note, Style::Regular, NOTE_SIZE, NOTE_GREY, 1));
+    // Title and authors below the code (the cover ends `pad` above), the imprint and the
+    // note on the bottom edge: the layout left room for every kind's most lines.
+    let width = w - 2.0 * pad;
+    let ascent = fonts.ascent();
     let mut top = y - layout.qr;
-    for (block, style, size, grey, max_lines) in blocks.into_iter().chain(partial) {
-        let size = size * s;
-        let font = fonts.get(style);
-        let mut baseline = top - font.ascent(size);
-        let lines = fit(block, max_lines, w - 2.0 * pad, font, size);
-        for line in &lines {
-            text(content, fonts, style, size, grey, (x + pad, baseline), line);
-            top = baseline - 0.5 * size;
-            baseline -= LEADING * size;
-        }
+    for (kind, words) in [(TITLE, &card.title), (AUTHORS, &card.authors)] {
+        let lines = fit(
+            words,
+            kind.lines,
+            width,
+            fonts.get(kind.style),
+            kind.size * s,
+        );
+        draw_lines(
+            content,
+            fonts,
+            kind,
+            s,
+            (x + pad, top - ascent * kind.size * s),
+            &lines,
+        );
+        top -= kind.height(lines.len(), ascent, s);
+    }
+    let baseline = y - h + pad + BLOCK_END * IMPRINT.size * s;
+    let mut imprint_width = width;
+    if card.partial {
+        let note = "incomplete";
+        let note_w = fonts.get(NOTE.style).width(note, NOTE.size * s);
+        let at = (x + w - pad - note_w, baseline);
+        draw_lines(content, fonts, NOTE, s, at, &[note.to_string()]);
+        imprint_width -= note_w + pad;
+    }
+    let kind = IMPRINT;
+    let lines = fit(
+        &card.imprint,
+        kind.lines,
+        imprint_width,
+        fonts.get(kind.style),
+        kind.size * s,
+    );
+    draw_lines(content, fonts, kind, s, (x + pad, baseline), &lines);
+}
+
+/// Lines of a kind of text at `scale`, the first's baseline at `at`.
+fn draw_lines(
+    content: &mut Content,
+    fonts: &mut Fonts,
+    kind: Kind,
+    scale: f32,
+    (x, y): (f32, f32),
+    lines: &[String],
+) {
+    let size = kind.size * scale;
+    for (i, line) in lines.iter().enumerate() {
+        let baseline = y - i as f32 * LEADING * size;
+        text(
+            content,
+            fonts,
+            kind.style,
+            size,
+            kind.grey,
+            (x, baseline),
+            line,
+        );
     }
 }
 
@@ -798,21 +891,26 @@ mod tests {
     fn the_default_grid_prints_codes_of_at_least_30_mm() {
         let mm = |pt: f32| pt / 72.0 * 25.4;
         for heading in [false, true] {
-            let l = Layout::new(Grid::parse("3x4").unwrap(), heading);
+            let l = Layout::new(Grid::parse("3x4").unwrap(), heading, 0.93);
             assert!(mm(l.qr) >= 30.0, "{l:?}");
             assert!(l.cover.0 > 0.0 && l.cover.1 > l.cover.0, "{l:?}");
         }
-        // The grid stays inside the margins on every allowed grid.
-        for (c, r) in [(1, 1), (6, 6), (1, 6), (6, 1)] {
+        // Every allowed grid stays inside the margins, with room for a cover and a code.
+        for (c, r, heading) in
+            (1..=6).flat_map(|c| (1..=6).flat_map(move |r| [(c, r, false), (c, r, true)]))
+        {
             let g = Grid {
                 columns: c,
                 rows: r,
             };
-            let l = Layout::new(g, true);
+            let l = Layout::new(g, heading, 0.93);
             let (x, y) = l.card_at(g.per_page() - 1, g);
-            assert!(x + l.card.0 <= PAGE.0 - MARGIN + 0.01, "{l:?}");
-            assert!(y - l.card.1 >= MARGIN - 0.01, "{l:?}");
-            assert!(l.qr > 0.0 && l.cover.1 > 0.0, "{c}x{r}: {l:?}");
+            assert!(x + l.card.0 <= PAGE.0 - MARGIN + 0.01, "{c}x{r}: {l:?}");
+            assert!(y - l.card.1 >= MARGIN - 0.01, "{c}x{r}: {l:?}");
+            assert!(
+                mm(l.qr) > 15.0 && l.cover.0 > 0.0 && l.cover.1 > 0.0,
+                "{c}x{r}: {l:?}"
+            );
         }
     }
 }
