@@ -79,15 +79,15 @@ const NO_COVER_GREY: f32 = 0.9;
 
 /// Books a page: `--grid COLUMNSxROWS`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Grid {
-    pub columns: usize,
-    pub rows: usize,
+struct Grid {
+    columns: usize,
+    rows: usize,
 }
 
 impl Grid {
     /// Up to 6 a side, where a code is 15 mm: long URLs (percent-encoded Cyrillic ids) need
     /// about 50 modules, which a 150 dpi rendering of the page still decodes up to 4×5 (24 mm).
-    pub fn parse(s: &str) -> Result<Grid, ExportError> {
+    fn parse(s: &str) -> Result<Grid, ExportError> {
         let bad = || {
             ExportError::Usage(format!(
                 "--grid {s:?}: give COLUMNSxROWS, each from 1 to 6 (e.g. 3x4)"
@@ -108,6 +108,8 @@ impl Grid {
 
 /// What a card shows.
 struct Card {
+    /// What the code opens.
+    url: String,
     title: String,
     authors: String,
     /// Place, publisher and year, as far as book.toml gives them.
@@ -143,7 +145,7 @@ pub fn export(batch: &Batch, args: &ShelfArgs) -> Result<Outcome, ExportError> {
         )));
     }
     let mut problems = Vec::new();
-    let mut cards = Vec::new();
+    let (mut cards, mut placed) = (Vec::new(), Vec::new());
     for book in batch.books() {
         let url = match link(batch, &base, book, args.qr_target) {
             Ok(url) => url,
@@ -159,8 +161,8 @@ pub fn export(batch: &Batch, args: &ShelfArgs) -> Result<Outcome, ExportError> {
                 continue;
             }
         };
-        qr::write_files(batch, book, &qr, &url)?;
         let card = Card {
+            url,
             title: super::title(book).to_string(),
             authors: authors(&book.metadata.authors),
             imprint: imprint(&book.metadata),
@@ -188,8 +190,13 @@ pub fn export(batch: &Batch, args: &ShelfArgs) -> Result<Outcome, ExportError> {
             ));
         }
         cards.push(card);
+        placed.push(book);
     }
+    // Rendered before anything is written: a font that cannot be subset leaves OUT as it was.
     let pdf = render(&cards, grid, heading, &base, &mut fonts)?;
+    for (book, card) in placed.iter().zip(&cards) {
+        qr::write_files(batch, book, &card.qr, &card.url)?;
+    }
     let path = args
         .output
         .clone()

@@ -221,6 +221,7 @@ impl<'a> Font<'a> {
     }
 }
 
+/// zlib at level 6, what `/FlateDecode` reads: for the font program, the CMap and the pages.
 pub(super) fn deflate(data: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
     // Writing into a Vec cannot fail.
