@@ -23,7 +23,6 @@ packages=(
   python3-pil fonts-dejavu-extra unzip chromium
   yaz libxml2-utils python3-feedparser zbar-tools fonts-dejavu-core
   zzuf
-  zbar-tools fonts-dejavu-core  # shelf: zbarimg reads its QR codes back; DejaVu Sans is its default font
 )
 missing=()
 for p in "${packages[@]}"; do

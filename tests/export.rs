@@ -1450,7 +1450,7 @@ fn shelf_opds_codes_need_the_opds_export_and_options_are_checked() {
         );
     }
 
-    for grid in ["7x1", "0x3", "3by4", "3x", "3x4x1"] {
+    for grid in ["7x1", "5x4", "4x6", "0x3", "3by4", "3x", "3x4x1"] {
         export("shelf", &out, &["--base-url", BASE, "--grid", grid])
             .code(2)
             .stderr_contains(&format!("--grid {grid:?}"));

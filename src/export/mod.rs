@@ -326,9 +326,17 @@ impl Batch {
     }
 }
 
+/// A cover re-encoded to fit a box.
+pub struct Fitted {
+    pub jpeg: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+    pub grey: bool,
+}
+
 /// The EPUB's cover as JPEGs fitted into each of `boxes` (never enlarged), largest box first:
 /// decoded once, each size shrunk from the one before, grey or colour as the cover is.
-pub fn fitted_jpegs(jpeg: &[u8], boxes: &[((u32, u32), u8)]) -> Option<Vec<Vec<u8>>> {
+pub fn fitted_jpegs(jpeg: &[u8], boxes: &[((u32, u32), u8)]) -> Option<Vec<Fitted>> {
     let img = image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg).ok()?;
     let channels = if img.color().has_color() { 3 } else { 1 };
     let (mut w, mut h) = (img.width(), img.height());
@@ -340,13 +348,12 @@ pub fn fitted_jpegs(jpeg: &[u8], boxes: &[((u32, u32), u8)]) -> Option<Vec<Vec<u
     let mut out = Vec::new();
     for &((max_w, max_h), quality) in boxes {
         (raw, w, h) = fit_raw(raw, w, h, channels, (max_w, max_h))?;
-        out.push(crate::pdf::image::encode_jpeg(
-            &raw,
-            w,
-            h,
-            channels as u8,
-            quality,
-        )?);
+        out.push(Fitted {
+            jpeg: crate::pdf::image::encode_jpeg(&raw, w, h, channels as u8, quality)?,
+            width: w,
+            height: h,
+            grey: channels == 1,
+        });
     }
     Some(out)
 }
@@ -584,10 +591,11 @@ mod tests {
         .unwrap();
         let dims: Vec<(u32, u32)> = sizes
             .iter()
-            .map(|j| {
-                let img = image::load_from_memory(j).unwrap();
-                assert!(!img.color().has_color());
-                (img.width(), img.height())
+            .map(|f| {
+                let img = image::load_from_memory(&f.jpeg).unwrap();
+                assert!(!img.color().has_color() && f.grey);
+                assert_eq!((img.width(), img.height()), (f.width, f.height));
+                (f.width, f.height)
             })
             .collect();
         // Never enlarged: the last box is larger than the one before it.

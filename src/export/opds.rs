@@ -86,8 +86,8 @@ pub fn export(batch: &Batch, args: &OpdsArgs) -> Result<Outcome, ExportError> {
             .map(|record| {
                 let jpeg = batch.cover_jpeg(record)?;
                 let mut sizes = super::fitted_jpegs(&jpeg, &[(COVER_BOX, 85), (THUMB_BOX, 80)])?;
-                let small = sizes.pop()?;
-                Some((sizes.pop()?, small))
+                let small = sizes.pop()?.jpeg;
+                Some((sizes.pop()?.jpeg, small))
             })
             .collect();
         for (record, images) in chunk.iter().zip(images) {

@@ -10,6 +10,8 @@ mod font;
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use pdf_writer::{Content, Filter, Name, Pdf, Rect, Ref, Str, TextStr};
 
 use super::qr::{self, Qr};
@@ -77,6 +79,10 @@ const FOOTER_GREY: f32 = 0.45;
 const RULE_GREY: f32 = 0.75;
 const NO_COVER_GREY: f32 = 0.9;
 
+/// The densest grid whose QR codes scan (see [`Grid::parse`]).
+const MAX_COLUMNS: usize = 4;
+const MAX_ROWS: usize = 5;
+
 /// Books a page: `--grid COLUMNSxROWS`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Grid {
@@ -85,19 +91,20 @@ struct Grid {
 }
 
 impl Grid {
-    /// Up to 6 a side, where a code is 15 mm: long URLs (percent-encoded Cyrillic ids) need
-    /// about 50 modules, which a 150 dpi rendering of the page still decodes up to 4×5 (24 mm).
+    /// Up to 4 columns and 5 rows, where a code is still 24 mm across: long URLs
+    /// (percent-encoded Cyrillic ids) need about 50 modules, and a 150 dpi rendering of a 5×6
+    /// page already failed to decode one code in four — a phone at arm's length does no better.
     fn parse(s: &str) -> Result<Grid, ExportError> {
         let bad = || {
             ExportError::Usage(format!(
-                "--grid {s:?}: give COLUMNSxROWS, each from 1 to 6 (e.g. 3x4)"
+                "--grid {s:?}: give COLUMNSxROWS, up to {MAX_COLUMNS}x{MAX_ROWS} (e.g. 3x4); smaller codes do not scan"
             ))
         };
         let (c, r) = s.trim().split_once(['x', 'X', '×']).ok_or_else(bad)?;
-        let n = |v: &str| v.trim().parse().ok().filter(|n| (1..=6).contains(n));
+        let n = |v: &str, max: usize| v.trim().parse().ok().filter(|n| (1..=max).contains(n));
         Ok(Grid {
-            columns: n(c).ok_or_else(bad)?,
-            rows: n(r).ok_or_else(bad)?,
+            columns: n(c, MAX_COLUMNS).ok_or_else(bad)?,
+            rows: n(r, MAX_ROWS).ok_or_else(bad)?,
         })
     }
 
@@ -119,17 +126,18 @@ struct Card {
     qr: Qr,
 }
 
-/// A cover thumbnail, ready to embed.
-struct Cover {
-    jpeg: Vec<u8>,
-    width: u32,
-    height: u32,
-    grey: bool,
-}
+/// A cover thumbnail, ready to embed: the EPUB's cover (up to 1200×1600, four times what a
+/// card needs) fitted to [`COVER_PX`] wide.
+type Cover = super::Fitted;
 
 /// Writes the QR codes of the exported books and the shelf PDF.
 pub fn export(batch: &Batch, args: &ShelfArgs) -> Result<Outcome, ExportError> {
     let grid = Grid::parse(&args.grid)?;
+    let path = args
+        .output
+        .clone()
+        .unwrap_or_else(|| batch.default_output("shelf.pdf"));
+    batch.check_target(&path, true)?;
     let base = BaseUrl::parse(&args.base_url)?;
     let files = FontFiles::read(args.font.as_deref())?;
     let mut fonts = files.parse()?;
@@ -146,7 +154,16 @@ pub fn export(batch: &Batch, args: &ShelfArgs) -> Result<Outcome, ExportError> {
     }
     let mut problems = Vec::new();
     let (mut cards, mut placed) = (Vec::new(), Vec::new());
-    for book in batch.books() {
+    // Decoding and shrinking the covers is most of the work: on every core.
+    let books: Vec<&BookRecord> = batch.books().collect();
+    let mut covers: Vec<Option<Cover>> = books
+        .par_iter()
+        .map(|book| {
+            let jpeg = batch.cover_jpeg(book)?;
+            super::fitted_jpegs(&jpeg, &[((COVER_PX, 4 * COVER_PX), COVER_QUALITY)])?.pop()
+        })
+        .collect();
+    for (book, cover) in books.into_iter().zip(covers.iter_mut()) {
         let url = match link(batch, &base, book, args.qr_target) {
             Ok(url) => url,
             Err(problem) => {
@@ -167,7 +184,7 @@ pub fn export(batch: &Batch, args: &ShelfArgs) -> Result<Outcome, ExportError> {
             authors: authors(&book.metadata.authors),
             imprint: imprint(&book.metadata),
             partial: book.status == Status::Partial,
-            cover: batch.cover_jpeg(book).and_then(|j| thumbnail(&j)),
+            cover: cover.take(),
             qr,
         };
         // The card is still placed (a box for each such letter): one line a book says what to fix.
@@ -197,10 +214,6 @@ pub fn export(batch: &Batch, args: &ShelfArgs) -> Result<Outcome, ExportError> {
     for (book, card) in placed.iter().zip(&cards) {
         qr::write_files(batch, book, &card.qr, &card.url)?;
     }
-    let path = args
-        .output
-        .clone()
-        .unwrap_or_else(|| batch.default_output("shelf.pdf"));
     super::write(&path, &pdf)?;
     Ok(Outcome {
         written: path,
@@ -253,7 +266,7 @@ fn link(
         QrTarget::Pdf => PDF,
         QrTarget::Opds => {
             // One complete Atom entry a book, which OPDS readers open on its own.
-            let entry = format!("{EXPORT_DIR}/opds/entries/{}.xml", book.id);
+            let entry = format!("{EXPORT_DIR}/opds/{}", super::opds::entry_path(&book.id));
             return if batch.path(&entry).is_file() {
                 Ok(base.of(&entry))
             } else {
@@ -266,31 +279,6 @@ fn link(
     };
     let file = super::file(book, media_type).expect("Batch::open chose books with a PDF and EPUB");
     Ok(base.of(&file.path))
-}
-
-/// The cover scaled down to [`COVER_PX`] wide and re-encoded: the EPUB's is up to 1200×1600,
-/// four times what a card needs. None when it cannot be decoded (the card shows a grey box).
-fn thumbnail(jpeg: &[u8]) -> Option<Cover> {
-    let img = image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg).ok()?;
-    let img = if img.width() > COVER_PX {
-        img.resize(COVER_PX, u32::MAX, image::imageops::FilterType::Triangle)
-    } else {
-        img
-    };
-    let grey = !img.color().has_color();
-    let (raw, components) = if grey {
-        (img.to_luma8().into_raw(), 1)
-    } else {
-        (img.to_rgb8().into_raw(), 3)
-    };
-    let (width, height) = (img.width(), img.height());
-    let jpeg = crate::pdf::image::encode_jpeg(&raw, width, height, components, COVER_QUALITY)?;
-    Some(Cover {
-        jpeg,
-        width,
-        height,
-        grey,
-    })
 }
 
 /// The font files' bytes: DejaVu Sans and DejaVu Sans Bold, or the one `--font` gives for both.
@@ -847,7 +835,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn grids_are_columns_by_rows_up_to_six() {
+    fn grids_are_columns_by_rows_up_to_four_by_five() {
         assert_eq!(
             Grid::parse("3x4").unwrap(),
             Grid {
@@ -855,8 +843,8 @@ mod tests {
                 rows: 4
             }
         );
-        assert_eq!(Grid::parse(" 2×6 ").unwrap().per_page(), 12);
-        for bad in ["", "3", "0x4", "7x1", "3x", "x4", "3x4x5", "-1x2", "a×b"] {
+        assert_eq!(Grid::parse(" 2×5 ").unwrap().per_page(), 10);
+        for bad in ["", "3", "0x4", "5x1", "2x6", "3x", "x4", "3x4x5", "-1x2", "a×b"] {
             assert!(Grid::parse(bad).is_err(), "{bad}");
         }
     }
@@ -903,8 +891,8 @@ mod tests {
             assert!(l.cover.0 > 0.0 && l.cover.1 > l.cover.0, "{l:?}");
         }
         // Every allowed grid stays inside the margins, with room for a cover and a code.
-        for (c, r, heading) in
-            (1..=6).flat_map(|c| (1..=6).flat_map(move |r| [(c, r, false), (c, r, true)]))
+        for (c, r, heading) in (1..=MAX_COLUMNS)
+            .flat_map(|c| (1..=MAX_ROWS).flat_map(move |r| [(c, r, false), (c, r, true)]))
         {
             let g = Grid {
                 columns: c,
@@ -915,7 +903,7 @@ mod tests {
             assert!(x + l.card.0 <= PAGE.0 - MARGIN + 0.01, "{c}x{r}: {l:?}");
             assert!(y - l.card.1 >= MARGIN - 0.01, "{c}x{r}: {l:?}");
             assert!(
-                mm(l.qr) > 15.0 && l.cover.0 > 0.0 && l.cover.1 > 0.0,
+                mm(l.qr) > 24.0 && l.cover.0 > 0.0 && l.cover.1 > 0.0,
                 "{c}x{r}: {l:?}"
             );
         }
