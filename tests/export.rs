@@ -527,6 +527,27 @@ print(json.dumps(out))
     serde_json::from_slice(&run.stdout).unwrap()
 }
 
+/// The mean red, green and blue of an image, as PIL decodes it.
+fn mean_rgb(path: &Path) -> Vec<f64> {
+    let run = Command::new("/usr/bin/python3")
+        .args([
+            "-c",
+            "import sys; from PIL import Image, ImageStat; print(*ImageStat.Stat(Image.open(sys.argv[1]).convert('RGB')).mean)",
+        ])
+        .arg(path)
+        .output()
+        .expect("python3 with PIL");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    String::from_utf8_lossy(&run.stdout)
+        .split_whitespace()
+        .map(|v| v.parse().unwrap())
+        .collect()
+}
+
 /// The file in OUT a link under BASE names.
 fn linked_file(out: &Path, href: &str) -> PathBuf {
     let rel = href
@@ -775,6 +796,31 @@ fn opds_feeds_read_in_feedparser_with_every_entry_link_and_facet() {
         assert_eq!(on.len(), 1, "{name}");
         assert_eq!(on[0]["title"], active);
         assert_eq!(on[0]["thr:count"], count.to_string().as_str(), "{name}");
+    }
+    // Covers keep their colours: the Ukrainian page is a beige colour scan (decoded by PIL).
+    let epub_cover = out.join("uk-cover.jpg");
+    let epub = out.join(UK).join(format!("{UK}.epub"));
+    std::fs::write(
+        &epub_cover,
+        Command::new("unzip")
+            .arg("-p")
+            .arg(&epub)
+            .arg("OEBPS/images/cover.jpg")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let (want, got) = (
+        mean_rgb(&epub_cover),
+        mean_rgb(&dir.join("covers").join(format!("{UK}.jpg"))),
+    );
+    assert!(want[0] > 150.0 && want[1] > 150.0, "{want:?}");
+    for c in 0..3 {
+        assert!(
+            (want[c] - got[c]).abs() < 8.0,
+            "EPUB cover {want:?}, OPDS cover {got:?}"
+        );
     }
     let uk_feed: Vec<&str> = feeds["lang-uk.xml"]["entries"]
         .as_array()

@@ -336,15 +336,20 @@ pub struct Fitted {
 
 /// The EPUB's cover as JPEGs fitted into each of `boxes` (never enlarged), largest box first:
 /// decoded once, each size shrunk from the one before, grey or colour as the cover is.
+///
+/// Decoded with `jpeg-decoder`, not the image crate's zune-jpeg: zune-jpeg 0.5.15 decodes the
+/// colour JPEGs kitap writes (jpeg-encoder, 4:2:0) green — a beige page came out with mean RGB
+/// (16, 192, 0) where PIL and jpeg-decoder give (213, 200, 169).
 pub fn fitted_jpegs(jpeg: &[u8], boxes: &[((u32, u32), u8)]) -> Option<Vec<Fitted>> {
-    let img = image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg).ok()?;
-    let channels = if img.color().has_color() { 3 } else { 1 };
-    let (mut w, mut h) = (img.width(), img.height());
-    let mut raw = if channels == 3 {
-        img.into_rgb8().into_raw()
-    } else {
-        img.into_luma8().into_raw()
+    let mut decoder = jpeg_decoder::Decoder::new(jpeg);
+    let mut raw = decoder.decode().ok()?;
+    let info = decoder.info()?;
+    let channels = match info.pixel_format {
+        jpeg_decoder::PixelFormat::L8 => 1,
+        jpeg_decoder::PixelFormat::RGB24 => 3,
+        _ => return None,
     };
+    let (mut w, mut h) = (u32::from(info.width), u32::from(info.height));
     let mut out = Vec::new();
     for &((max_w, max_h), quality) in boxes {
         (raw, w, h) = fit_raw(raw, w, h, channels, (max_w, max_h))?;

@@ -844,7 +844,9 @@ mod tests {
             }
         );
         assert_eq!(Grid::parse(" 2×5 ").unwrap().per_page(), 10);
-        for bad in ["", "3", "0x4", "5x1", "2x6", "3x", "x4", "3x4x5", "-1x2", "a×b"] {
+        for bad in [
+            "", "3", "0x4", "5x1", "2x6", "3x", "x4", "3x4x5", "-1x2", "a×b",
+        ] {
             assert!(Grid::parse(bad).is_err(), "{bad}");
         }
     }
