@@ -142,13 +142,20 @@ pub struct ExportCommon {
     pub wait_lock: Option<std::time::Duration>,
 }
 
+/// Where OUT will be served: what every link of an export starts with.
+#[derive(Debug, clap::Args)]
+pub struct Served {
+    /// Where OUT will be served, e.g. https://elib.example.kz/books/
+    #[arg(long, value_name = "URL")]
+    pub base_url: String,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct MarcArgs {
     #[command(flatten)]
     pub common: ExportCommon,
-    /// Where OUT will be served, e.g. https://elib.example.kz/books/
-    #[arg(long, value_name = "URL")]
-    pub base_url: String,
+    #[command(flatten)]
+    pub served: Served,
     /// The MARC file to write.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
@@ -167,9 +174,8 @@ pub struct MarcArgs {
 pub struct OpdsArgs {
     #[command(flatten)]
     pub common: ExportCommon,
-    /// Where OUT will be served, e.g. https://elib.example.kz/books/
-    #[arg(long, value_name = "URL")]
-    pub base_url: String,
+    #[command(flatten)]
+    pub served: Served,
     /// The catalog's folder (inside OUT).
     #[arg(short, long, value_name = "DIR")]
     pub output: Option<std::path::PathBuf>,
@@ -192,9 +198,8 @@ pub enum QrTarget {
 pub struct ShelfArgs {
     #[command(flatten)]
     pub common: ExportCommon,
-    /// Where OUT will be served, e.g. https://elib.example.kz/books/
-    #[arg(long, value_name = "URL")]
-    pub base_url: String,
+    #[command(flatten)]
+    pub served: Served,
     /// The shelf PDF to write.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
@@ -243,9 +248,9 @@ fn export(args: &ExportArgs) -> ExitCode {
     };
     // A bad option is said before anything is read or locked.
     let base_url = match &args.format {
-        ExportFormat::Marc(a) => Some(&a.base_url),
-        ExportFormat::Opds(a) => Some(&a.base_url),
-        ExportFormat::Shelf(a) => Some(&a.base_url),
+        ExportFormat::Marc(a) => Some(&a.served.base_url),
+        ExportFormat::Opds(a) => Some(&a.served.base_url),
+        ExportFormat::Shelf(a) => Some(&a.served.base_url),
         ExportFormat::Saf(_) => None,
     };
     if let Some(Err(e)) = base_url.map(|u| export::BaseUrl::parse(u)) {

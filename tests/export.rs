@@ -112,15 +112,7 @@ fn converted() -> &'static PathBuf {
 
 /// A private copy of the converted OUT (exports write into it).
 fn copy(name: &str) -> PathBuf {
-    let dir = fixture_dir(name);
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(converted())
-        .arg(&dir)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    dir.join("out")
+    copy_out(converted(), name)
 }
 
 fn export(format: &str, out: &Path, extra: &[&str]) -> Run {

@@ -129,19 +129,6 @@ fn assert_offline(dom: &str) {
     }
 }
 
-/// A private copy of the converted OUT, as `dir/out`.
-fn copy_out(dir: &Path) -> PathBuf {
-    let out = dir.join("out");
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(converted())
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    out
-}
-
 #[test]
 fn the_manifest_marks_what_needs_review() {
     let m = manifest();
@@ -400,8 +387,8 @@ fn review_page_works_from_a_static_web_server() {
 
 #[test]
 fn kitap_review_remakes_the_page_from_out_alone() {
-    let dir = fixture_dir("review-remake");
-    let out = copy_out(&dir);
+    let out = copy_out(converted(), "review-remake");
+    let dir = out.parent().unwrap().to_path_buf();
     let written = std::fs::read(out.join("review.html")).unwrap();
     std::fs::remove_file(out.join("review.html")).unwrap();
     Kitap::new()
@@ -424,8 +411,8 @@ fn kitap_review_remakes_the_page_from_out_alone() {
 
 #[test]
 fn a_new_review_threshold_judges_every_book_without_rebuilding_any() {
-    let dir = fixture_dir("review-threshold");
-    let out = copy_out(&dir);
+    let out = copy_out(converted(), "review-threshold");
+    let dir = out.parent().unwrap().to_path_buf();
     let before = Manifest::read(&out.join("manifest.json")).unwrap();
     assert!(!book(&before, "kk-dala-kitaphanasy").needs_review);
     // The default pipeline with a stricter threshold, nothing else changed.
@@ -469,8 +456,8 @@ fn approve(out: &Path, args: &[&str]) -> Run {
 
 #[test]
 fn an_editor_approves_a_generation_and_a_new_one_starts_unapproved() {
-    let dir = fixture_dir("review-approve");
-    let out = copy_out(&dir);
+    let out = copy_out(converted(), "review-approve");
+    let dir = out.parent().unwrap().to_path_buf();
     // Refused: no name, no such book, a book another run is writing into.
     approve(&out, &["--approve", "mixed"])
         .code(2)

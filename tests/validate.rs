@@ -7,7 +7,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::*;
 
@@ -31,15 +30,7 @@ fn converted() -> &'static PathBuf {
 
 /// A private copy of the converted OUT.
 fn copy(name: &str) -> PathBuf {
-    let dir = fixture_dir(name);
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(converted())
-        .arg(&dir)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    dir.join("out")
+    copy_out(converted(), name)
 }
 
 fn validate(out: &Path, extra: &[&str]) -> Run {

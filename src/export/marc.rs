@@ -49,7 +49,7 @@ pub fn export(batch: &Batch, args: &MarcArgs) -> Result<Outcome, ExportError> {
             .map(String::from)
     };
     let settings = Settings {
-        base: BaseUrl::parse(&args.base_url)?,
+        base: BaseUrl::parse(&args.served.base_url)?,
         org_code: non_empty(&args.org_code),
         item_type: non_empty(&args.koha_item_type),
         agency: non_empty(&args.agency).or_else(|| non_empty(&args.org_code)),

@@ -48,7 +48,7 @@ pub fn entry_path(id: &str) -> String {
 }
 
 pub fn export(batch: &Batch, args: &OpdsArgs) -> Result<Outcome, ExportError> {
-    let base = BaseUrl::parse(&args.base_url)?;
+    let base = BaseUrl::parse(&args.served.base_url)?;
     let dir: PathBuf = args
         .output
         .clone()

@@ -138,7 +138,7 @@ pub fn export(batch: &Batch, args: &ShelfArgs) -> Result<Outcome, ExportError> {
         .clone()
         .unwrap_or_else(|| batch.default_output("shelf.pdf"));
     batch.check_target(&path, true)?;
-    let base = BaseUrl::parse(&args.base_url)?;
+    let base = BaseUrl::parse(&args.served.base_url)?;
     let files = FontFiles::read(args.font.as_deref())?;
     let mut fonts = files.parse()?;
     let heading = args

@@ -732,3 +732,17 @@ pub fn edit_manifest(out: &Path, change: impl FnOnce(&mut serde_json::Value)) {
     change(&mut m);
     std::fs::write(&path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
 }
+
+/// A private copy of a converted OUT (`out` under a fresh fixture folder named `name`), for a
+/// test that writes into it or tampers with it.
+pub fn copy_out(out: &Path, name: &str) -> PathBuf {
+    let dir = fixture_dir(name);
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(out)
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    dir.join(out.file_name().unwrap())
+}
