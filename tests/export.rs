@@ -135,6 +135,7 @@ fn failed_book_named(run: &Run) {
 
 #[test]
 fn the_batch_is_what_the_exports_expect() {
+    let Some(_) = shared() else { return };
     let m = manifest(converted());
     let statuses: Vec<(&str, &str)> = m
         .books
@@ -261,6 +262,7 @@ fn subfield<'a>(fields: &'a [MarcField], tag: &str, code: &str) -> Vec<&'a str> 
 
 #[test]
 fn marc_records_survive_yaz_and_a_marc_parser_field_for_field() {
+    let Some(_) = shared() else { return };
     let out = copy("export-marc");
     let run = export(
         "marc",
@@ -425,6 +427,7 @@ fn marc_records_survive_yaz_and_a_marc_parser_field_for_field() {
 
 #[test]
 fn marc_refuses_a_bad_base_url_and_writes_where_told() {
+    let Some(_) = shared() else { return };
     let out = copy("export-marc-usage");
     export("marc", &out, &["--base-url", "elib.example.kz/books"])
         .code(2)
@@ -571,6 +574,7 @@ fn links_of<'a>(links: &'a serde_json::Value, rel: &str) -> Vec<&'a serde_json::
 
 #[test]
 fn opds_feeds_read_in_feedparser_with_every_entry_link_and_facet() {
+    let Some(_) = shared() else { return };
     use unicode_normalization::UnicodeNormalization;
     let out = copy("export-opds");
     let run = export("opds", &out, &["--base-url", BASE, "--per-page", "2"]);
@@ -837,6 +841,7 @@ fn opds_feeds_read_in_feedparser_with_every_entry_link_and_facet() {
 
 #[test]
 fn opds_stays_inside_out_and_never_replaces_a_folder_it_did_not_write() {
+    let Some(_) = shared() else { return };
     let out = copy("export-opds-usage");
     let outside = out.parent().unwrap().join("catalog");
     export(
@@ -970,6 +975,7 @@ fn saf_exported() -> &'static (PathBuf, Run) {
 
 #[test]
 fn saf_items_carry_the_books_metadata_and_their_three_files() {
+    let Some(_) = shared() else { return };
     let (out, run) = saf_exported();
     run.success().stdout_contains("(4 book(s))");
     failed_book_named(run);
@@ -1069,6 +1075,7 @@ fn saf_items_carry_the_books_metadata_and_their_three_files() {
 
 #[test]
 fn saf_partial_book_says_it_is_incomplete() {
+    let Some(_) = shared() else { return };
     let (out, _) = saf_exported();
     let items = saf_items(&out.join("export/saf"));
     let m = manifest(out);
@@ -1085,6 +1092,7 @@ fn saf_partial_book_says_it_is_incomplete() {
 
 #[test]
 fn saf_export_leaves_out_valid() {
+    let Some(_) = shared() else { return };
     let (out, run) = saf_exported();
     run.success();
     kitap_validate_clean(out);
@@ -1093,6 +1101,7 @@ fn saf_export_leaves_out_valid() {
 
 #[test]
 fn saf_links_replaces_and_refuses_folders_not_its_own() {
+    let Some(_) = shared() else { return };
     use std::os::unix::fs::MetadataExt;
     let out = copy("export-saf-link");
     let archive = out.join("export/saf");
@@ -1216,6 +1225,7 @@ fn saf_links_replaces_and_refuses_folders_not_its_own() {
 
 #[test]
 fn no_export_writes_over_what_out_is_made_of() {
+    let Some(_) = shared() else { return };
     let out = copy("export-guards");
     let manifest_before = std::fs::read(out.join("manifest.json")).unwrap();
     let pdf = out.join(RU).join(format!("{RU}.pdf"));
@@ -1275,6 +1285,7 @@ fn no_export_writes_over_what_out_is_made_of() {
 
 #[test]
 fn an_entry_without_authors_names_its_source() {
+    let Some(_) = shared() else { return };
     let out = copy("export-opds-anonymous");
     edit_manifest(&out, |m| {
         for b in m["books"].as_array_mut().unwrap() {
@@ -1372,6 +1383,7 @@ fn shelf_pdf(out: &Path) -> PathBuf {
 /// files being kitap's.
 #[test]
 fn shelf_codes_open_each_books_epub() {
+    let Some(_) = shared() else { return };
     let out = copy("export-shelf");
     let validate = || {
         let run = Kitap::new().arg("validate").arg(&out).run();
@@ -1400,6 +1412,7 @@ fn shelf_codes_open_each_books_epub() {
 /// fonts are embedded subsets with Unicode maps, and its text gives the titles back.
 #[test]
 fn shelf_links_pdfs_on_any_grid_with_embedded_fonts() {
+    let Some(_) = shared() else { return };
     let out = copy("export-shelf-pdf");
     let heading = "Wirtual tekje · Виртуальная полка";
     let args = ["--base-url", BASE, "--qr-target", "pdf", "--title", heading];
@@ -1458,6 +1471,7 @@ fn shelf_links_pdfs_on_any_grid_with_embedded_fonts() {
 /// export rather than printing codes to nothing; bad options are usage errors.
 #[test]
 fn shelf_opds_codes_need_the_opds_export_and_options_are_checked() {
+    let Some(_) = shared() else { return };
     let out = copy("export-shelf-opds");
     let run = export("shelf", &out, &["--base-url", BASE, "--qr-target", "opds"]);
     run.code(1);
@@ -1507,6 +1521,7 @@ fn shelf_opds_codes_need_the_opds_export_and_options_are_checked() {
 /// every book, and names each book and the first letter it cannot print.
 #[test]
 fn shelf_names_the_letters_a_font_lacks() {
+    let Some(_) = shared() else { return };
     let font = Path::new("/usr/share/fonts/truetype/dejavu/DejaVuMathTeXGyre.ttf");
     let data = std::fs::read(font).expect("fonts-dejavu-extra (scripts/install-deps.sh)");
     let face = ttf_parser::Face::parse(&data, 0).unwrap();
@@ -1556,6 +1571,7 @@ fn shelf_names_the_letters_a_font_lacks() {
 #[test]
 #[ignore]
 fn shelf_screenshot() {
+    let Some(_) = shared() else { return };
     let out = copy("export-shelf-shot");
     let heading = "Virtual shelf · Виртуальная полка · Wirtual tekje";
     export("shelf", &out, &["--base-url", BASE, "--title", heading]).success();
