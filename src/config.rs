@@ -391,6 +391,16 @@ pub struct Pipeline {
     /// `auto`: split two-page spreads at the gutter into two pages (the manifest gives each a
     /// `part`, left or right); `never`. Default: never.
     pub split: Split,
+    /// Put Latin and Cyrillic look-alike letters read in the wrong script back in the script of
+    /// their word and line ("Сьогодні y Житомирі" → "у"), in every output; the manifest counts
+    /// the words repaired per page. Default: true. Serialised only when off, so books converted
+    /// before the repair existed keep their fingerprints and are not OCRed again for it.
+    #[serde(skip_serializing_if = "is_true")]
+    pub repair_lookalikes: bool,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// How grey and colour page images are stored.
@@ -426,6 +436,7 @@ impl Default for Pipeline {
             min_skew_deg: 0.1,
             keep_originals: false,
             crop_borders: false,
+            repair_lookalikes: true,
             images: ImageMode::Archive,
             jpeg_quality: 75,
             max_dpi: 0.0,

@@ -227,6 +227,10 @@ pub struct PageRecord {
     /// Mean word confidence 0–100; null when the page has no words.
     pub confidence: Option<f64>,
     pub words: usize,
+    /// Words whose Latin/Cyrillic look-alike letters were put back in their script (the
+    /// pipeline's `repair_lookalikes`); absent when none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lookalikes_repaired: usize,
     /// The page's printed label (its number as printed, or as book.toml's `page_labels` give
     /// it; the position in brackets where a numbered run has a gap).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -325,6 +329,7 @@ pub struct PageFacts {
     /// Mean word confidence, unrounded (the record keeps one decimal).
     pub confidence: Option<f64>,
     pub words: usize,
+    pub lookalikes_repaired: usize,
 }
 
 impl PageRecord {
@@ -350,6 +355,7 @@ impl PageRecord {
             orientation_by: Some(f.orientation_by),
             confidence: f.confidence.map(round1),
             words: f.words,
+            lookalikes_repaired: f.lookalikes_repaired,
             label: None,
             thumbnail: None,
             needs_review: false,
@@ -384,11 +390,16 @@ impl PageRecord {
             orientation_by: None,
             confidence: None,
             words: 0,
+            lookalikes_repaired: 0,
             label: None,
             thumbnail: None,
             needs_review: true,
         }
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 fn round1(v: f64) -> f64 {
@@ -704,6 +715,7 @@ mod tests {
                 orientation_by: OrientationBy::Osd,
                 confidence: Some(conf),
                 words,
+                lookalikes_repaired: 0,
             },
         )
     }

@@ -355,6 +355,32 @@ fn ukrainian_letters_survive_in_the_text_layer() {
     }
 }
 
+/// Read with `ukr+eng`, Tesseract takes the Latin `y` for the Ukrainian preposition `у` in
+/// "Сьогодні у Житомирі": every output has it back in Cyrillic, and the manifest counts it.
+#[test]
+fn a_latin_lookalike_among_ukrainian_words_is_put_back_in_cyrillic() {
+    let Some(run) = corpus_run() else { return };
+    let want = "Сьогодні у Житомирі";
+    let wrong = "Сьогодні y Житомирі";
+    let epub = common::reading::unzip(&run.file("ukr-seed", "epub"), "OEBPS/text/s0001.xhtml");
+    for (what, text) in [
+        ("PDF text layer", pdf_text(run, "ukr-seed")),
+        ("text", txt_pages(&run.out, "ukr-seed")[0].clone()),
+        ("EPUB", epub),
+    ] {
+        assert!(
+            text.contains(want) && !text.contains(wrong),
+            "{what}: {text}"
+        );
+    }
+    let m = run.manifest();
+    assert!(page(book(&m, "ukr-seed"), "0001.jpg").lookalikes_repaired >= 1);
+    // A page of one script has nothing to repair.
+    for p in &book(&m, "eng-clean").pages {
+        assert_eq!(p.lookalikes_repaired, 0, "{}", p.source);
+    }
+}
+
 #[test]
 fn the_komi_letter_o_diaeresis_survives_in_the_text_layer() {
     let Some(run) = corpus_run() else { return };

@@ -281,6 +281,7 @@ fn page_facts(done: &DonePage, reading: &PartReading) -> PageFacts {
         orientation_by: orientation_by(done.orientation_by),
         confidence: reading.ocr.mean_confidence(),
         words: reading.ocr.word_count(),
+        lookalikes_repaired: reading.lookalikes,
     }
 }
 

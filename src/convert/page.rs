@@ -69,6 +69,8 @@ pub struct PartReading {
     pub scan: Option<Vec<u8>>,
     /// The part as a thumbnail JPEG for the review page.
     pub thumb: Option<Vec<u8>>,
+    /// Words whose look-alike letters were put back in their script.
+    pub lookalikes: usize,
 }
 
 impl PartReading {
@@ -344,6 +346,11 @@ pub fn convert_page(
             });
         }
     };
+    if settings.repair_lookalikes {
+        for r in &mut readings {
+            r.lookalikes = crate::reading::repair_lookalikes(&mut r.ocr);
+        }
+    }
     clock.time(Stage::Encode, || {
         add_doubtful_scans(&mut readings, &prepared.ocr_image, &settings.epub)
     });
@@ -496,6 +503,7 @@ fn read_parts(
                     ocr,
                     scan: None,
                     thumb: None,
+                    lookalikes: 0,
                 })
             })
             .collect::<Result<Vec<_>, OcrError>>()

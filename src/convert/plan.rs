@@ -120,6 +120,8 @@ pub struct Settings {
     pub epub: EpubOptions,
     /// Also write `<id>.hocr`.
     pub hocr: bool,
+    /// Latin/Cyrillic look-alikes put back in their script (crate::reading::repair_lookalikes).
+    pub repair_lookalikes: bool,
     /// Where the Tesseract models are.
     pub tessdata: PathBuf,
 }
@@ -151,6 +153,7 @@ impl Settings {
                     .then_some(p.epub_image_below_confidence),
             },
             hocr: p.hocr,
+            repair_lookalikes: p.repair_lookalikes,
             tessdata,
             pipeline,
         }

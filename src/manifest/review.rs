@@ -207,6 +207,7 @@ mod tests {
                 orientation_by: OrientationBy::None,
                 confidence,
                 words,
+                lookalikes_repaired: 0,
             },
         )
     }

@@ -13,6 +13,7 @@ mod fixtures;
 mod furniture;
 mod hyphens;
 mod labels;
+mod scripts;
 mod sections;
 
 use unicode_normalization::UnicodeNormalization;
@@ -22,6 +23,7 @@ use crate::ocr::{BBox, OcrPage};
 pub use furniture::{Furniture, find_furniture};
 pub use hyphens::{Vocabulary, keeps_hyphen};
 pub use labels::{configured_labels, detected_labels};
+pub use scripts::repair_lookalikes;
 pub use sections::{Section, sections};
 
 use hyphens::{hyphen_end, join_lines, split_join};
