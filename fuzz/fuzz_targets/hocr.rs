@@ -1,6 +1,7 @@
 //! hOCR as Tesseract hands it to kitap (`ocr::parse_hocr`), then everything kitap derives from
-//! one page's OCR: plain text, confidence, line height, the reading text and its EPUB sections,
-//! and kitap's own hOCR writer, whose output must parse back to the same words.
+//! one page's OCR: the look-alike repair, plain text, confidence, line height, the reading text
+//! and its EPUB sections, and kitap's own hOCR writer, whose output must parse back to the same
+//! words.
 #![no_main]
 
 use kitap::ocr::parse_hocr;
@@ -13,6 +14,13 @@ fuzz_target!(|data: &[u8]| {
     let mut page = parse_hocr(&text);
     page.width = 2480;
     page.height = 3508;
+    // The repair changes letters, never words: as many, none emptied, and a second pass finds
+    // nothing left to do.
+    let count = page.words().count();
+    let repaired = kitap::reading::repair_lookalikes(&mut page);
+    assert!(repaired <= count);
+    assert_eq!(page.words().count(), count);
+    assert_eq!(kitap::reading::repair_lookalikes(&mut page), 0, "repair is not idempotent");
     let plain = page.text();
     if let Some(c) = page.mean_confidence() {
         assert!(!c.is_nan() || page.words().any(|w| !w.conf.is_finite()));

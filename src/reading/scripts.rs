@@ -85,28 +85,40 @@ fn moved(text: &str, to: Script) -> Option<String> {
         .collect()
 }
 
-/// Repairs the page's words in place; returns how many words changed.
+/// Repairs the page's words in place; returns how many words changed. Running it again
+/// changes nothing: words of both scripts are settled first, then the page's majority is
+/// taken and lone look-alike words follow it (a word moved that way has neighbours of the
+/// majority already, so it cannot open the way for another).
 pub fn repair_lookalikes(page: &mut OcrPage) -> usize {
-    let (latin, cyrillic) = page
-        .words()
-        .map(|w| counts(&w.text))
-        .fold((0, 0), |(a, b), (l, c)| (a + l, b + c));
-    if latin == 0 || cyrillic == 0 {
+    let Some(first) = majority(page) else {
         return 0;
-    }
-    let majority = if cyrillic >= latin {
-        Script::Cyrillic
-    } else {
-        Script::Latin
     };
     let mut repaired = 0;
-    for line in page
-        .blocks
-        .iter_mut()
-        .flat_map(|b| &mut b.paragraphs)
-        .flat_map(|p| &mut p.lines)
-    {
-        // Each word's script as read (None: no letters, or letters of both).
+    for word in lines(page).flat_map(|l| &mut l.words) {
+        let (l, c) = counts(&word.text);
+        if l == 0 || c == 0 {
+            continue;
+        }
+        // Most of its letters decide; on a tie the page's script, else the other.
+        let order = match l.cmp(&c) {
+            std::cmp::Ordering::Greater => [Some(Script::Latin), None],
+            std::cmp::Ordering::Less => [Some(Script::Cyrillic), None],
+            std::cmp::Ordering::Equal => [Some(first), Some(other(first))],
+        };
+        if let Some(text) = order
+            .into_iter()
+            .flatten()
+            .find_map(|to| moved(&word.text, to))
+        {
+            word.text = text;
+            repaired += 1;
+        }
+    }
+    let Some(majority) = majority(page) else {
+        return repaired;
+    };
+    for line in lines(page) {
+        // Each word's script (None: no letters, or letters of both that could not move).
         let scripts: Vec<Option<Script>> = line
             .words
             .iter()
@@ -118,24 +130,10 @@ pub fn repair_lookalikes(page: &mut OcrPage) -> usize {
             })
             .collect();
         for (i, word) in line.words.iter_mut().enumerate() {
-            let (l, c) = counts(&word.text);
-            let target = if l > 0 && c > 0 {
-                // Mixed: most of its letters decide, the page on a tie.
-                match l.cmp(&c) {
-                    std::cmp::Ordering::Greater => Script::Latin,
-                    std::cmp::Ordering::Less => Script::Cyrillic,
-                    std::cmp::Ordering::Equal => majority,
-                }
-            } else if scripts[i].is_some_and(|s| s != majority)
+            if scripts[i].is_some_and(|s| s != majority)
                 && only_letters(&word.text)
                 && among(&scripts, i, majority)
-            {
-                majority
-            } else {
-                continue;
-            };
-            if let Some(text) = moved(&word.text, target)
-                && text != word.text
+                && let Some(text) = moved(&word.text, majority)
             {
                 word.text = text;
                 repaired += 1;
@@ -143,6 +141,33 @@ pub fn repair_lookalikes(page: &mut OcrPage) -> usize {
         }
     }
     repaired
+}
+
+/// The script of most of the page's letters, when it has letters of both.
+fn majority(page: &OcrPage) -> Option<Script> {
+    let (latin, cyrillic) = page
+        .words()
+        .map(|w| counts(&w.text))
+        .fold((0, 0), |(a, b), (l, c)| (a + l, b + c));
+    match (latin, cyrillic) {
+        (0, _) | (_, 0) => None,
+        (l, c) if c >= l => Some(Script::Cyrillic),
+        _ => Some(Script::Latin),
+    }
+}
+
+fn other(s: Script) -> Script {
+    match s {
+        Script::Latin => Script::Cyrillic,
+        Script::Cyrillic => Script::Latin,
+    }
+}
+
+fn lines(page: &mut OcrPage) -> impl Iterator<Item = &mut crate::ocr::Line> {
+    page.blocks
+        .iter_mut()
+        .flat_map(|b| &mut b.paragraphs)
+        .flat_map(|p| &mut p.lines)
 }
 
 /// A word of letters alone, punctuation around it aside: `x2`, `f(x)` or `a+b` are formulas.
@@ -239,6 +264,15 @@ mod tests {
         let before = text(&p);
         assert_eq!(repair_lookalikes(&mut p), 0);
         assert_eq!(text(&p), before);
+    }
+
+    #[test]
+    fn a_second_pass_finds_nothing_to_do() {
+        // The mixed word settles first, so the lone `a` after it moves in the same pass.
+        let mut p = page(&["рy a", "на вулиці Київській"]);
+        assert_eq!(repair_lookalikes(&mut p), 2);
+        assert_eq!(text(&p)[0], "ру а");
+        assert_eq!(repair_lookalikes(&mut p), 0);
     }
 
     #[test]
