@@ -18,7 +18,8 @@ use super::qr::{self, Qr};
 use super::{BaseUrl, Batch, EPUB, EXPORT_DIR, ExportError, Outcome, PDF};
 use crate::cli::{QrTarget, ShelfArgs};
 use crate::manifest::{BookRecord, Status};
-use font::{Font, deflate};
+use crate::pdf::deflate;
+use font::Font;
 
 /// DejaVu Sans and its bold, as Debian's fonts-dejavu-core installs them.
 const REGULAR_FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";

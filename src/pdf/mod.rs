@@ -16,6 +16,8 @@ pub mod image;
 mod placeholder;
 mod textlayer;
 mod writer;
+
+pub(crate) use writer::deflate;
 mod xmp;
 
 use pdf_writer::Ref;

@@ -494,8 +494,10 @@ fn concat(first: [f64; 6], then: [f64; 6]) -> [f64; 6] {
     ]
 }
 
-fn deflate(data: &[u8]) -> Vec<u8> {
+/// zlib at level 6, what `/FlateDecode` reads (also the shelf export's fonts and pages).
+pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
+    // Writing into a Vec cannot fail.
     let _ = enc.write_all(data);
     enc.finish().unwrap_or_default()
 }

@@ -8,7 +8,6 @@
 //! letters in logical order.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo};
@@ -181,7 +180,7 @@ impl<'a> Font<'a> {
             .font_file2(file);
 
         chunk
-            .stream(file, &deflate(&program))
+            .stream(file, &crate::pdf::deflate(&program))
             .filter(Filter::FlateDecode)
             .pair(Name(b"Length1"), program.len() as i32);
 
@@ -190,7 +189,7 @@ impl<'a> Font<'a> {
             cmap.pair(cid, c);
         }
         chunk
-            .stream(to_unicode, &deflate(&cmap.finish()))
+            .stream(to_unicode, &crate::pdf::deflate(&cmap.finish()))
             .filter(Filter::FlateDecode);
         Ok(())
     }
@@ -219,14 +218,6 @@ impl<'a> Font<'a> {
             .collect();
         format!("{tag}+{postscript}")
     }
-}
-
-/// zlib at level 6, what `/FlateDecode` reads: for the font program, the CMap and the pages.
-pub(super) fn deflate(data: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
-    // Writing into a Vec cannot fail.
-    enc.write_all(data).expect("deflate into memory");
-    enc.finish().expect("deflate into memory")
 }
 
 #[cfg(test)]
