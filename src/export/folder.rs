@@ -52,7 +52,7 @@ impl Folder {
 
     /// Writes a file at `rel` (`/`-separated) in the new folder, making its folders.
     pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), ExportError> {
-        let path = rel.split('/').fold(self.tmp.clone(), |p, s| p.join(s));
+        let path = super::in_out(&self.tmp, rel);
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).map_err(written(dir))?;
         }

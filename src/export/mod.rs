@@ -477,7 +477,7 @@ fn missing_file(out: &Path, book: &BookRecord) -> Option<String> {
 }
 
 /// A path the manifest lists (relative to OUT, `/`-separated) on this system.
-fn in_out(out: &Path, listed: &str) -> PathBuf {
+pub(super) fn in_out(out: &Path, listed: &str) -> PathBuf {
     listed
         .split('/')
         .fold(out.to_path_buf(), |p, segment| p.join(segment))
