@@ -33,6 +33,7 @@ Languages come from each book's book.toml, else --lang, else the pipeline. Codes
 Before OCR every page is turned upright and straightened (up to 15°); the manifest records what was found.\n\
 The PDF is PDF/A-2u (page images + invisible word-aligned text); the EPUB is reflowed reading text without running heads or page numbers, \
 with the printed page numbers as a page list and the page image after pages read below `epub_image_below_confidence` (50).\n\
+Latin and Cyrillic look-alike letters read in the wrong script (\"y\" for \"у\") are put back in the script of their word and line in every output (pipeline key repair_lookalikes).\n\
 Every run ends by writing OUT/review.html: the batch for an editor, doubtful pages first (see `kitap review`).\n\
 Presets (`kitap pipelines`): default, hocr, archive (originals never altered), compact (smaller PDFs), spreads (cut borders, split two-page scans)."
     )]
