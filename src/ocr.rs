@@ -62,6 +62,20 @@ impl OcrPage {
             .flat_map(|p| p.lines.iter())
     }
 
+    /// Tesseract followed the lines down the page (the page is turned a quarter): most words
+    /// of three or more letters stand in boxes taller than wide, which an upright word of
+    /// three letters never does.
+    pub fn runs_sideways(&self) -> bool {
+        let (mut tall, mut all) = (0usize, 0usize);
+        for w in self.words() {
+            if w.text.chars().filter(|c| c.is_alphabetic()).count() >= 3 {
+                all += 1;
+                tall += usize::from(w.bbox.height() > w.bbox.width());
+            }
+        }
+        all >= 5 && tall * 2 > all
+    }
+
     pub fn word_count(&self) -> usize {
         self.words().count()
     }
@@ -199,6 +213,7 @@ pub struct OcrEngine {
 impl OcrEngine {
     /// Loads `models` (e.g. `rus+eng`) from `tessdata`. Takes ~0.1 s; reuse the engine.
     pub fn new(tessdata: &Path, models: &str) -> Result<OcrEngine, OcrError> {
+        crate::osd::hush_leptonica();
         let mut api = TessBaseApi::create();
         let name = |e: std::ffi::NulError| OcrError::Name(e.to_string());
         let path = CString::new(tessdata.as_os_str().as_encoded_bytes()).map_err(name)?;
@@ -475,6 +490,59 @@ mod tests {
    <div class='ocr_carea' id='block_1_2' title="bbox 0 0 10 10"><p class='ocr_par' title="bbox 0 0 1 1"></p></div>
   </div>
 "#;
+
+    /// A page of one line whose words stand in boxes of the given sizes.
+    fn page_of(words: &[(&str, f64, f64)]) -> OcrPage {
+        let words = words
+            .iter()
+            .map(|&(text, w, h)| Word {
+                bbox: BBox {
+                    x0: 0.0,
+                    y0: 0.0,
+                    x1: w,
+                    y1: h,
+                },
+                text: text.into(),
+                conf: 90.0,
+            })
+            .collect();
+        let bbox = BBox {
+            x0: 0.0,
+            y0: 0.0,
+            x1: 1.0,
+            y1: 1.0,
+        };
+        let line = Line {
+            bbox,
+            baseline_slope: 0.0,
+            baseline_offset: 0.0,
+            words,
+        };
+        OcrPage {
+            width: 100,
+            height: 100,
+            blocks: vec![Block {
+                bbox,
+                paragraphs: vec![Paragraph {
+                    bbox,
+                    lines: vec![line],
+                }],
+            }],
+        }
+    }
+
+    #[test]
+    fn lines_read_down_the_page_are_told_from_upright_ones() {
+        let upright = [("CONGRESS,", 227.0, 41.0); 6];
+        assert!(!page_of(&upright).runs_sideways());
+        let down = [("CONGRESS,", 41.0, 227.0); 6];
+        assert!(page_of(&down).runs_sideways());
+        // Short words and punctuation stand tall upright too: they do not count.
+        let short = [("I", 10.0, 40.0), ("(i", 12.0, 40.0), ("1.", 15.0, 40.0)];
+        assert!(!page_of(&[short, short, short].concat()).runs_sideways());
+        // Too few words to tell.
+        assert!(!page_of(&down[..4]).runs_sideways());
+    }
 
     #[test]
     fn hocr_parses_into_structure() {

@@ -39,6 +39,7 @@ impl Drop for OsdEngine {
 
 impl OsdEngine {
     pub fn new(tessdata: &Path) -> Result<OsdEngine, String> {
+        hush_leptonica();
         let path =
             CString::new(tessdata.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
         let lang = CString::new("osd").expect("no NUL");
@@ -109,6 +110,17 @@ impl OsdEngine {
             script,
         })
     }
+}
+
+/// Leptonica, which Tesseract reads pages with, prints its own messages on stderr ("Error in
+/// boxClipToRectangle: box outside rectangle" when a trial band holds little ink): none of them
+/// is anything a user can act on, and they would break `--quiet`. Silenced once per process.
+pub fn hush_leptonica() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // SAFETY: sets one global severity level, before or between Leptonica calls.
+    ONCE.call_once(|| unsafe {
+        leptonica_sys::setMsgSeverity(leptonica_sys::L_SEVERITY_NONE as i32);
+    });
 }
 
 /// An OSD engine loaded on first use: most pages never need one (it costs ~30 MB and a model

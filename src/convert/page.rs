@@ -215,11 +215,20 @@ impl Engines {
     }
 }
 
-/// Orientation trials read a band of the page with the book's own engine.
+/// Orientation trials read a band of the page with the book's own engine; lines read down the
+/// band count as a poor reading.
 impl prepare::ReadingTrial for OcrEngine {
     fn read(&mut self, image: &GrayImage, dpi: u32) -> Option<(f64, usize)> {
         let page = self.recognize(image, Some(dpi)).ok()?;
-        Some((page.mean_confidence().unwrap_or(0.0), page.word_count()))
+        let penalty = if page.runs_sideways() {
+            prepare::SIDEWAYS_PENALTY
+        } else {
+            0.0
+        };
+        Some((
+            page.mean_confidence().unwrap_or(0.0) - penalty,
+            page.word_count(),
+        ))
     }
 }
 
@@ -420,9 +429,10 @@ fn open(
     Ok(loaded)
 }
 
-/// Reads the prepared page; a page that reads badly may be upside down (or OSD knows better):
-/// the alternative is tried and whichever reads better kept. The reading thrown away counts
-/// as preparation.
+/// Reads the prepared page. A page that reads doubtfully, or whose lines Tesseract followed
+/// down the page, may be turned another way whatever OSD said: the turns worth trying (see
+/// [`Analysis::retries`]) are read in turn until one reads well, and the best reading is kept.
+/// The readings thrown away count as preparation.
 fn read_upright(
     analysis: &Analysis,
     prepared: PreparedPage,
@@ -432,38 +442,81 @@ fn read_upright(
     clock: &mut Clock,
 ) -> Result<(PreparedPage, Vec<PartReading>), OcrError> {
     let opts = &settings.prepare;
-    let (readings, first_secs) = read_parts(&prepared, opts, engine, clock);
-    let readings = readings?;
-    let confidence = PartReading::confidence(&readings);
-    let doubtful = confidence.is_none_or(|c| c < prepare::DOUBTFUL_CONFIDENCE);
-    if !(opts.orientation && analysis.has_text && doubtful) {
-        return Ok((prepared, readings));
+    let (readings, secs) = read_parts(&prepared, opts, engine, clock);
+    let first = Judged::new(prepared, readings?, secs);
+    if !(opts.orientation && analysis.has_text && first.doubtful()) {
+        return Ok((first.page, first.readings));
     }
-    let alternative = clock.time(Stage::Prepare, || {
-        analysis.alternative(osd, prepared.rotation_cw_deg)
+    let mut retries = clock.time(Stage::Prepare, || {
+        analysis.retries(osd, first.page.rotation_cw_deg, first.sideways)
     });
-    let Some((rotation, source)) = alternative else {
-        return Ok((prepared, readings));
-    };
-    let alt = clock.time(Stage::Prepare, || {
-        analysis.orient(rotation, source, opts, cover)
-    });
-    let (alt_readings, alt_secs) = read_parts(&alt, opts, engine, clock);
-    match alt_readings {
-        Ok(alt_readings)
-            if PartReading::confidence(&alt_readings).unwrap_or(-1.0)
-                > confidence.unwrap_or(-1.0) =>
-        {
-            // The first reading was the trial.
-            clock.recount(first_secs, Stage::Ocr, Stage::Prepare);
-            Ok((alt, alt_readings))
-        }
-        // The trial read worse, or failed: the first reading stands.
-        _ => {
-            clock.recount(alt_secs, Stage::Ocr, Stage::Prepare);
-            Ok((prepared, readings))
+    let mut best = first;
+    while let Some((rotation, source)) = clock.time(Stage::Prepare, || retries.next(engine)) {
+        let alt = clock.time(Stage::Prepare, || {
+            analysis.orient(rotation, source, opts, cover)
+        });
+        let (readings, secs) = read_parts(&alt, opts, engine, clock);
+        // A trial that failed or read worse is preparation; so is the reading it beats.
+        let loser = match readings {
+            Ok(readings) => {
+                let alt = Judged::new(alt, readings, secs);
+                if alt.score() > best.score() {
+                    std::mem::replace(&mut best, alt).secs
+                } else {
+                    alt.secs
+                }
+            }
+            Err(_) => secs,
+        };
+        clock.recount(loser, Stage::Ocr, Stage::Prepare);
+        if !best.doubtful() {
+            break;
         }
     }
+    Ok((best.page, best.readings))
+}
+
+/// A reading of the page as one turn prepared it, with what decides between turns.
+struct Judged {
+    page: PreparedPage,
+    readings: Vec<PartReading>,
+    confidence: Option<f64>,
+    sideways: bool,
+    /// Seconds the reading took.
+    secs: f64,
+}
+
+impl Judged {
+    fn new(page: PreparedPage, readings: Vec<PartReading>, secs: f64) -> Judged {
+        Judged {
+            confidence: PartReading::confidence(&readings),
+            sideways: reads_sideways(&readings),
+            page,
+            readings,
+            secs,
+        }
+    }
+
+    fn doubtful(&self) -> bool {
+        self.sideways
+            || self
+                .confidence
+                .is_none_or(|c| c < prepare::DOUBTFUL_CONFIDENCE)
+    }
+
+    fn score(&self) -> f64 {
+        let penalty = if self.sideways {
+            prepare::SIDEWAYS_PENALTY
+        } else {
+            0.0
+        };
+        self.confidence.unwrap_or(-1.0) - penalty
+    }
+}
+
+/// Tesseract followed the lines of some part down the page.
+fn reads_sideways(readings: &[PartReading]) -> bool {
+    readings.iter().any(|r| r.ocr.runs_sideways())
 }
 
 /// Cuts the prepared page into its parts (borders, spread halves) and reads each; also returns
