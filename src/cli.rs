@@ -29,7 +29,7 @@ pub enum Command {
     /// OUT/manifest.json and OUT/review.html.
     #[command(
         after_help = "Exit status: 0 all pages converted (up-to-date books count), 1 some page or book failed (see stderr and the manifest), 2 usage or configuration error (including an output folder that is or overlaps the input), 3 another run holds OUT, 4 the output folder cannot be written, 130/143 stopped by SIGINT/SIGTERM.\n\
-Languages come from each book's book.toml, else --lang, else the pipeline. Codes are ISO 639 (ru/rus, kk/kaz, tk/tuk, en/eng, …).\n\
+Languages come from each book's book.toml, else --lang, else the pipeline. Codes are ISO 639 (ru/rus, kk/kaz, tk/tuk, en/eng, …), or auto (the built-in pipelines' default): the script and language are found from two of the book's pages, by the letters only that language uses, and recorded in the manifest (languages_detected).\n\
 Before OCR every page is turned upright and straightened (up to 15°); the manifest records what was found.\n\
 The PDF is PDF/A-2u (page images + invisible word-aligned text); the EPUB is reflowed reading text without running heads or page numbers, \
 with the printed page numbers as a page list and the page image after pages read below `epub_image_below_confidence` (50).\n\

@@ -342,8 +342,8 @@ pub struct Pipeline {
     pub name: String,
     /// One line for `kitap pipelines`. Default: empty.
     pub description: String,
-    /// Languages for books without `languages` in their book.toml when `--lang` is not given.
-    /// Default: `["eng"]`.
+    /// Languages for books without `languages` in their book.toml when `--lang` is not given;
+    /// `["auto"]`: found from each book's pages. Default: `["auto"]`.
     pub languages: Vec<String>,
     /// Write `<id>.hocr` (word boxes and confidences) beside the other outputs. Default: false.
     pub hocr: bool,
@@ -424,7 +424,7 @@ impl Default for Pipeline {
         Pipeline {
             name: "default".into(),
             description: String::new(),
-            languages: vec!["eng".into()],
+            languages: vec!["auto".into()],
             hocr: false,
             max_megapixels: 250.0,
             epub_pages_per_section: 10,

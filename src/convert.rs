@@ -9,6 +9,7 @@ use std::time::Instant;
 
 mod assemble;
 mod incremental;
+mod languages;
 mod outputs;
 pub mod page;
 pub mod plan;
@@ -394,6 +395,101 @@ fn page_caches(job: &Job, decisions: &[Decision]) -> Vec<Option<BookCache>> {
         .collect()
 }
 
+/// The languages of the books this run converts whose languages nobody gave, found from their
+/// pages (several books at once, one set of engines per worker); a book whose finding is not
+/// sure gets a warning, on stderr and in its record.
+fn find_languages(job: &mut Job, decisions: &[Decision], reporter: &Reporter) {
+    let wanted: Vec<usize> = job
+        .books
+        .iter()
+        .zip(decisions)
+        .enumerate()
+        .filter(|(_, (b, d))| {
+            b.auto_languages
+                && b.error.is_none()
+                && !b.pages.is_empty()
+                && matches!(d, Decision::Convert(_))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if wanted.is_empty() {
+        return;
+    }
+    let installed = crate::ocr::installed_models(&job.settings.tessdata);
+    let budget = Budget::new(job.memory.pages);
+    let mut found: Vec<Option<languages::Found>> = Vec::new();
+    let job_ref = &*job;
+    let ran = schedule::run_ordered(
+        Schedule::for_threads(job_ref.jobs.min(wanted.len())),
+        &wanted,
+        || new_engines(job_ref),
+        |engines, _, &b| {
+            let book = &job_ref.books[b];
+            languages::find(book, &job_ref.settings, &budget, &installed, engines)
+        },
+        |_, result| found.push(result.ok().flatten()),
+    );
+    if let Err(e) = ran {
+        reporter.warn(&format!(
+            "could not start the workers that find languages: {e}"
+        ));
+    }
+    for (b, found) in wanted.into_iter().zip(found) {
+        let book = &mut job.books[b];
+        let Some(found) = found else {
+            // No sample page could be read: the pages fail on their own, with their reasons.
+            if book.info.meta.ocr_models.is_empty() {
+                book.models = crate::detect::SCRIPTS
+                    .iter()
+                    .map(|s| s.model().to_string())
+                    .filter(|m| installed.contains(m))
+                    .take(1)
+                    .collect();
+            }
+            let warning = format!(
+                "languages not given, and no sample page could be read to find them: read with {}",
+                book.models.join("+")
+            );
+            reporter.book_warning(&book.dir.id, &book.dir.dir, None, &warning);
+            book.warnings.push(warning);
+            continue;
+        };
+        if book.info.meta.ocr_models.is_empty() {
+            book.models = found.models.clone();
+        }
+        book.info.languages = vec![found.language];
+        let d = &found.detection;
+        let shown: Vec<String> = d.evidence.iter().map(|(c, k)| format!("{c} {k}")).collect();
+        let line = format!(
+            "languages not given: found {} ({}, {} script by {}; {} letters on page(s) {}{}), read with {}",
+            found.language.bcp47,
+            found.language.name,
+            d.script,
+            d.script_by,
+            d.letters,
+            d.pages
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            if shown.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", shown.join(", "))
+            },
+            book.models.join("+"),
+        );
+        if let Some(doubt) = &found.doubt {
+            let warning = format!("{line}; not sure: {doubt}");
+            reporter.book_warning(&book.dir.id, &book.dir.dir, None, &warning);
+            book.warnings.push(warning);
+        } else {
+            reporter.book_info(&book.dir.id, &book.dir.dir, &line);
+        }
+        book.detected = Some(found.detection);
+    }
+}
+
 /// Runs the batch. Never panics on bad input: every failure becomes a record in the manifest.
 pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
     // First: a signal while inputs are hashed must stop the run cleanly too.
@@ -423,6 +519,7 @@ pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
             }
         }
     }
+    find_languages(&mut job, &decisions, &reporter);
     let caches = page_caches(&job, &decisions);
     let mut books = Books::new(&job, &reporter, decisions, state, &starts, &caches);
     let budget = Budget::new(job.memory.pages);

@@ -74,6 +74,26 @@ const TABLE: &[(&[&str], Language)] = &[
     (&["fin", "fi"], lang("fin", "fi", "Finnish", &["fin"])),
     (&["nld", "nl", "dut"], lang("nld", "nl", "Dutch", &["nld"])),
     (&["eus", "eu", "baq"], lang("eus", "eu", "Basque", &["eus"])),
+    // What automatic detection reports when it found the script but no installed language
+    // explains the letters: the script model reads every language of its script.
+    (
+        &["und-latn"],
+        lang(
+            "und",
+            "und-Latn",
+            "undetermined language in Latin script",
+            &["Latin"],
+        ),
+    ),
+    (
+        &["und-cyrl"],
+        lang(
+            "und",
+            "und-Cyrl",
+            "undetermined language in Cyrillic script",
+            &["Cyrillic"],
+        ),
+    ),
     (&["ara", "ar"], rtl(lang("ara", "ar", "Arabic", &["ara"]))),
     (
         &["fas", "fa", "per"],

@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod config;
 pub mod convert;
+pub mod detect;
 pub mod discover;
 pub mod epub;
 pub mod error;

@@ -97,6 +97,9 @@ pub struct BookRecord {
     /// `book.toml` as given (empty when there is none).
     pub metadata: BookMeta,
     pub languages: Vec<LanguageRecord>,
+    /// How the languages were found from the pages, when nobody said (`languages = auto`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub languages_detected: Option<LanguageDetection>,
     /// Tesseract models used, e.g. `["rus", "eng"]`.
     pub ocr_models: Vec<String>,
     pub page_count: usize,
@@ -134,6 +137,28 @@ pub struct BookRecord {
     pub approved: Option<Approval>,
     pub pages: Vec<PageRecord>,
     pub files: Vec<FileRecord>,
+}
+
+/// What finding a book's languages from its pages concluded, and on what evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LanguageDetection {
+    /// The script found: `Latin` or `Cyrillic`.
+    pub script: String,
+    /// How the script was found: `osd` (Tesseract's orientation and script detection) or
+    /// `trial` (the script model that read the sample better).
+    pub script_by: String,
+    /// The language found, as a BCP 47 tag (`und-Latn`, `und-Cyrl` when no installed
+    /// language explains the letters).
+    pub language: String,
+    /// The sample pages read (1-based, as in `pages`).
+    pub pages: Vec<u32>,
+    /// Letters of the script counted on them.
+    pub letters: usize,
+    /// The letters that decided, with their counts: those of the language found beyond its
+    /// script's base language (Russian, English), or those nothing installed explains.
+    pub evidence: BTreeMap<String, usize>,
+    /// Enough letters, and the language explains them. When not, a warning says why.
+    pub sure: bool,
 }
 
 /// An editor's sign-off of one generation of a book.
@@ -462,6 +487,7 @@ impl BookRecord {
             source: source.to_string(),
             metadata: BookMeta::default(),
             languages: Vec::new(),
+            languages_detected: None,
             ocr_models: Vec::new(),
             page_count: 0,
             confidence: None,

@@ -20,6 +20,8 @@ pub struct Osd {
     pub confidence: f32,
     /// Detected script, e.g. `Latin`, `Cyrillic`.
     pub script: String,
+    /// Tesseract's confidence in the script (3–22 on the shared pages).
+    pub script_confidence: f32,
 }
 
 /// An engine loaded with the `osd` model.
@@ -108,6 +110,7 @@ impl OsdEngine {
             rotation_cw_deg: (deg.rem_euclid(360)) as u32,
             confidence: conf,
             script,
+            script_confidence: script_conf,
         })
     }
 }

@@ -317,6 +317,7 @@ pub(super) fn book_record(book: &PlannedBook, status: Status) -> BookRecord {
                 name: l.name.into(),
             })
             .collect(),
+        languages_detected: book.detected.clone(),
         ocr_models: book.models.clone(),
         page_count: book.pages.len(),
         error: book.error.as_ref().map(ToString::to_string),

@@ -136,13 +136,25 @@ pub(super) fn fingerprint(
     };
     line("kitap", env!("CARGO_PKG_VERSION"));
     line("pipeline", &pipeline_for_fingerprint(&settings.pipeline));
-    let languages: Vec<&str> = book.info.languages.iter().map(|l| l.iso639_3).collect();
-    line("languages", &languages.join("+"));
-    line("models", &book.models.join("+"));
+    // A book whose languages are found from its pages is fingerprinted before they are
+    // found: by `auto` and the script models that find them (installing another language's
+    // model later does not rebuild it; --force does).
+    let models: Vec<String> = if book.auto_languages && book.models.is_empty() {
+        line("languages", "auto");
+        crate::detect::SCRIPTS
+            .iter()
+            .map(|s| s.model().to_string())
+            .collect()
+    } else {
+        let languages: Vec<&str> = book.info.languages.iter().map(|l| l.iso639_3).collect();
+        line("languages", &languages.join("+"));
+        book.models.clone()
+    };
+    line("models", &models.join("+"));
     // The model files themselves: a new tessdata (fast → best, a distribution upgrade) reads
     // differently under the same names.
     let osd = settings.prepare.orientation.then_some("osd".to_string());
-    for m in book.models.iter().chain(&osd) {
+    for m in models.iter().chain(&osd) {
         let file = settings.tessdata.join(format!("{m}.traineddata"));
         let facts = std::fs::metadata(&file)
             .map(|md| format!("{} {}", md.len(), modified(&md)))

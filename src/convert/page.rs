@@ -205,6 +205,11 @@ impl Engines {
         }
     }
 
+    /// The OSD engine (loaded on first use).
+    pub fn osd(&mut self) -> &mut LazyOsd {
+        &mut self.osd
+    }
+
     /// The OCR engine for `models` (started anew only when a book needs other models), and OSD.
     fn get(&mut self, models: &str) -> Result<(&mut OcrEngine, &mut LazyOsd), OcrError> {
         if self.ocr.as_ref().is_none_or(|e| e.models() != models) {

@@ -28,7 +28,8 @@ pub struct ConvertRequest {
     /// Pages OCR'd in parallel, one Tesseract engine each (at most twice the cores). Default: all cores.
     #[arg(short, long)]
     pub jobs: Option<usize>,
-    /// Languages for books whose book.toml names none, comma-separated: e.g. rus,eng.
+    /// Languages for books whose book.toml names none, comma-separated: e.g. rus,eng; or auto
+    /// (found from each book's pages).
     #[arg(short, long)]
     pub lang: Option<String>,
     /// A built-in pipeline name (see `kitap pipelines`) or a path to a pipeline .toml file.
@@ -273,8 +274,13 @@ pub struct Job {
 pub struct PlannedBook {
     pub dir: BookDir,
     pub info: BookInfo,
-    /// Tesseract models, e.g. `["rus", "eng"]`.
+    /// Tesseract models, e.g. `["rus", "eng"]`. Empty until found for a book whose languages
+    /// are found from its pages.
     pub models: Vec<String>,
+    /// Nobody said which languages: they are found from the pages before the book is read.
+    pub auto_languages: bool,
+    /// What finding them concluded (see `convert::languages`).
+    pub detected: Option<crate::manifest::LanguageDetection>,
     /// Why the book cannot be converted at all (its book.toml, its languages, its folder).
     pub error: Option<BookError>,
     pub warnings: Vec<String>,
@@ -319,6 +325,25 @@ struct Models {
 }
 
 impl Models {
+    /// Finding languages reads sample pages with the script models: at least one must be here.
+    fn check_auto(&self, origin: &str) -> Result<(), ConfigError> {
+        if crate::detect::SCRIPTS
+            .iter()
+            .any(|s| self.installed.iter().any(|m| m == s.model()))
+        {
+            return Ok(());
+        }
+        Err(ConfigError::MissingModels {
+            origin: format!("{origin} (languages = auto reads sample pages with a script model)"),
+            missing: crate::detect::SCRIPTS
+                .iter()
+                .map(|s| s.model().to_string())
+                .collect(),
+            installed: self.installed.clone(),
+            tessdata: self.tessdata.clone(),
+        })
+    }
+
     fn check(&self, models: &[String], origin: &str) -> Result<(), ConfigError> {
         let missing: Vec<String> = models
             .iter()
@@ -389,7 +414,7 @@ impl Job {
         let previous = out_state(&req.out)?;
         let books: Vec<PlannedBook> = dirs
             .into_iter()
-            .map(|d| plan_book(d, &req.scans, &default_languages, &models))
+            .map(|d| plan_book(d, &req.scans, default_languages.as_deref(), &models))
             .collect();
         let pages = books.iter().map(|b| b.pages.len()).sum();
         let (jobs, jobs_capped) = workers(req.jobs, pages);
@@ -473,26 +498,45 @@ fn workers(asked: Option<usize>, pages: usize) -> (usize, Option<usize>) {
     (used, asked.filter(|&a| a > 2 * cores))
 }
 
-/// `--lang`, else the pipeline's languages; their models must be installed.
+/// `--lang`, else the pipeline's languages; their models must be installed. `None`: `auto`,
+/// found per book from its pages (the script models must be installed).
 fn default_languages(
     req: &ConvertRequest,
     pipeline: &Pipeline,
     models: &Models,
-) -> Result<Vec<Language>, ConfigError> {
+) -> Result<Option<Vec<Language>>, ConfigError> {
     let origin = if req.lang.is_some() {
         "--lang".to_string()
     } else {
         format!("pipeline '{}'", pipeline.name)
     };
-    let languages = match &req.lang {
-        Some(l) => parse_languages(std::slice::from_ref(l), &origin)?,
-        None => parse_languages(&pipeline.languages, &origin)?,
+    let codes = match &req.lang {
+        Some(l) => std::slice::from_ref(l),
+        None => &pipeline.languages[..],
     };
+    if is_auto(codes) {
+        models.check_auto(&origin)?;
+        return Ok(None);
+    }
+    let languages = parse_languages(codes, &origin)?;
     if languages.is_empty() {
         return Err(ConfigError::NoLanguage);
     }
     models.check(&lang::models_for(&languages), &origin)?;
-    Ok(languages)
+    Ok(Some(languages))
+}
+
+/// The languages are to be found from the pages: `auto`, alone.
+fn is_auto(codes: &[String]) -> bool {
+    let mut listed = codes
+        .iter()
+        .flat_map(|c| c.split(','))
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    listed
+        .next()
+        .is_some_and(|c| c.eq_ignore_ascii_case("auto"))
+        && listed.next().is_none()
 }
 
 /// `path` made absolute and free of links and `..` through its nearest existing ancestor: the
@@ -599,7 +643,7 @@ fn check_unique_ids(dirs: &[BookDir]) -> Result<(), ConfigError> {
 fn plan_book(
     dir: BookDir,
     scans: &Path,
-    default_languages: &[Language],
+    default_languages: Option<&[Language]>,
     models: &Models,
 ) -> PlannedBook {
     let setup = book_setup(&dir, default_languages, models);
@@ -614,6 +658,8 @@ fn plan_book(
     PlannedBook {
         info: BookInfo::resolve(&dir, setup.meta, setup.languages),
         models: setup.models,
+        auto_languages: setup.auto,
+        detected: None,
         error: setup.error,
         warnings,
         pages,
@@ -627,16 +673,19 @@ struct BookSetup {
     meta: BookMeta,
     languages: Vec<Language>,
     models: Vec<String>,
+    /// The languages are to be found from the pages.
+    auto: bool,
     error: Option<BookError>,
     /// What normalising book.toml dropped, and the values the outputs must cut.
     warnings: Vec<String>,
 }
 
-fn book_setup(dir: &BookDir, default_languages: &[Language], models: &Models) -> BookSetup {
+fn book_setup(dir: &BookDir, default_languages: Option<&[Language]>, models: &Models) -> BookSetup {
     let mut setup = BookSetup {
         meta: BookMeta::default(),
-        languages: default_languages.to_vec(),
+        languages: default_languages.unwrap_or_default().to_vec(),
         models: Vec::new(),
+        auto: default_languages.is_none(),
         error: dir.error.clone().map(BookError::Folder),
         warnings: Vec::new(),
     };
@@ -656,21 +705,29 @@ fn book_setup(dir: &BookDir, default_languages: &[Language], models: &Models) ->
         || dir.dir.display().to_string(),
         |p| p.display().to_string(),
     );
-    if !setup.meta.languages.is_empty() {
+    if is_auto(&setup.meta.languages) {
+        setup.languages.clear();
+        setup.auto = true;
+    } else if !setup.meta.languages.is_empty() {
         match parse_languages(&setup.meta.languages, &origin) {
-            Ok(l) => setup.languages = l,
+            Ok(l) => (setup.languages, setup.auto) = (l, false),
             Err(e) => {
                 setup.error = Some(BookError::Config(e));
                 return setup;
             }
         }
     }
-    setup.models = if setup.meta.ocr_models.is_empty() {
-        lang::models_for(&setup.languages)
+    let checked = if !setup.meta.ocr_models.is_empty() {
+        setup.models = setup.meta.ocr_models.clone();
+        models.check(&setup.models, &origin)
+    } else if setup.auto {
+        // The models come with the languages found (see `convert::languages`).
+        models.check_auto(&origin)
     } else {
-        setup.meta.ocr_models.clone()
+        setup.models = lang::models_for(&setup.languages);
+        models.check(&setup.models, &origin)
     };
-    if let Err(e) = models.check(&setup.models, &origin) {
+    if let Err(e) = checked {
         setup.error = Some(BookError::Config(e));
     }
     setup

@@ -112,6 +112,16 @@ impl Reporter {
         self.event(Level::Warn, "warning", json!({ "message": msg }));
     }
 
+    /// Something worth knowing about a book that is no problem (shown unless `--quiet`).
+    pub(super) fn book_info(&self, book: &str, shown: &Path, msg: &str) {
+        self.plain(Level::Info, &format!("{}: {msg}", shown.display()));
+        self.event(
+            Level::Info,
+            "book_info",
+            json!({ "book": book, "file": shown.display().to_string(), "message": msg }),
+        );
+    }
+
     /// A warning about a book, or one of its pages.
     pub(super) fn book_warning(&self, book: &str, shown: &Path, page: Option<u32>, msg: &str) {
         let line = match page {
