@@ -554,6 +554,8 @@ mod tests {
         let at =
             |l: &Line, x: f64| l.bbox.y1 + l.baseline_offset + l.baseline_slope * (x - l.bbox.x0);
         assert!((at(b[0], 300.0) - 3.0 * at(a[0], 100.0)).abs() < 1e-9);
-        assert_eq!(page.clone().scaled_up(1, 640, 480), page);
+        let same = page.clone().scaled_up(1, 640, 480);
+        assert_eq!((same.width, same.height), (640, 480));
+        assert_eq!(same.blocks, page.blocks);
     }
 }
