@@ -30,6 +30,10 @@ Usage (from the repository root; Python 3 standard library only):
     python3 scripts/bench.py --repeat 3 --json bench.json
     python3 scripts/bench.py --per-page            # also: each page alone, kitap vs CLI
     python3 scripts/bench.py --sizes --reocr --books eng-clean,eng-color-jpeg
+    python3 scripts/bench.py --kitap target/release/kitap --books real-mix --no-ocrmypdf
+
+`real-mix` is not a shared folder: the bench builds it from shared pages (text pages, pages
+scanned far finer than OCR needs, generated blank versos, a photograph; see REAL_MIX_PAGES).
                           # PDF bytes/page archive, compact, OCRmyPDF; re-read CER (untimed)
 
 Benchmark-only dependencies: `apt-get install -y time tesseract-ocr ocrmypdf img2pdf`. A missing
@@ -44,15 +48,18 @@ import datetime
 import json
 import os
 import platform
+import random
 import re
 import shutil
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import unicodedata
+import zlib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -458,9 +465,99 @@ def machine_info() -> dict:
     }
 
 
+# ---- the "real mix" book ----------------------------------------------------------------------
+# A book as it comes from a digitisation line rather than a test corpus: ordinary text pages,
+# pages scanned far finer than OCR needs (format-zoo's typewriter page tagged 2400 dpi, and the
+# same scan as a PNG tagged 72 dpi: ~1000 dpi by text height, x-height ~55 px), blank versos
+# (paper texture, specks and faded mirrored show-through, generated here with a fixed seed) and
+# a photograph. Built into the bench's temp folder from shared pages; nothing is stored.
+REAL_MIX = "real-mix"
+REAL_MIX_PAGES = [  # (page file, shared source or "blank:<seed>", GT file or None)
+    ("0001.png", "eng-seed/0001.png", "eng-seed/gt/0001.txt"),
+    ("0002.png", "blank:1", None),
+    ("0003.tif", "format-zoo/0009.tif", "real-mix/typewriter.gt.txt"),
+    ("0004.png", "blank:2", None),
+    ("0005.png", "format-zoo/0010.png", "real-mix/typewriter.gt.txt"),
+    ("0006.png", "blank:3", None),
+    ("0007.jpg", "format-zoo/0001.jpg", None),
+    ("0008.png", "blank:4", None),
+    ("0009.jpg", "eng-seed/0003.jpg", "eng-seed/gt/0003.txt"),
+    ("0010.tif", "eng-clean/0003.tif", "eng-clean/gt/0003.txt"),
+]
+# GT of the real-mix pages by page file, filled when the book is built.
+REAL_MIX_GT: dict[str, str] = {}
+
+
+def write_grey_png(path: Path, w: int, h: int, rows: list[bytes], dpi: int) -> None:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        c = kind + data
+        return struct.pack(">I", len(data)) + c + struct.pack(">I", zlib.crc32(c) & 0xFFFFFFFF)
+    raw = b"".join(b"\0" + r for r in rows)
+    ppm = round(dpi / 0.0254)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n"
+                     + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+                     + chunk(b"pHYs", struct.pack(">IIB", ppm, ppm, 1))
+                     + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+
+
+def blank_verso(path: Path, seed: int, w: int = 2480, h: int = 3508) -> None:
+    """A blank verso at 300 dpi: paper grain (levels 222-243), a slight illumination gradient,
+    show-through of a mirrored text block (word-like strokes 10-16 levels below the paper),
+    and a few specks of one to three pixels."""
+    rng = random.Random(seed)
+    grain = bytes(222 + (b % 22) for b in rng.randbytes(w * 4))
+    rows = []
+    # Show-through: lines of "words" every 50 px in a text block, mirrored (ragged left edge).
+    lines = {}
+    for top in range(300, h - 300, 50):
+        words, x = [], w - 250
+        end = 250 + rng.randrange(0, 300)
+        while x > end:
+            n = rng.randrange(40, 220)
+            words.append((max(end, x - n), x))
+            x -= n + rng.randrange(18, 30)
+        lines[top] = words
+    darker = [bytes(max(0, v - d) for v in range(256)) for d in range(8)]
+    for y in range(h):
+        off = rng.randrange(0, 3 * w)
+        row = bytearray(grain[off:off + w])
+        shade = 6 * y // h  # a little darker towards the foot
+        if shade:
+            row = bytearray(row.translate(darker[shade]))
+        top = y - y % 50 + 300 % 50
+        if top in lines and 8 <= y - top <= 30:
+            for x0, x1 in lines[top]:
+                for x in range(x0, x1, 3):
+                    row[x] = max(0, row[x] - 14)
+                    row[x + 1] = max(0, row[x + 1] - 10)
+        rows.append(row)
+    for _ in range(12):
+        x, y, r = rng.randrange(100, w - 100), rng.randrange(100, h - 100), rng.randrange(1, 3)
+        for yy in range(y, y + r):
+            for xx in range(x, x + r):
+                rows[yy][xx] = rng.randrange(40, 120)
+    write_grey_png(path, w, h, [bytes(r) for r in rows], 300)
+
+
+def build_real_mix(scans: Path, dst: Path) -> None:
+    for name, source, gt in REAL_MIX_PAGES:
+        if source.startswith("blank:"):
+            blank_verso(dst / name, int(source.split(":")[1]))
+        else:
+            shutil.copy2(scans / source, dst / name)
+        if gt:
+            gt_path = (REPO / "scripts" / gt) if gt.startswith("real-mix/") else scans / gt
+            REAL_MIX_GT[name] = gt_path.read_text(encoding="utf-8")
+    (dst / "book.toml").write_text('languages = ["eng"]\n')
+
+
 def prepare_books(scans: Path, books: list[str], dest: Path) -> None:
     dest.mkdir(parents=True)
     for book in books:
+        if book == REAL_MIX:
+            (dest / book).mkdir()
+            build_real_mix(scans, dest / book)
+            continue
         src = scans / book
         if not src.is_dir():
             sys.exit(f"bench: no book folder {src}")
@@ -497,6 +594,8 @@ def file_of(rec: dict, media: str) -> str | None:
 def gt_text(scans: Path, book: str, source: str, frame: int) -> str | None:
     if frame != 0:
         return None
+    if book == REAL_MIX:
+        return REAL_MIX_GT.get(Path(source).name)
     gt = scans / book / "gt" / (Path(source).stem + ".txt")
     return gt.read_text(encoding="utf-8") if gt.is_file() else None
 

@@ -397,6 +397,30 @@ pub struct Pipeline {
     /// before the repair existed keep their fingerprints and are not OCRed again for it.
     #[serde(skip_serializing_if = "is_true")]
     pub repair_lookalikes: bool,
+    /// The resolution Tesseract reads a page at. `auto`: a page whose text is far larger in
+    /// pixels than Tesseract needs (x-height 40 px or more, e.g. a 1000-dpi scan) is read
+    /// reduced by a whole factor to an x-height of 20–30 px, and its words are placed back at
+    /// full size; `source`: always as scanned. Default: auto. Serialised only when `source`,
+    /// so books converted before the setting existed keep their fingerprints.
+    #[serde(skip_serializing_if = "OcrResolution::is_auto")]
+    pub ocr_resolution: OcrResolution,
+}
+
+/// The resolution pages are read at (the pipeline's `ocr_resolution`).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OcrResolution {
+    /// From the text height: oversized text is read reduced.
+    #[default]
+    Auto,
+    /// As scanned.
+    Source,
+}
+
+impl OcrResolution {
+    fn is_auto(&self) -> bool {
+        *self == OcrResolution::Auto
+    }
 }
 
 fn is_true(b: &bool) -> bool {
@@ -437,6 +461,7 @@ impl Default for Pipeline {
             keep_originals: false,
             crop_borders: false,
             repair_lookalikes: true,
+            ocr_resolution: OcrResolution::Auto,
             images: ImageMode::Archive,
             jpeg_quality: 75,
             max_dpi: 0.0,

@@ -27,6 +27,7 @@ pub mod pdf;
 pub mod prepare;
 pub mod reading;
 pub mod review;
+pub mod textsize;
 pub mod units;
 pub mod validate;
 pub mod xml;

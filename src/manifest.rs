@@ -256,6 +256,15 @@ pub struct PageRecord {
     /// pipeline's `repair_lookalikes`); absent when none.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub lookalikes_repaired: usize,
+    /// No ink after cleaning (a blank verso, an empty endpaper): the page was not sent to OCR.
+    /// Absent when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub blank: bool,
+    /// The page's text was far larger in pixels than OCR needs and was read reduced this many
+    /// times (the pipeline's `ocr_resolution`); its words are placed at full size. Absent when
+    /// read as scanned.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub ocr_reduced_by: u32,
     /// The page's printed label (its number as printed, or as book.toml's `page_labels` give
     /// it; the position in brackets where a numbered run has a gap).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -355,6 +364,8 @@ pub struct PageFacts {
     pub confidence: Option<f64>,
     pub words: usize,
     pub lookalikes_repaired: usize,
+    pub blank: bool,
+    pub ocr_reduced_by: u32,
 }
 
 impl PageRecord {
@@ -381,6 +392,8 @@ impl PageRecord {
             confidence: f.confidence.map(round1),
             words: f.words,
             lookalikes_repaired: f.lookalikes_repaired,
+            blank: f.blank,
+            ocr_reduced_by: f.ocr_reduced_by,
             label: None,
             thumbnail: None,
             needs_review: false,
@@ -416,6 +429,8 @@ impl PageRecord {
             confidence: None,
             words: 0,
             lookalikes_repaired: 0,
+            blank: false,
+            ocr_reduced_by: 1,
             label: None,
             thumbnail: None,
             needs_review: true,
@@ -425,6 +440,18 @@ impl PageRecord {
 
 fn is_zero(n: &usize) -> bool {
     *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
 }
 
 fn round1(v: f64) -> f64 {
@@ -742,6 +769,8 @@ mod tests {
                 confidence: Some(conf),
                 words,
                 lookalikes_repaired: 0,
+                blank: false,
+                ocr_reduced_by: 1,
             },
         )
     }

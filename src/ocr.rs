@@ -102,6 +102,37 @@ impl OcrPage {
         out
     }
 
+    /// The reading of an image reduced `factor` times, in the pixels of the image it was
+    /// reduced from (`width`×`height`): every box and baseline scaled back.
+    pub fn scaled_up(mut self, factor: u32, width: u32, height: u32) -> OcrPage {
+        let f = factor as f64;
+        let scale = |b: &mut BBox| {
+            *b = BBox {
+                x0: b.x0 * f,
+                y0: b.y0 * f,
+                x1: b.x1 * f,
+                y1: b.y1 * f,
+            }
+        };
+        for block in &mut self.blocks {
+            scale(&mut block.bbox);
+            for p in &mut block.paragraphs {
+                scale(&mut p.bbox);
+                for l in &mut p.lines {
+                    scale(&mut l.bbox);
+                    // y = y1 + offset + slope·(x − x0): the slope is a ratio and stays.
+                    l.baseline_offset *= f;
+                    for w in &mut l.words {
+                        scale(&mut w.bbox);
+                    }
+                }
+            }
+        }
+        self.width = width;
+        self.height = height;
+        self
+    }
+
     /// Typical height of a text line's x-size in pixels (median over lines), for dpi estimation.
     pub fn median_line_height(&self) -> Option<f64> {
         let mut h: Vec<f64> = self
@@ -565,5 +596,34 @@ mod tests {
         );
         assert_eq!(page.mean_confidence(), Some((94.0 + 90.0 + 80.0) / 3.0));
         assert_eq!(page.text(), "Абай &\nTürkmen's\n\n");
+    }
+
+    #[test]
+    fn a_reduced_reading_scales_back_to_the_page() {
+        let page = parse_hocr(SAMPLE);
+        let big = page.clone().scaled_up(3, 1920, 1440);
+        assert_eq!((big.width, big.height), (1920, 1440));
+        assert_eq!(big.text(), page.text());
+        let (a, b): (Vec<_>, Vec<_>) = (page.lines().collect(), big.lines().collect());
+        assert_eq!(b[0].baseline_offset, -18.0);
+        assert_eq!(b[0].baseline_slope, a[0].baseline_slope);
+        assert_eq!(
+            b[0].words[0].bbox,
+            BBox {
+                x0: 108.0,
+                y0: 276.0,
+                x1: 288.0,
+                y1: 348.0
+            }
+        );
+        assert_eq!(big.blocks[0].bbox.x1, 618.0 * 3.0);
+        assert_eq!(big.blocks[0].paragraphs[0].bbox.y1, 184.0 * 3.0);
+        // A baseline point maps to three times the reduced one.
+        let at =
+            |l: &Line, x: f64| l.bbox.y1 + l.baseline_offset + l.baseline_slope * (x - l.bbox.x0);
+        assert!((at(b[0], 300.0) - 3.0 * at(a[0], 100.0)).abs() < 1e-9);
+        let same = page.clone().scaled_up(1, 640, 480);
+        assert_eq!((same.width, same.height), (640, 480));
+        assert_eq!(same.blocks, page.blocks);
     }
 }

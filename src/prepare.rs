@@ -8,7 +8,7 @@
 use image::metadata::Orientation;
 use image::{DynamicImage, GrayImage, Rgb, RgbImage};
 
-use crate::config::Split;
+use crate::config::{OcrResolution, Split};
 use crate::geometry::{self, Rect};
 use crate::load::LoadedPage;
 use crate::manifest::{Correction, Part};
@@ -31,6 +31,8 @@ pub struct PrepareOptions {
     pub crop_borders: bool,
     /// `Auto`: split two-page spreads at the gutter into two pages. Default: never.
     pub split: Split,
+    /// Read oversized text reduced (see [`crate::textsize`]). Default: auto.
+    pub ocr_resolution: OcrResolution,
 }
 
 impl Default for PrepareOptions {
@@ -43,6 +45,7 @@ impl Default for PrepareOptions {
             keep_originals: false,
             crop_borders: false,
             split: Split::Never,
+            ocr_resolution: OcrResolution::Auto,
         }
     }
 }

@@ -282,6 +282,8 @@ fn page_facts(done: &DonePage, reading: &PartReading) -> PageFacts {
         confidence: reading.ocr.mean_confidence(),
         words: reading.ocr.word_count(),
         lookalikes_repaired: reading.lookalikes,
+        blank: reading.blank,
+        ocr_reduced_by: reading.ocr_reduced_by,
     }
 }
 

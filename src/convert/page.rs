@@ -9,13 +9,15 @@ use image::{DynamicImage, GrayImage};
 
 use super::plan::{EpubOptions, Settings};
 use super::schedule::{Admission, Budget};
-use crate::geometry::Rect;
+use crate::config::OcrResolution;
+use crate::geometry::{self, Rect};
 use crate::load::{self, LoadError, LoadedPage};
 use crate::manifest::{Correction, DpiSource, Part, StageSeconds};
 use crate::ocr::{OcrEngine, OcrError, OcrPage};
 use crate::osd::LazyOsd;
 use crate::pdf::image::PageImage;
 use crate::prepare::{self, Analysis, PrepareOptions, PreparedPage};
+use crate::textsize;
 
 /// Resolution assumed when the file has none and the text gives no usable estimate.
 const ASSUMED_DPI: f64 = 300.0;
@@ -71,6 +73,10 @@ pub struct PartReading {
     pub thumb: Option<Vec<u8>>,
     /// Words whose look-alike letters were put back in their script.
     pub lookalikes: usize,
+    /// No ink after cleaning: the part was not sent to OCR.
+    pub blank: bool,
+    /// The part was read reduced this many times (1: as it is; see `crate::textsize`).
+    pub ocr_reduced_by: u32,
 }
 
 impl PartReading {
@@ -536,24 +542,26 @@ fn read_parts(
     let dpi = prepared.dpi.map(|d| d.round() as u32);
     let parts = clock.time(Stage::Prepare, || {
         prepare::parts(page, prepared.dpi.unwrap_or(300.0), opts)
+            .into_iter()
+            .map(|(rect, part)| (rect, part, textsize::survey(page, rect, prepared.dpi)))
+            .collect::<Vec<_>>()
     });
-    let full = (page.width(), page.height());
     let (readings, secs) = clock.timed(Stage::Ocr, || {
         parts
             .into_iter()
-            .map(|(rect, part)| {
-                let ocr = if (rect.width(), rect.height()) == full {
-                    engine.recognize(page, dpi)?
+            .map(|(rect, part, survey)| {
+                let factor = match opts.ocr_resolution {
+                    OcrResolution::Auto => survey.ocr_factor(),
+                    OcrResolution::Source => 1,
+                };
+                let ocr = if survey.blank {
+                    OcrPage {
+                        width: rect.width(),
+                        height: rect.height(),
+                        blocks: Vec::new(),
+                    }
                 } else {
-                    let cut = image::imageops::crop_imm(
-                        page,
-                        rect.x0,
-                        rect.y0,
-                        rect.width(),
-                        rect.height(),
-                    )
-                    .to_image();
-                    engine.recognize(&cut, dpi)?
+                    read_part(page, rect, dpi, factor, engine)?
                 };
                 Ok(PartReading {
                     rect,
@@ -562,11 +570,41 @@ fn read_parts(
                     scan: None,
                     thumb: None,
                     lookalikes: 0,
+                    blank: survey.blank,
+                    ocr_reduced_by: if survey.blank { 1 } else { factor },
                 })
             })
             .collect::<Result<Vec<_>, OcrError>>()
     });
     (readings, secs)
+}
+
+/// Reads `rect` of the page reduced `factor` times (1: as it is), telling Tesseract the
+/// resolution reduced alike; the words come back in the page's pixels, relative to `rect`.
+fn read_part(
+    page: &GrayImage,
+    rect: Rect,
+    dpi: Option<u32>,
+    factor: u32,
+    engine: &mut OcrEngine,
+) -> Result<OcrPage, OcrError> {
+    let whole = rect == Rect::of_size(page.width(), page.height());
+    let cut = || image::imageops::crop_imm(page, rect.x0, rect.y0, rect.width(), rect.height());
+    if factor <= 1 {
+        return if whole {
+            engine.recognize(page, dpi)
+        } else {
+            engine.recognize(&cut().to_image(), dpi)
+        };
+    }
+    let small = if whole {
+        geometry::reduce(page, factor)
+    } else {
+        geometry::reduce(&cut().to_image(), factor)
+    };
+    let dpi = dpi.map(|d| ((d as f64 / factor as f64).round() as u32).max(1));
+    let ocr = engine.recognize(&small, dpi)?;
+    Ok(ocr.scaled_up(factor, rect.width(), rect.height()))
 }
 
 /// Parts read below the EPUB's confidence threshold keep a small image of themselves.

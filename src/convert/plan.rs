@@ -142,6 +142,7 @@ impl Settings {
                 keep_originals: p.keep_originals,
                 crop_borders: p.crop_borders,
                 split: p.split,
+                ocr_resolution: p.ocr_resolution,
             },
             image: ImageOptions {
                 mode: p.images,

@@ -208,6 +208,8 @@ mod tests {
                 confidence,
                 words,
                 lookalikes_repaired: 0,
+                blank: false,
+                ocr_reduced_by: 1,
             },
         )
     }
