@@ -10,6 +10,8 @@ use std::ops::Sub;
 
 use image::{GrayImage, RgbImage};
 
+use crate::paper::PageRegion;
+
 /// An axis-aligned rectangle: left, top, right, bottom (right and bottom exclusive). In whole
 /// pixels (`Rect<u32>`: page parts, crops) or in fractional ones (`Rect<f64>`: OCR boxes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -95,6 +97,11 @@ pub fn otsu(img: &GrayImage) -> u8 {
     for p in img.as_raw() {
         hist[*p as usize] += 1;
     }
+    otsu_of(&hist)
+}
+
+/// Otsu's threshold of a histogram.
+fn otsu_of(hist: &[u64; 256]) -> u8 {
     let total: u64 = hist.iter().sum();
     let sum_all: f64 = hist
         .iter()
@@ -122,13 +129,28 @@ pub fn otsu(img: &GrayImage) -> u8 {
 /// Coordinates of the top and bottom edges of ink (ink pixels with paper above or below),
 /// centred on the image. Edges trace baselines and x-height lines: they give a much sharper row
 /// profile than whole strokes, and far fewer points to project.
-fn ink_points(img: &GrayImage) -> Vec<(f32, f32)> {
-    let t = otsu(img);
+/// With a `page` (the image reduced by `factor` from the one it was found in), only points on
+/// the page count, and ink is told from paper by the page's own pixels.
+fn ink_points(img: &GrayImage, page: Option<(&PageRegion, u32)>) -> Vec<(f32, f32)> {
     let (w, h) = (img.width() as usize, img.height() as usize);
+    let on_page: Option<Vec<bool>> = page.map(|(r, factor)| r.sample(w, h, factor));
+    let t = match &on_page {
+        Some(on) => {
+            let mut hist = [0u64; 256];
+            for (&v, _) in img.as_raw().iter().zip(on).filter(|(_, on)| **on) {
+                hist[v as usize] += 1;
+            }
+            otsu_of(&hist)
+        }
+        None => otsu(img),
+    };
     let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
     let px = img.as_raw();
     let mut pts = Vec::new();
     let mut ink = 0usize;
+    let area = on_page
+        .as_ref()
+        .map_or(w * h, |on| on.iter().filter(|&&b| b).count());
     for y in 1..h.saturating_sub(1) {
         let (up, row, down) = (
             &px[(y - 1) * w..y * w],
@@ -136,7 +158,7 @@ fn ink_points(img: &GrayImage) -> Vec<(f32, f32)> {
             &px[(y + 1) * w..(y + 2) * w],
         );
         for x in 0..w {
-            if row[x] <= t {
+            if row[x] <= t && on_page.as_ref().is_none_or(|on| on[y * w + x]) {
                 ink += 1;
                 if up[x] > t || down[x] > t {
                     pts.push((x as f32 - cx, y as f32 - cy));
@@ -145,7 +167,7 @@ fn ink_points(img: &GrayImage) -> Vec<(f32, f32)> {
         }
     }
     // A page that is mostly dark (a photo, a black border) has its "ink" in the paper.
-    if ink > w * h / 3 {
+    if ink > area / 3 {
         pts.clear();
     }
     pts
@@ -237,10 +259,16 @@ fn search(pts: &[(f32, f32)], lo: f64, hi: f64, step: f64, smooth: bool) -> (f64
 /// Finds skew and text direction of a grey page whose resolution is `dpi`.
 /// Works at ~75 dpi for the coarse search and ~150 dpi for the refinement.
 pub fn find_skew(grey: &GrayImage, dpi: f64, max_deg: f64) -> Skew {
+    find_skew_on(grey, dpi, max_deg, None)
+}
+
+/// [`find_skew`] measured on the `page` only (a photographed page's paper, found by
+/// [`find_page`] in `grey`), when there is one.
+pub fn find_skew_on(grey: &GrayImage, dpi: f64, max_deg: f64, page: Option<&PageRegion>) -> Skew {
     let coarse_factor = ((dpi / 75.0).round() as u32).max(1);
     let fine_factor = ((dpi / 150.0).round() as u32).max(1);
     let coarse = reduce(grey, coarse_factor);
-    let pts = ink_points(&coarse);
+    let pts = ink_points(&coarse, page.map(|p| (p, coarse_factor)));
     if pts.len() < 200 {
         return Skew {
             cw_deg: 0.0,
@@ -259,7 +287,7 @@ pub fn find_skew(grey: &GrayImage, dpi: f64, max_deg: f64) -> Skew {
     let fine_pts = if fine_factor == coarse_factor {
         pts
     } else {
-        ink_points(&reduce(grey, fine_factor))
+        ink_points(&reduce(grey, fine_factor), page.map(|p| (p, fine_factor)))
     };
     // The coarse peak can be off by more than its step on narrow pages (one pixel of shear at
     // 75 dpi is 0.15° over 380 px): widen once at the fine scale, then narrow down.

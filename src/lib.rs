@@ -23,6 +23,7 @@ pub mod manifest;
 pub mod ocr;
 #[allow(unsafe_code)]
 pub mod osd;
+pub mod paper;
 pub mod pdf;
 pub mod prepare;
 pub mod reading;

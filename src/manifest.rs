@@ -229,6 +229,11 @@ pub struct PageRecord {
     /// when borders were cut or a spread split.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crop: Option<[u32; 4]>,
+    /// The paper of a page photographed against a dark surround (a table, a cover, the facing
+    /// page), `[left, top, right, bottom]` in pixels of the prepared scan: orientation and skew
+    /// were measured on it and only it was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paper: Option<[u32; 4]>,
     pub status: PageStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -350,6 +355,7 @@ pub enum Part {
 pub struct PageFacts {
     pub part: Option<Part>,
     pub crop: Option<[u32; 4]>,
+    pub paper: Option<[u32; 4]>,
     pub warnings: Vec<String>,
     pub width: u32,
     pub height: u32,
@@ -377,6 +383,7 @@ impl PageRecord {
             frame,
             part: f.part,
             crop: f.crop,
+            paper: f.paper,
             status: PageStatus::Ok,
             error: None,
             warnings: f.warnings,
@@ -414,6 +421,7 @@ impl PageRecord {
             frame,
             part: None,
             crop: None,
+            paper: None,
             status: PageStatus::Failed,
             error: Some(error),
             warnings,
@@ -756,6 +764,7 @@ mod tests {
             PageFacts {
                 part: Some(Part::Left),
                 crop: None,
+                paper: None,
                 warnings: Vec::new(),
                 width: 10,
                 height: 20,

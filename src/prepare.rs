@@ -13,6 +13,7 @@ use crate::geometry::{self, Rect};
 use crate::load::LoadedPage;
 use crate::manifest::{Correction, Part};
 use crate::osd::LazyOsd;
+use crate::paper::{self, PageRegion};
 
 /// Options of the prepare stage (from the pipeline).
 #[derive(Debug, Clone, Copy)]
@@ -92,6 +93,10 @@ pub struct PreparedPage {
     pub dpi: Option<f64>,
     /// The page upright in its own colours (turned, not deskewed), when asked for.
     pub upright: Option<DynamicImage>,
+    /// The paper of a page photographed against a dark surround, in the page frame: the OCR
+    /// image is blank (paper-coloured) outside it, and it is what the page shows when borders
+    /// are cut.
+    pub paper: Option<Rect>,
     /// Where the shown image's pixels are until [`Analysis::into_display`].
     shows: Shows,
 }
@@ -155,6 +160,8 @@ pub struct Analysis {
     analysis_dpi: f64,
     /// Skew of the lines as they run in `grey` (rows, or columns when `vertical`).
     skew: Option<geometry::Skew>,
+    /// The paper of a page photographed against a dark surround, in `grey`.
+    paper: Option<PageRegion>,
     /// Text lines run down the page: it is turned by 90 or 270 degrees.
     pub vertical: bool,
     /// Enough ink to judge orientation and skew by.
@@ -202,8 +209,9 @@ pub fn analyze(mut page: LoadedPage, opts: &PrepareOptions) -> Analysis {
         || (grey.height().max(grey.width()) as f64 / 9.0).clamp(100.0, 600.0),
         |d| d.1,
     );
+    let paper = paper::find_page(&grey);
     let skew = (opts.orientation || opts.deskew)
-        .then(|| geometry::find_skew(&grey, analysis_dpi, opts.max_skew_deg));
+        .then(|| geometry::find_skew_on(&grey, analysis_dpi, opts.max_skew_deg, paper.as_ref()));
     let has_text = skew.is_some_and(|s| s.points >= 200);
     let vertical =
         opts.orientation && skew.is_some_and(|s| has_text && s.col_score > 1.2 * s.row_score);
@@ -219,6 +227,7 @@ pub fn analyze(mut page: LoadedPage, opts: &PrepareOptions) -> Analysis {
         dpi: page.file_dpi.map(|d| d.1),
         analysis_dpi,
         skew,
+        paper,
         vertical,
         has_text,
     }
@@ -313,13 +322,22 @@ impl Analysis {
         }
     }
 
-    /// The page at ~150 dpi: plenty for OSD, which reads connected components.
+    /// The page at ~150 dpi: plenty for OSD, which reads connected components. A photographed
+    /// page's surround is painted its paper's colour: only the paper is judged.
     fn small(&self) -> (GrayImage, u32) {
         let factor = ((self.analysis_dpi / 150.0).round() as u32).max(1);
-        (
-            geometry::reduce(&self.grey, factor),
-            (self.analysis_dpi / factor as f64).round() as u32,
-        )
+        let mut small = geometry::reduce(&self.grey, factor);
+        if let Some(paper) = &self.paper {
+            let (w, h) = (small.width() as usize, small.height() as usize);
+            let on = paper.sample(w, h, factor);
+            let level = paper_level(small.iter().zip(&on).filter(|p| *p.1).map(|p| *p.0));
+            for (v, on) in small.iter_mut().zip(on) {
+                if !on {
+                    *v = level;
+                }
+            }
+        }
+        (small, (self.analysis_dpi / factor as f64).round() as u32)
     }
 
     /// Prepares the page as turned `rotation` degrees clockwise (0, 90, 180, 270). A `cover`
@@ -333,24 +351,27 @@ impl Analysis {
     ) -> PreparedPage {
         let back = (4 - rotation / 90) % 4; // cw quarter turns that make the content upright
         let turned = geometry::turn_grey(&self.grey, back);
+        let paper = self.paper.as_ref().map(|p| p.turned(back));
         let skew = match self.skew {
             Some(s) if opts.deskew && self.has_text => {
                 if rotation.is_multiple_of(180) && !self.vertical {
                     // A half turn keeps the angle.
                     s.cw_deg
                 } else {
-                    geometry::find_skew(&turned, self.analysis_dpi, opts.max_skew_deg).cw_deg
+                    let (dpi, max) = (self.analysis_dpi, opts.max_skew_deg);
+                    geometry::find_skew_on(&turned, dpi, max, paper.as_ref()).cw_deg
                 }
             }
             _ => 0.0,
         };
         let skew = (skew * 1000.0).round() / 1000.0;
         let straighten = skew.abs() >= opts.min_skew_deg;
-        let ocr_image = if straighten {
+        let mut ocr_image = if straighten {
             geometry::rotate_grey(&turned, skew)
         } else {
             turned
         };
+        let paper = paper.map(|p| p.frame_rect(if straighten { skew } else { 0.0 }));
 
         // Display: originals stay untouched where the pipeline asks for it, where they are
         // JPEG (re-encoding loses quality) or bitonal (resampling turns crisp black and white
@@ -369,7 +390,13 @@ impl Analysis {
             let grey = self.upright.as_ref().or(self.source.as_ref());
             let (image, shows) =
                 if grey.is_none_or(|i| i.color() == image::ColorType::L8) && self.square {
-                    (DynamicImage::new_luma8(0, 0), Shows::OcrImage)
+                    if paper.is_some() {
+                        // The page shows the surround the OCR image loses (it is cut only
+                        // when the pipeline cuts borders, by the page's crop).
+                        (DynamicImage::ImageLuma8(ocr_image.clone()), Shows::Own)
+                    } else {
+                        (DynamicImage::new_luma8(0, 0), Shows::OcrImage)
+                    }
                 } else {
                     (resample(&self.upright(), back, ccw_deg), Shows::Own)
                 };
@@ -381,6 +408,9 @@ impl Analysis {
             };
             (d, Correction::Resampled, shows)
         };
+        if let Some(r) = paper {
+            blank_outside(&mut ocr_image, r);
+        }
         let upright = cover.then(|| {
             let upright = self.upright();
             match back {
@@ -400,6 +430,7 @@ impl Analysis {
             orientation_source: source,
             dpi: self.dpi,
             upright,
+            paper,
             shows,
         }
     }
@@ -436,6 +467,40 @@ impl Retries {
         }
         None
     }
+}
+
+/// Paints everything outside `keep` the colour of its paper. (White would not do: a
+/// photographed page's paper is grey, and Tesseract's global threshold would then fall
+/// between paper and white and take the whole page for ink.)
+fn blank_outside(img: &mut GrayImage, keep: Rect) {
+    let w = img.width() as usize;
+    let sample = (keep.y0..keep.y1).step_by(4).flat_map(|y| {
+        let row = &img.as_raw()[y as usize * w..][keep.x0 as usize..keep.x1 as usize];
+        row.iter().step_by(4).copied()
+    });
+    let paper = paper_level(sample);
+    for (y, row) in img.chunks_exact_mut(w).enumerate() {
+        if (keep.y0 as usize..keep.y1 as usize).contains(&y) {
+            row[..keep.x0 as usize].fill(paper);
+            row[keep.x1 as usize..].fill(paper);
+        } else {
+            row.fill(paper);
+        }
+    }
+}
+
+/// The level of the paper among a page's pixels: three quarters of them are darker or as dark
+/// (text covers less than a quarter of a page).
+fn paper_level(pixels: impl Iterator<Item = u8>) -> u8 {
+    let mut hist = [0usize; 256];
+    pixels.for_each(|v| hist[v as usize] += 1);
+    let n: usize = hist.iter().sum();
+    let mut acc = 0;
+    let level = (0..256).find(|&i| {
+        acc += hist[i];
+        acc * 4 >= n * 3
+    });
+    level.unwrap_or(255) as u8
 }
 
 /// A display of the source pixels, placed by the matrix; they come with
@@ -502,13 +567,19 @@ fn resample(img: &DynamicImage, back: u32, ccw_deg: f64) -> DynamicImage {
 }
 
 /// The pages one prepared scan becomes: the whole page frame, or what is left after cutting
-/// dark borders, or the two halves of a spread.
-pub fn parts(page: &GrayImage, dpi: f64, opts: &PrepareOptions) -> Vec<(Rect, Option<Part>)> {
+/// dark borders (the `paper` of a photographed page, or dark bands at the edges), or the two
+/// halves of a spread.
+pub fn parts(
+    page: &GrayImage,
+    dpi: f64,
+    paper: Option<Rect>,
+    opts: &PrepareOptions,
+) -> Vec<(Rect, Option<Part>)> {
     let full = Rect::of_size(page.width(), page.height());
-    let area = if opts.crop_borders {
-        content_area(page)
-    } else {
-        full
+    let area = match paper {
+        Some(paper) if opts.crop_borders => paper,
+        _ if opts.crop_borders => content_area(page),
+        _ => full,
     };
     match (opts.split == Split::Auto)
         .then(|| gutter(page, area, dpi))
@@ -877,16 +948,54 @@ mod tests {
             crop_borders: true,
             ..opts()
         };
-        let p = parts(&spread, 150.0, &o);
+        let p = parts(&spread, 150.0, None, &o);
         assert_eq!(p.len(), 2);
         assert_eq!((p[0].1, p[1].1), (Some(Part::Left), Some(Part::Right)));
         let g = p[0].0.x1;
         assert!((630..770).contains(&g), "gutter at {g}");
         assert_eq!(
-            parts(&left, 150.0, &o).len(),
+            parts(&left, 150.0, None, &o).len(),
             1,
             "portrait pages are never split"
         );
+    }
+
+    #[test]
+    fn a_photographed_page_is_read_on_its_paper_and_shown_with_its_surround() {
+        let page = text_page(1000, 1400, 6);
+        let (photo, _) = crate::paper::tests::photographed(&page, -3.0);
+        let (_, p) = run(
+            DynamicImage::ImageLuma8(photo.clone()),
+            Orientation::NoTransforms,
+            Some((150.0, 150.0)),
+            &page,
+        );
+        assert!((p.skew_cw_deg + 3.0).abs() < 0.1, "{}", p.skew_cw_deg);
+        let paper = p.paper.expect("the paper is found");
+        // Only the paper is left to read: the surround is one flat paper colour.
+        let outside: Vec<u8> = (0..p.ocr_image.height())
+            .step_by(7)
+            .flat_map(|y| (0..paper.x0).step_by(7).map(move |x| (x, y)))
+            .map(|(x, y)| p.ocr_image.get_pixel(x, y).0[0])
+            .collect();
+        assert!(
+            outside.iter().all(|&v| v == outside[0] && v > 200),
+            "{outside:?}"
+        );
+        // The page shows the straightened photo, surround and all.
+        let shown = p.display.image.as_luma8().expect("the grey photo");
+        assert_eq!(shown.dimensions(), photo.dimensions());
+        let dark = (0..shown.height())
+            .filter(|&y| shown.get_pixel(20, y).0[0] < 100)
+            .count();
+        assert!(dark > shown.height() as usize / 2, "{dark}");
+        // Cutting borders cuts to the paper.
+        let o = PrepareOptions {
+            crop_borders: true,
+            ..opts()
+        };
+        assert_eq!(parts(&p.ocr_image, 150.0, p.paper, &o), vec![(paper, None)]);
+        assert_eq!(parts(&p.ocr_image, 150.0, p.paper, &opts())[0].0.x0, 0);
     }
 
     #[test]

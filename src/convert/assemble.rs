@@ -269,6 +269,7 @@ fn page_facts(done: &DonePage, reading: &PartReading) -> PageFacts {
     PageFacts {
         part: reading.part,
         crop: (r != Rect::of_size(fw, fh)).then_some(r.to_array()),
+        paper: done.paper.map(Rect::to_array),
         warnings: done.warnings.clone(),
         width: r.width(),
         height: r.height(),

@@ -59,6 +59,8 @@ pub struct DonePage {
     pub orientation_by: prepare::OrientationSource,
     /// The source's pixels were not square: the page frame is resampled.
     pub non_square: bool,
+    /// The paper of a page photographed against a dark surround, in the page frame.
+    pub paper: Option<Rect>,
 }
 
 /// One page cut from the page frame and what Tesseract read on it.
@@ -417,6 +419,7 @@ pub fn convert_page(
         correction: prepared.correction,
         orientation_by: prepared.orientation_source,
         non_square: file_dpi.is_some_and(|(x, y)| (x / y - 1.0).abs() > 0.01),
+        paper: prepared.paper,
     })
 }
 
@@ -541,7 +544,7 @@ fn read_parts(
     let page = &prepared.ocr_image;
     let dpi = prepared.dpi.map(|d| d.round() as u32);
     let parts = clock.time(Stage::Prepare, || {
-        prepare::parts(page, prepared.dpi.unwrap_or(300.0), opts)
+        prepare::parts(page, prepared.dpi.unwrap_or(300.0), prepared.paper, opts)
             .into_iter()
             .map(|(rect, part)| (rect, part, textsize::survey(page, rect, prepared.dpi)))
             .collect::<Vec<_>>()

@@ -195,6 +195,7 @@ mod tests {
             PageFacts {
                 part: None,
                 crop: None,
+                paper: None,
                 warnings: Vec::new(),
                 width: 100,
                 height: 100,
