@@ -601,3 +601,23 @@ fn a_manifest_of_schema_1_2_is_valid_unless_it_uses_1_3s_metadata() {
         .code(1)
         .stdout_contains("koha_biblionumber");
 }
+
+#[test]
+fn a_manifest_of_schema_1_3_is_valid_unless_it_uses_1_4s_fields() {
+    let out = copy("validate-1-3");
+    edit_manifest(&out, |m| m["schema_version"] = "1.3".into());
+    validate(&out, &[]).success();
+    // languages_detected came with 1.4: a 1.3 manifest cannot carry it.
+    edit_manifest(&out, |m| {
+        m["books"][0]["languages_detected"] = serde_json::json!({
+            "script": "Cyrillic", "script_by": "osd", "language": "kk", "pages": [2],
+            "letters": 900, "evidence": {"қ": 30}, "sure": true
+        })
+    });
+    validate(&out, &[])
+        .code(1)
+        .stdout_contains("languages_detected");
+    // and a 1.4 manifest can.
+    edit_manifest(&out, |m| m["schema_version"] = "1.4".into());
+    validate(&out, &[]).success();
+}

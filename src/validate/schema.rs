@@ -15,7 +15,7 @@ const CURRENT: &str = include_str!("../../schemas/manifest.schema.json");
 
 /// The schemas earlier kitaps released, by version, as they were. When [`SCHEMA_VERSION`] is
 /// raised, the schema it leaves behind is added here.
-const EARLIER: [(&str, &str); 3] = [
+const EARLIER: [(&str, &str); 4] = [
     (
         "1.0",
         include_str!("../../schemas/manifest-1.0.schema.json"),
@@ -27,6 +27,10 @@ const EARLIER: [(&str, &str); 3] = [
     (
         "1.2",
         include_str!("../../schemas/manifest-1.2.schema.json"),
+    ),
+    (
+        "1.3",
+        include_str!("../../schemas/manifest-1.3.schema.json"),
     ),
 ];
 
