@@ -140,20 +140,24 @@ pub fn flags(p: &PageRecord, threshold: f64) -> Vec<Flag> {
     f
 }
 
-/// Whether an editor should look at the page.
+/// Whether an editor should look at the page. A page without text needs a look (its text may
+/// be lost), unless it held no ink at all (`blank`: a blank verso, an empty endpaper).
 pub fn page_needs_review(p: &PageRecord, threshold: f64) -> bool {
-    flags(p, threshold).into_iter().any(Flag::needs_review)
+    flags(p, threshold)
+        .into_iter()
+        .any(|f| f.needs_review() && !(f == Flag::Blank && p.blank))
 }
 
 /// How doubtful a page is, for the order an editor sees them in: lower is looked at first.
-/// Failed pages, then pages by rising confidence, then blank pages. None: nothing to review.
+/// Failed pages, then pages by rising confidence, then pages without text (not those without
+/// ink). None: nothing to review.
 pub fn doubt(p: &PageRecord, threshold: f64) -> Option<(u8, f64)> {
     let f = flags(p, threshold);
     if f.contains(&Flag::Failed) {
         Some((0, 0.0))
     } else if f.contains(&Flag::LowConfidence) {
         Some((1, p.confidence.unwrap_or(0.0)))
-    } else if f.contains(&Flag::Blank) {
+    } else if f.contains(&Flag::Blank) && !p.blank {
         Some((2, 0.0))
     } else {
         None
@@ -225,6 +229,13 @@ mod tests {
         assert!(!page_needs_review(&low, 40.0), "the threshold decides");
         let blank = page(None, 0);
         assert_eq!(flags(&blank, 60.0), [Flag::Blank]);
+        assert!(page_needs_review(&blank, 60.0), "text may have been lost");
+        // A page with no ink at all was never read: nothing to look for.
+        let mut no_ink = page(None, 0);
+        no_ink.blank = true;
+        assert_eq!(flags(&no_ink, 60.0), [Flag::Blank]);
+        assert!(!page_needs_review(&no_ink, 60.0));
+        assert_eq!(doubt(&no_ink, 60.0), None);
         let failed = PageRecord::failed(2, "b/0002.png", 0, "bad".into(), Vec::new());
         assert!(failed.needs_review);
         let mut pages = [&blank, &low, &good, &failed];
