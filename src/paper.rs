@@ -214,14 +214,7 @@ fn largest_component(cells: &[bool], w: usize, h: usize) -> Option<Vec<bool>> {
         let mut size = 0;
         while let Some(i) = stack.pop() {
             size += 1;
-            let (x, y) = (i % w, i / w);
-            let around = [
-                (x > 0).then(|| i - 1),
-                (x + 1 < w).then(|| i + 1),
-                (y > 0).then(|| i - w),
-                (y + 1 < h).then(|| i + w),
-            ];
-            for j in around.into_iter().flatten() {
+            for j in neighbours(i, w, h) {
                 if cells[j] && label[j] == 0 {
                     label[j] = next;
                     stack.push(j);
@@ -290,14 +283,7 @@ fn fill_holes(cells: &[bool], w: usize, h: usize) -> Vec<bool> {
         outside[i] = true;
     }
     while let Some(i) = stack.pop() {
-        let (x, y) = (i % w, i / w);
-        let around = [
-            (x > 0).then(|| i - 1),
-            (x + 1 < w).then(|| i + 1),
-            (y > 0).then(|| i - w),
-            (y + 1 < h).then(|| i + w),
-        ];
-        for j in around.into_iter().flatten() {
+        for j in neighbours(i, w, h) {
             if !cells[j] && !outside[j] {
                 outside[j] = true;
                 stack.push(j);
@@ -305,6 +291,19 @@ fn fill_holes(cells: &[bool], w: usize, h: usize) -> Vec<bool> {
         }
     }
     outside.iter().map(|&o| !o).collect()
+}
+
+/// The cells left, right, above and below cell `i` of a `w`×`h` grid that exist.
+fn neighbours(i: usize, w: usize, h: usize) -> impl Iterator<Item = usize> {
+    let (x, y) = (i % w, i / w);
+    [
+        (x > 0).then(|| i - 1),
+        (x + 1 < w).then(|| i + 1),
+        (y > 0).then(|| i - w),
+        (y + 1 < h).then(|| i + w),
+    ]
+    .into_iter()
+    .flatten()
 }
 
 #[cfg(test)]
