@@ -333,17 +333,13 @@ turned.save(dst, compression='group4', dpi=im.info.get('dpi', (300, 300)))\n";
         std::fs::create_dir_all(&folder).unwrap();
         std::fs::write(folder.join("book.toml"), "languages = [\"eng\"]\n").unwrap();
         for p in pages {
-            let run = Command::new("/usr/bin/python3")
-                .args(["-c", TURN])
-                .arg(book.join(format!("{p}.tif")))
-                .arg(folder.join(format!("{p}.tif")))
-                .arg(deg.to_string())
-                .output()
-                .expect("python3 with PIL (apt-get install python3-pil)");
-            assert!(
-                run.status.success(),
-                "{}",
-                String::from_utf8_lossy(&run.stderr)
+            let (src, dst) = (
+                book.join(format!("{p}.tif")),
+                folder.join(format!("{p}.tif")),
+            );
+            python_pil(
+                TURN,
+                &[src.as_ref(), dst.as_ref(), deg.to_string().as_ref()],
             );
         }
     }
@@ -400,17 +396,10 @@ turned.save(dst, **bitonal) if im.mode == '1' else turned.convert('RGB').save(ds
             let folder = scans.join(format!("{kind}-{deg}"));
             std::fs::create_dir_all(&folder).unwrap();
             std::fs::write(folder.join("book.toml"), "languages = [\"eng\"]\n").unwrap();
-            let run = Command::new("/usr/bin/python3")
-                .args(["-c", TURN])
-                .arg(shared.join("sample-scans").join(src))
-                .arg(folder.join(name))
-                .arg(deg.to_string())
-                .output()
-                .expect("python3 with PIL (apt-get install python3-pil)");
-            assert!(
-                run.status.success(),
-                "{}",
-                String::from_utf8_lossy(&run.stderr)
+            let (src, dst) = (shared.join("sample-scans").join(src), folder.join(name));
+            python_pil(
+                TURN,
+                &[src.as_ref(), dst.as_ref(), deg.to_string().as_ref()],
             );
         }
     }
@@ -458,4 +447,18 @@ turned.save(dst, **bitonal) if im.mode == '1' else turned.convert('RGB').save(ds
             );
         }
     }
+}
+
+/// Runs a Python script with PIL (Debian's python3-pil) on its arguments; it must succeed.
+fn python_pil(script: &str, args: &[&std::ffi::OsStr]) {
+    let run = Command::new("/usr/bin/python3")
+        .args(["-c", script])
+        .args(args)
+        .output()
+        .expect("python3 with PIL (apt-get install python3-pil)");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
 }
