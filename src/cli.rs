@@ -30,7 +30,7 @@ pub enum Command {
     #[command(
         after_help = "Exit status: 0 all pages converted (up-to-date books count), 1 some page or book failed (see stderr and the manifest), 2 usage or configuration error (including an output folder that is or overlaps the input), 3 another run holds OUT, 4 the output folder cannot be written, 130/143 stopped by SIGINT/SIGTERM.\n\
 Languages come from each book's book.toml, else --lang, else the pipeline. Codes are ISO 639 (ru/rus, kk/kaz, tk/tuk, en/eng, …), or auto (the built-in pipelines' default): the script and language are found from two of the book's pages, by the letters only that language uses, and recorded in the manifest (languages_detected).\n\
-Before OCR every page is turned upright and straightened (up to 15°); the manifest records what was found.\n\
+Before OCR every page is turned upright and straightened (up to 15°); a page that still reads doubtfully is tried in its other turns (orientation detection is a hint, not the verdict). A photographed page's paper is found on its dark surround and read alone. Text far larger than OCR needs is read reduced (pipeline key ocr_resolution), and a page with no ink is not read at all (blank in the manifest). The manifest records what was found.\n\
 The PDF is PDF/A-2u (page images + invisible word-aligned text); the EPUB is reflowed reading text without running heads or page numbers, \
 with the printed page numbers as a page list and the page image after pages read below `epub_image_below_confidence` (50).\n\
 Latin and Cyrillic look-alike letters read in the wrong script (\"y\" for \"у\") are put back in the script of their word and line in every output (pipeline key repair_lookalikes).\n\
