@@ -17,7 +17,8 @@ const TITLE: &str = "Türkmen \"<kitap>\" & ňöş";
 
 /// A batch with something for an editor to find: a good English page, three Kazakh pages,
 /// two real 1939 Komi pages read badly (no Komi model), and a book with a good page, a blank
-/// page and a file that is no image.
+/// page (no ink: nothing to review), a file that is no image, and a page with ink but no text
+/// (a picture: its text, if any, may be lost).
 fn converted() -> &'static PathBuf {
     static OUT: Shared<PathBuf> = Shared::new();
     OUT.get(|| {
@@ -46,6 +47,16 @@ fn converted() -> &'static PathBuf {
             mixed.join("0003.png"),
         )
         .unwrap();
+        let mut picture = image::GrayImage::from_pixel(1240, 1754, image::Luma([255]));
+        for (x, y, px) in picture.enumerate_pixels_mut() {
+            let (dx, dy) = (x as f64 - 620.0, y as f64 - 720.0);
+            if dx * dx + dy * dy < 320.0 * 320.0 {
+                *px = image::Luma([0]);
+            } else if (200..1040).contains(&x) && (1200..1500).contains(&y) {
+                *px = image::Luma([90]);
+            }
+        }
+        picture.save(mixed.join("0004.png")).unwrap();
         std::fs::write(
             mixed.join("book.toml"),
             format!("title = {TITLE:?}\nauthors = [\"Aýna Öwezowa\"]\nyear = 2024\n"),
@@ -104,7 +115,7 @@ fn expected_first(m: &Manifest) -> Vec<String> {
                 doubtful.push((0, 0.0, id));
             } else if let Some(c) = p.confidence.filter(|c| *c < 60.0) {
                 doubtful.push((1, c, id));
-            } else if p.words == 0 {
+            } else if p.words == 0 && !p.blank {
                 doubtful.push((2, 0.0, id));
             }
         }
@@ -142,8 +153,15 @@ fn the_manifest_marks_what_needs_review() {
         .map(|p| (p.needs_review, p.words, p.status))
         .collect();
     assert!(!flags[0].0 && flags[0].1 > 0, "a good page: {flags:?}");
-    assert!(flags[1].0 && flags[1].1 == 0, "a blank page: {flags:?}");
+    assert!(
+        !flags[1].0 && flags[1].1 == 0 && mixed.pages[1].blank,
+        "a page without ink needs no look: {flags:?}"
+    );
     assert!(flags[2].0 && flags[2].2 == PageStatus::Failed, "{flags:?}");
+    assert!(
+        flags[3].0 && flags[3].1 == 0 && !mixed.pages[3].blank,
+        "a page with ink and no text needs a look: {flags:?}"
+    );
     assert!(!book(&m, "en-reading-room").needs_review);
     let komi = book(&m, "kpv-cyrl-vyl-tujod-1939");
     assert!(
@@ -239,8 +257,8 @@ fn review_page_in_chromium_lists_every_book_and_page_doubtful_first() {
     assert_eq!(first_ids[0], "mixed/3", "the failed page leads");
     assert_eq!(
         first_ids.last(),
-        Some(&"mixed/2"),
-        "the blank page comes last"
+        Some(&"mixed/4"),
+        "the page with ink and no text comes last"
     );
     assert!(dom.find("id=\"first\"").unwrap() < dom.find("id=\"books\"").unwrap());
     // Counts.
@@ -297,16 +315,21 @@ fn filters_are_form_controls_set_from_the_address() {
     assert_eq!(visible, ["mixed/3"]);
     let dom = chromium(&format!("{url}#flag=failed"), None);
     assert!(
-        dom.contains("1 of 9 pages shown"),
+        dom.contains("1 of 10 pages shown"),
         "{}",
         list(&dom, "f-count", "<")
     );
+    // A page with ink and no text, and a page without ink, are told apart.
+    let (_, visible) = shown_in_books(&format!("{url}#flag=no-text"), page, "data-id");
+    assert_eq!(visible, ["mixed/4"]);
+    let (_, visible) = shown_in_books(&format!("{url}#flag=blank"), page, "data-id");
+    assert_eq!(visible, ["mixed/2"]);
     // Books still to review: the Komi book and the mixed one.
     let (_, visible) = shown_in_books(&format!("{url}#status=review"), "<article", "id");
     assert_eq!(visible, ["book-kpv-cyrl-vyl-tujod-1939", "book-mixed"]);
     // A malformed address filters nothing and breaks nothing.
     let dom = chromium(&format!("{url}#book=100%&flag=%E0"), None);
-    assert!(dom.contains("9 of 9 pages shown"));
+    assert!(dom.contains("10 of 10 pages shown"));
     // The Komi book alone, every status: its two pages; the other three books hidden.
     let komi = format!("{url}#book=kpv-cyrl-vyl-tujod-1939");
     let (_, visible) = shown_in_books(&komi, page, "data-id");

@@ -33,7 +33,9 @@ pub enum Flag {
     Failed,
     /// Read with a mean confidence below the pipeline's threshold.
     LowConfidence,
-    /// No word was read: a blank page, or a picture, or text Tesseract could not see.
+    /// No word was read from a page with ink: a picture, or text Tesseract could not see.
+    NoText,
+    /// No ink at all after cleaning (a blank verso, an empty endpaper): never sent to OCR.
     Blank,
     /// Found turned by 90, 180 or 270 degrees and shown upright.
     Turned,
@@ -50,9 +52,10 @@ pub enum Flag {
 }
 
 impl Flag {
-    pub const ALL: [Flag; 9] = [
+    pub const ALL: [Flag; 10] = [
         Flag::Failed,
         Flag::LowConfidence,
+        Flag::NoText,
         Flag::Blank,
         Flag::Turned,
         Flag::Straightened,
@@ -67,6 +70,7 @@ impl Flag {
         match self {
             Flag::Failed => "failed",
             Flag::LowConfidence => "low-confidence",
+            Flag::NoText => "no-text",
             Flag::Blank => "blank",
             Flag::Turned => "turned",
             Flag::Straightened => "straightened",
@@ -82,7 +86,8 @@ impl Flag {
         match self {
             Flag::Failed => "failed",
             Flag::LowConfidence => "low confidence",
-            Flag::Blank => "blank (no text)",
+            Flag::NoText => "no text",
+            Flag::Blank => "blank (no ink)",
             Flag::Turned => "turned",
             Flag::Straightened => "straightened",
             Flag::DpiEstimated => "dpi estimated",
@@ -99,7 +104,7 @@ impl Flag {
 
     /// Whether the flag alone makes the page need review.
     pub fn needs_review(self) -> bool {
-        matches!(self, Flag::Failed | Flag::LowConfidence | Flag::Blank)
+        matches!(self, Flag::Failed | Flag::LowConfidence | Flag::NoText)
     }
 }
 
@@ -114,8 +119,10 @@ pub fn flags(p: &PageRecord, threshold: f64) -> Vec<Flag> {
         Some(c) if c < threshold => f.push(Flag::LowConfidence),
         _ => {}
     }
-    if p.words == 0 {
+    if p.blank {
         f.push(Flag::Blank);
+    } else if p.words == 0 {
+        f.push(Flag::NoText);
     }
     if p.rotation_cw_deg.is_some_and(|r| r != 0) {
         f.push(Flag::Turned);
@@ -143,9 +150,7 @@ pub fn flags(p: &PageRecord, threshold: f64) -> Vec<Flag> {
 /// Whether an editor should look at the page. A page without text needs a look (its text may
 /// be lost), unless it held no ink at all (`blank`: a blank verso, an empty endpaper).
 pub fn page_needs_review(p: &PageRecord, threshold: f64) -> bool {
-    flags(p, threshold)
-        .into_iter()
-        .any(|f| f.needs_review() && !(f == Flag::Blank && p.blank))
+    flags(p, threshold).into_iter().any(Flag::needs_review)
 }
 
 /// How doubtful a page is, for the order an editor sees them in: lower is looked at first.
@@ -157,7 +162,7 @@ pub fn doubt(p: &PageRecord, threshold: f64) -> Option<(u8, f64)> {
         Some((0, 0.0))
     } else if f.contains(&Flag::LowConfidence) {
         Some((1, p.confidence.unwrap_or(0.0)))
-    } else if f.contains(&Flag::Blank) && !p.blank {
+    } else if f.contains(&Flag::NoText) {
         Some((2, 0.0))
     } else {
         None
@@ -227,9 +232,9 @@ mod tests {
         let low = page(Some(41.5), 120);
         assert_eq!(flags(&low, 60.0), [Flag::LowConfidence]);
         assert!(!page_needs_review(&low, 40.0), "the threshold decides");
-        let blank = page(None, 0);
-        assert_eq!(flags(&blank, 60.0), [Flag::Blank]);
-        assert!(page_needs_review(&blank, 60.0), "text may have been lost");
+        let no_text = page(None, 0);
+        assert_eq!(flags(&no_text, 60.0), [Flag::NoText]);
+        assert!(page_needs_review(&no_text, 60.0), "text may have been lost");
         // A page with no ink at all was never read: nothing to look for.
         let mut no_ink = page(None, 0);
         no_ink.blank = true;
@@ -238,7 +243,7 @@ mod tests {
         assert_eq!(doubt(&no_ink, 60.0), None);
         let failed = PageRecord::failed(2, "b/0002.png", 0, "bad".into(), Vec::new());
         assert!(failed.needs_review);
-        let mut pages = [&blank, &low, &good, &failed];
+        let mut pages = [&no_text, &low, &good, &failed];
         pages.sort_by(|a, b| {
             let key = |p: &PageRecord| doubt(p, 60.0).unwrap_or((9, 0.0));
             key(a).partial_cmp(&key(b)).unwrap()
