@@ -18,6 +18,7 @@ use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -50,6 +51,10 @@ pub struct MergeRequest {
     /// Errors only.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Leave OUT/review.html as it is (`kitap review OUT` remakes it): the review page holds
+    /// the whole manifest in memory, the merge itself does not.
+    #[arg(long)]
+    pub no_review: bool,
 }
 
 /// What a merge did.
@@ -420,14 +425,53 @@ fn header(mut f: BTreeMap<String, serde_json::Value>) -> Result<Header, String> 
 /// A source of books and the ids it speaks for: OUT's manifest (every id), or shard K's part
 /// (the ids of shard K).
 struct Source {
-    stream: Stream,
+    feed: Feed,
     covers: Option<Shard>,
     head: Option<Book>,
 }
 
+/// Where a source's books come from: read here, or by a thread of its own a few books ahead
+/// (reading and parsing are most of a merge's work, and the sources are independent).
+enum Feed {
+    Here(Box<Stream>),
+    Ahead(mpsc::Receiver<Result<Option<Book>, MergeError>>),
+}
+
+/// Sources read ahead on threads of their own, up to this many (each holds a buffer and a
+/// few books); more are read in turn.
+const MOST_THREADS: usize = 64;
+
 impl Source {
+    fn new(stream: Stream, covers: Option<Shard>, ahead: bool) -> Source {
+        let feed = if ahead {
+            let (tx, rx) = mpsc::sync_channel(2);
+            std::thread::spawn(move || {
+                let mut stream = stream;
+                loop {
+                    let next = stream.next();
+                    let more = matches!(next, Ok(Some(_)));
+                    if tx.send(next).is_err() || !more {
+                        break;
+                    }
+                }
+            });
+            Feed::Ahead(rx)
+        } else {
+            Feed::Here(Box::new(stream))
+        };
+        Source {
+            feed,
+            covers,
+            head: None,
+        }
+    }
+
     fn advance(&mut self) -> Result<(), MergeError> {
-        self.head = self.stream.next()?;
+        self.head = match &mut self.feed {
+            Feed::Here(stream) => stream.next()?,
+            // A reader that ended has sent its end (or its error) already.
+            Feed::Ahead(rx) => rx.recv().unwrap_or(Ok(None))?,
+        };
         Ok(())
     }
 
@@ -479,27 +523,23 @@ pub fn merge(req: &MergeRequest) -> Result<Merged, MergeError> {
     parts.sort_by(|a, b| order(&a.1).cmp(&order(&b.1)).then(a.0.cmp(&b.0)));
     let applied: Vec<String> = parts.iter().map(|(s, _)| format!("{s}.json")).collect();
     let header = merged_header(base.as_ref().map(|b| &b.header), &parts);
+    let ahead = parts.len() < MOST_THREADS;
     let mut sources: Vec<Source> = base
         .into_iter()
-        .map(|stream| Source {
-            stream,
-            covers: None,
-            head: None,
-        })
-        .chain(parts.into_iter().map(|(s, stream)| Source {
-            stream,
-            covers: Some(s),
-            head: None,
-        }))
+        .map(|stream| Source::new(stream, None, ahead))
+        .chain(
+            parts
+                .into_iter()
+                .map(|(s, stream)| Source::new(stream, Some(s), ahead)),
+        )
         .collect();
     for s in &mut sources {
         s.advance()?;
     }
-    let (summary, books_file) = write_books(out, &mut sources, header.stage_seconds)?;
     let manifest = Manifest {
+        kitap_version: header.kitap_version.clone(),
         incomplete: !missing.is_empty(),
         missing_shards: missing.iter().map(|(s, _)| s.to_string()).collect(),
-        summary: summary.clone(),
         ..Manifest::new(
             header.pipeline.clone(),
             header.started.clone(),
@@ -508,12 +548,12 @@ pub fn merge(req: &MergeRequest) -> Result<Merged, MergeError> {
             header.stage_seconds,
         )
     };
-    let manifest = Manifest {
-        kitap_version: header.kitap_version.clone(),
-        ..manifest
+    let summary = write_manifest(manifest, &mut sources, &manifest_path)?;
+    let review = if req.no_review {
+        None
+    } else {
+        write_review(out, &manifest_path)
     };
-    assemble(&manifest, &books_file, &manifest_path)?;
-    let review = write_review(out, &manifest_path);
     Ok(Merged {
         manifest_path,
         shards: count,
@@ -650,87 +690,104 @@ fn merged_header(base: Option<&Header>, parts: &[(Shard, Stream)]) -> Header {
     h
 }
 
-/// Walks the sources in id order and writes each book's JSON from the source that speaks for
-/// it last (a part for its shard's ids, else the manifest) into a temporary file; a book the
-/// deciding part does not list is gone from OUT. Returns the summary and the file.
-fn write_books(
-    out: &Path,
+/// Writes the manifest atomically in place of `path`: its fields as kitap writes them, then,
+/// walking the sources in id order, each book's JSON as written in the source that speaks for
+/// it last (a part for its shard's ids, else the manifest); a book the deciding part does not
+/// list is gone from OUT. The summary, known only at the end, is written over room kept for
+/// it before the books (its counts at their widest; the rest is spaces). Returns it.
+fn write_manifest(
+    mut manifest: Manifest,
     sources: &mut [Source],
-    seconds: StageSeconds,
-) -> Result<(Summary, PathBuf), MergeError> {
-    let path = shard::dir(out).join(format!(".merge-books.kitap-tmp-{}", std::process::id()));
-    let write_err = |source| MergeError::Write {
-        path: path.clone(),
-        source,
-    };
-    std::fs::create_dir_all(shard::dir(out)).map_err(write_err)?;
-    let mut w = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(write_err)?);
-    let mut summary = Summary::from_books(&[], seconds);
-    let mut first = true;
-    while let Some(id) = sources
-        .iter()
-        .filter_map(|s| s.head.as_ref().map(|b| b.id.clone()))
-        .min()
-    {
-        let decider = sources.iter().rposition(|s| s.covers(&id)).unwrap_or(0);
-        for (i, s) in sources.iter_mut().enumerate() {
-            if s.head.as_ref().is_none_or(|b| b.id != id) {
-                continue;
-            }
-            let book = s.head.take().expect("checked");
-            if i == decider {
-                summary.books += 1;
-                match book.status {
-                    Status::Ok => summary.books_ok += 1,
-                    Status::Partial => summary.books_partial += 1,
-                    Status::Failed => summary.books_failed += 1,
-                }
-                summary.pages += book.pages;
-                summary.pages_failed += book.pages_failed;
-                w.write_all(if first { b"\n    " } else { b",\n    " })
-                    .map_err(write_err)?;
-                w.write_all(&book.json).map_err(write_err)?;
-                first = false;
-            }
-            s.advance()?;
-        }
-    }
-    w.flush().map_err(write_err)?;
-    Ok((summary, path))
-}
-
-/// Writes the manifest: its fields as kitap writes them, then the books' JSON as copied,
-/// atomically in place of `path`.
-fn assemble(manifest: &Manifest, books: &Path, path: &Path) -> Result<(), MergeError> {
+    path: &Path,
+) -> Result<Summary, MergeError> {
     let write_err = |source| MergeError::Write {
         path: path.to_path_buf(),
         source,
     };
-    let head = serde_json::to_vec_pretty(manifest).map_err(|e| write_err(io::Error::other(e)))?;
-    // `"books": []` ends the pretty JSON: cut it before the brackets.
-    let cut = head
-        .windows(2)
-        .rposition(|w| w == b"[]")
-        .expect("a manifest ends with its books");
-    let result = fsio::write_atomic_with(path, |f| {
+    let head = |m: &Manifest| -> io::Result<Vec<u8>> {
+        let mut head = serde_json::to_vec_pretty(m).map_err(io::Error::other)?;
+        // `"books": []` ends the pretty JSON: cut it before the brackets.
+        let cut = head
+            .windows(2)
+            .rposition(|w| w == b"[]")
+            .expect("a manifest ends with its books");
+        head.truncate(cut);
+        Ok(head)
+    };
+    let seconds = manifest.summary.stage_seconds;
+    let widest = usize::MAX;
+    manifest.summary = Summary {
+        books: widest,
+        books_ok: widest,
+        books_partial: widest,
+        books_failed: widest,
+        pages: widest,
+        pages_failed: widest,
+        stage_seconds: seconds,
+    };
+    let room = head(&manifest).map_err(write_err)?;
+    let mut summary = Summary::from_books(&[], seconds);
+    let written = fsio::write_atomic_with(path, |f| {
         let mut w = BufWriter::with_capacity(1 << 20, f);
-        w.write_all(&head[..cut])?;
+        w.write_all(&room)?;
         w.write_all(b"[")?;
-        let mut r = File::open(books)?;
-        let copied = io::copy(&mut r, &mut w)?;
-        w.write_all(if copied > 0 { b"\n  ]\n}\n" } else { b"]\n}\n" })?;
-        w.flush()?;
-        let f = w.into_inner().map_err(|e| e.into_error())?;
+        let mut first = true;
+        while let Some(id) = sources
+            .iter()
+            .filter_map(|s| s.head.as_ref().map(|b| b.id.clone()))
+            .min()
+        {
+            let decider = sources.iter().rposition(|s| s.covers(&id)).unwrap_or(0);
+            for (i, s) in sources.iter_mut().enumerate() {
+                if s.head.as_ref().is_none_or(|b| b.id != id) {
+                    continue;
+                }
+                let book = s.head.take().expect("checked");
+                if i == decider {
+                    summary.books += 1;
+                    match book.status {
+                        Status::Ok => summary.books_ok += 1,
+                        Status::Partial => summary.books_partial += 1,
+                        Status::Failed => summary.books_failed += 1,
+                    }
+                    summary.pages += book.pages;
+                    summary.pages_failed += book.pages_failed;
+                    w.write_all(if first { b"\n    " } else { b",\n    " })?;
+                    w.write_all(&book.json)?;
+                    first = false;
+                }
+                s.advance().map_err(io::Error::other)?;
+            }
+        }
+        w.write_all(if first { b"]\n}\n" } else { b"\n  ]\n}\n" })?;
+        let mut f = w.into_inner().map_err(|e| e.into_error())?;
+        manifest.summary = summary.clone();
+        let mut real = head(&manifest)?;
+        // Spaces at the end of the line before `"books"` fill what the summary did not take.
+        let pad = room.len() - real.len();
+        let at = real.len() - b"  \"books\": ".len() - 1;
+        real.splice(at..at, std::iter::repeat_n(b' ', pad));
+        use std::io::{Seek, SeekFrom};
+        f.seek(SeekFrom::Start(0))?;
+        f.write_all(&real)?;
         f.sync_all()
     });
-    let _ = std::fs::remove_file(books);
-    result.map_err(write_err)
+    match written {
+        Ok(()) => Ok(summary),
+        // A source that stopped making sense is its own error, not a write error.
+        Err(e) if e.get_ref().is_some_and(|inner| inner.is::<MergeError>()) => Err(*e
+            .into_inner()
+            .expect("checked")
+            .downcast::<MergeError>()
+            .expect("checked")),
+        Err(e) => Err(write_err(e)),
+    }
 }
 
 /// review.html from the merged manifest, when it is small enough to show on one page (a
 /// manifest of a million pages is not): None when not written.
 fn write_review(out: &Path, manifest: &Path) -> Option<PathBuf> {
-    const LARGEST: u64 = 512 << 20;
+    const LARGEST: u64 = 256 << 20;
     if std::fs::metadata(manifest).ok()?.len() > LARGEST {
         return None;
     }
