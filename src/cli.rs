@@ -430,7 +430,7 @@ fn merge(req: &crate::merge::MergeRequest) -> ExitCode {
                 }
                 let s = &m.summary;
                 eprintln!(
-                    "kitap merge: {} of {} shard(s) merged ({} part(s) newer than the manifest); {} book(s): {} ok, {} partial, {} failed; {} page(s), {} failed → {}{}",
+                    "kitap merge: {} of {} shard(s) merged ({} part(s) read, the others merged before); {} book(s): {} ok, {} partial, {} failed; {} page(s), {} failed → {}{}",
                     m.shards as usize - m.missing.len(),
                     m.shards,
                     m.applied.len(),

@@ -627,7 +627,7 @@ fn missing(parts: &[(Shard, Stream)], count: u32, run: Option<&str>) -> Vec<(Sha
             let Some((_, p)) = parts.iter().find(|(ps, _)| *ps == s) else {
                 return Some((
                     s,
-                    "no part: the shard never ran, or failed before its first book".into(),
+                    "no part: the shard never ran, or stopped before it finished a book (failed, killed)".into(),
                 ));
             };
             let record = p.header.shard.as_ref();
