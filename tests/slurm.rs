@@ -137,6 +137,46 @@ fn sbatch(dir: &Path, args: &[&str], script: &str, vars: &[(&str, &str)]) -> (St
     (id, status.code().unwrap_or(-1))
 }
 
+/// `sbatch --parsable ARGS SCRIPT` from `dir`, not waiting: the job id.
+fn submit(dir: &Path, args: &[&str], script: &str, vars: &[(&str, &str)]) -> String {
+    let mut cmd = Command::new("sbatch");
+    cmd.arg("--parsable")
+        .arg(format!("--time={LIMIT_MINUTES}"))
+        .arg(format!("--chdir={}", dir.display()))
+        .args(args)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join(script));
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let o = cmd.output().expect("sbatch runs");
+    assert!(
+        o.status.success(),
+        "sbatch {script}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let id = String::from_utf8_lossy(&o.stdout).into_owned();
+    id.split(';').next().unwrap().trim().to_string()
+}
+
+/// Each task of an ended array job with its exit code (`1:0`: exit 1, no signal), by task id.
+fn task_exit_codes(job: &str) -> Vec<(u64, String)> {
+    let shown = tool_ok("scontrol", &["-o", "show", "job", job]);
+    let mut codes: Vec<(u64, String)> = shown
+        .lines()
+        .map(|line| {
+            let field = |name: &str| {
+                line.split_whitespace()
+                    .find_map(|w| w.strip_prefix(name))
+                    .unwrap_or_else(|| panic!("no {name} in {line}"))
+                    .to_string()
+            };
+            (field("ArrayTaskId=").parse().unwrap(), field("ExitCode="))
+        })
+        .collect();
+    codes.sort();
+    codes
+}
+
 fn batch() -> Option<&'static Batch> {
     static BATCH: Shared<Option<Batch>> = Shared::new();
     BATCH
@@ -321,4 +361,80 @@ fn the_tasks_ran_as_an_array_of_three_with_one_cpu_each() {
             "{text}"
         );
     }
+}
+
+/// Why the merge job follows the array `afterany`: a task whose book has a broken page exits 1
+/// (the page is recorded as failed), under `afterok` a merge would wait forever, and under
+/// `afterany` it runs and merges every shard.
+#[test]
+fn a_task_with_a_broken_page_exits_1_and_the_merge_after_any_still_merges_every_shard() {
+    if !slurm_up() {
+        return;
+    }
+    let dir = fixture_dir("slurm-broken-page");
+    let scans = dir.join("scans");
+    let ids = ["a", "b", "c", "d"];
+    for id in ids {
+        small_book(&scans.join(id));
+        std::fs::write(scans.join(id).join("book.toml"), "languages = [\"eng\"]\n").unwrap();
+    }
+    std::fs::write(scans.join("b/0002.png"), b"not a PNG").unwrap();
+    let out = dir.join("out");
+    let (scans_s, out_s) = (scans.to_str().unwrap(), out.to_str().unwrap());
+    let kitap = env!("CARGO_BIN_EXE_kitap");
+    let job = submit(
+        &dir,
+        &["--array=0-2", "--cpus-per-task=1"],
+        "deploy/slurm/kitap-array.sbatch",
+        &[("SCANS", scans_s), ("OUT", out_s), ("KITAP", kitap)],
+    );
+    let vars = [
+        ("OUT", out_s),
+        ("KITAP_RUN", job.as_str()),
+        ("KITAP", kitap),
+    ];
+    let (_, code) = sbatch(
+        &dir,
+        &[&format!("--dependency=afterany:{job}")],
+        "deploy/slurm/kitap-merge.sbatch",
+        &vars,
+    );
+    let outputs = job_outputs(&dir);
+    assert_eq!(code, 0, "the merge job:\n{outputs}");
+    let broken = shard_of("b");
+    let expected: Vec<(u64, String)> = (0..SHARDS)
+        .map(|k| (k, if k == broken { "1:0" } else { "0:0" }.to_string()))
+        .collect();
+    assert_eq!(task_exit_codes(&job), expected, "{outputs}");
+    let merged = Manifest::read(&out.join("manifest.json")).unwrap();
+    let statuses: Vec<(String, Value)> = merged
+        .books
+        .iter()
+        .map(|b| (b.id.clone(), json!(b.status)))
+        .collect();
+    assert_eq!(
+        statuses,
+        ids.map(|id| (
+            id.to_string(),
+            json!(if id == "b" { "partial" } else { "ok" })
+        ))
+    );
+    assert_ne!(json(&out.join("manifest.json"))["incomplete"], true);
+    // The same merge after `afterok` is never run.
+    let never = submit(
+        &dir,
+        &[&format!("--dependency=afterok:{job}")],
+        "deploy/slurm/kitap-merge.sbatch",
+        &vars,
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let reason = loop {
+        let reason = tool_ok("squeue", &["-h", "-j", &never, "-o", "%T %r"]);
+        if reason.contains("DependencyNeverSatisfied") || Instant::now() > deadline {
+            break reason;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let _ = Command::new("scancel").arg(&never).status();
+    assert_eq!(reason.trim(), "PENDING DependencyNeverSatisfied");
 }
