@@ -64,6 +64,15 @@ Links are --base-url (where OUT is served) followed by the file's path in OUT, e
 Exit status: 0 every ok/partial book exported, 1 some book left out (a file missing from OUT, a letter no font has), 2 usage error or no readable manifest, 3 another run holds OUT, 4 an export file cannot be written."
     )]
     Export(ExportArgs),
+    /// Join the manifest parts of a sharded run (`kitap convert --shard K/N` on a Slurm job
+    /// array or a Kubernetes Indexed Job) into OUT/manifest.json and OUT/review.html: books
+    /// sorted by id, one record per book, the summary recomputed. The result equals the
+    /// manifest of one unsharded run over the same scans, but for run times.
+    #[command(
+        after_help = "Each part (OUT/.kitap/shards/K-of-N.json) replaces what OUT/manifest.json said about the books of its shard; parts older than the manifest were merged already. A shard of N without a finished part (never ran, still running, stopped or killed, or of another --run) keeps what the manifest said and is named on stderr; the manifest says incomplete: true and lists missing_shards.\n\
+Exit status: 0 every shard merged, 1 shards missing (the manifest is still written), 2 no parts to merge, or parts of different kitap versions or pipelines (named; nothing written), 3 another run holds OUT, 4 OUT cannot be written."
+    )]
+    Merge(crate::merge::MergeRequest),
     /// List the built-in pipelines.
     Pipelines,
 }
@@ -406,6 +415,48 @@ fn validate(args: &ValidateArgs) -> ExitCode {
     }
 }
 
+/// `kitap merge OUT`: the shards' parts joined into the manifest, and what is missing said.
+fn merge(req: &crate::merge::MergeRequest) -> ExitCode {
+    match crate::merge::merge(req) {
+        Ok(m) => {
+            for (shard, why) in &m.missing {
+                eprintln!("kitap: shard {shard} missing: {why}");
+            }
+            if !req.quiet {
+                for name in &m.removed {
+                    eprintln!(
+                        "kitap: removed {name}: a part of an earlier run with another number of shards"
+                    );
+                }
+                let s = &m.summary;
+                eprintln!(
+                    "kitap merge: {} of {} shard(s) merged ({} part(s) newer than the manifest); {} book(s): {} ok, {} partial, {} failed; {} page(s), {} failed → {}{}",
+                    m.shards as usize - m.missing.len(),
+                    m.shards,
+                    m.applied.len(),
+                    s.books,
+                    s.books_ok,
+                    s.books_partial,
+                    s.books_failed,
+                    s.pages,
+                    s.pages_failed,
+                    m.manifest_path.display(),
+                    if m.review.is_some() {
+                        " and review.html"
+                    } else {
+                        ""
+                    },
+                );
+            }
+            ExitCode::from(m.exit_code())
+        }
+        Err(e) => {
+            eprintln!("kitap: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
 /// `kitap review OUT`: review.html from the manifest alone; with `--approve`/`--revoke`, an
 /// editor's sign-off recorded first.
 fn review(args: &ReviewArgs) -> ExitCode {
@@ -454,6 +505,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Validate(args) => validate(&args),
         Command::Review(args) => review(&args),
         Command::Export(args) => export(&args),
+        Command::Merge(req) => merge(&req),
         Command::Convert(req) => {
             ensure_process_environment();
             let job = match Job::build(&req) {

@@ -254,7 +254,7 @@ impl<'a> Books<'a> {
 
     /// After the last page: every book finished, or, when the run was stopped, those whose
     /// pages are all in; the book being assembled is dropped whole (its old generation stays).
-    /// Then the manifest.
+    /// Then the manifest; a shard's part says whether the shard is complete.
     fn end(&mut self, stopped: bool) {
         match (stopped, self.last) {
             (true, Some((b, p))) if p + 1 == self.job.books[b].pages.len() => {
@@ -262,6 +262,9 @@ impl<'a> Books<'a> {
             }
             (true, _) => self.current = None,
             (false, _) => self.finish_before(self.job.books.len()),
+        }
+        if let Some(shard) = &mut self.state.shard {
+            shard.complete = !stopped;
         }
         self.write_manifest();
     }
@@ -337,12 +340,13 @@ impl<'a> Books<'a> {
         }
     }
 
-    /// `OUT/manifest.json` rewritten (atomically) to say what OUT holds now.
+    /// `OUT/manifest.json` (a shard's part) rewritten (atomically) to say what OUT holds now
+    /// (of the shard's books).
     fn write_manifest(&mut self) {
-        self.state.finished = manifest::now_rfc3339();
+        self.state.finished = manifest::now_precise();
         self.state.summary = Summary::from_books(&self.state.books, self.seconds);
         // The last write decides: a later one that succeeds makes good an earlier failure.
-        if let Err(e) = self.state.write(&self.job.out.join("manifest.json")) {
+        if let Err(e) = self.state.write(&self.job.manifest_path()) {
             self.manifest_error = Some(e);
         } else {
             self.manifest_error = None;
@@ -357,20 +361,29 @@ fn starting_state(job: &mut Job) -> Manifest {
         description: job.settings.pipeline.description.clone(),
         review_below_confidence: Some(job.settings.pipeline.review_below_confidence),
     };
-    let started = manifest::now_rfc3339();
+    let started = manifest::now_precise();
+    let shard = job.shard.map(|s| manifest::ShardRecord {
+        index: s.index,
+        count: s.count,
+        complete: false,
+        run: job.run.clone(),
+    });
     let mut earlier = std::mem::take(&mut job.previous.books);
     // Books this run does not rebuild are judged by this run's rule too: the threshold may
     // have changed, and records of a kitap before schema 1.2 say nothing.
     for b in &mut earlier {
         b.settle_review(job.settings.pipeline.review_below_confidence);
     }
-    Manifest::new(
-        pipeline,
-        started.clone(),
-        started,
-        earlier,
-        StageSeconds::default(),
-    )
+    Manifest {
+        shard,
+        ..Manifest::new(
+            pipeline,
+            started.clone(),
+            started,
+            earlier,
+            StageSeconds::default(),
+        )
+    }
 }
 
 /// The page caches of the books this run converts; those of other books are removed.
@@ -382,7 +395,7 @@ fn page_caches(job: &Job, decisions: &[Decision]) -> Vec<Option<BookCache>> {
         .filter(|(_, d)| matches!(d, Decision::Convert(Some(_))))
         .map(|(b, _)| b.dir.id.as_str())
         .collect();
-    resume::prune(&job.out, &converting);
+    resume::prune(&job.out, &converting, |id| job.owns(id));
     job.books
         .iter()
         .zip(decisions)
@@ -496,7 +509,7 @@ pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
     let stop = stop::Stop::install();
     let reporter = Reporter::new(job.page_total(), job.quiet, job.log_format);
     announce(&job, &reporter);
-    for line in generation::recover(&job.out)? {
+    for line in generation::recover(&job.out, |id| job.owns(id), job.shard.is_none())? {
         reporter.warn(&line);
     }
     let state = starting_state(&mut job);
@@ -571,11 +584,14 @@ pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
     if let Some(e) = books.manifest_error {
         return Err(e);
     }
-    crate::review::write(&job.out, &books.state)?;
+    // The review page shows all of OUT: for shards, `kitap merge` writes it.
+    if job.shard.is_none() {
+        crate::review::write(&job.out, &books.state)?;
+    }
     let summary = RunSummary {
         this_run: Summary::from_books(&books.records, books.seconds),
         manifest: books.state,
-        manifest_path: job.out.join("manifest.json"),
+        manifest_path: job.manifest_path(),
         unchanged: books.unchanged,
         pending: books.pending,
         books_unwritten: books.unwritten,
@@ -602,6 +618,7 @@ fn announce(job: &Job, reporter: &Reporter) {
         "pipeline": job.settings.pipeline.name,
         "jobs": job.jobs,
         "books": job.books.len(),
+        "shard": job.shard.map(|s| s.to_string()),
         "version": env!("CARGO_PKG_VERSION"),
     }));
     for b in &job.books {

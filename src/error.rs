@@ -72,6 +72,8 @@ pub enum ConfigError {
     },
     /// Another run holds the output folder (exit 3), or its lock cannot be taken (exit 4).
     Lock(crate::lock::LockError),
+    /// `--shard`: no such shard, or `auto` outside a job array.
+    Shard(String),
 }
 
 impl ConfigError {
@@ -79,7 +81,9 @@ impl ConfigError {
     /// written, 2 for everything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            ConfigError::Lock(crate::lock::LockError::Held { .. }) => 3,
+            ConfigError::Lock(
+                crate::lock::LockError::Held { .. } | crate::lock::LockError::OtherShards { .. },
+            ) => 3,
             ConfigError::OutFolder { .. }
             | ConfigError::OutNotWritable { .. }
             | ConfigError::Lock(_) => 4,
@@ -163,6 +167,7 @@ impl fmt::Display for ConfigError {
                 path.display()
             ),
             ConfigError::Lock(e) => e.fmt(f),
+            ConfigError::Shard(message) => write!(f, "--shard: {message}"),
         }
     }
 }

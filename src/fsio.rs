@@ -19,13 +19,22 @@ pub fn temp_path(path: &Path) -> PathBuf {
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
 /// reader never sees half a file and a crash never leaves one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = temp_path(path);
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
+    write_atomic_with(path, |mut f| {
         f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
+        f.sync_all()
+    })
+}
+
+/// Like [`write_atomic`], for a file too large to hold: `write` fills (and syncs) the
+/// temporary file, which then replaces `path`.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(std::fs::File) -> io::Result<()>,
+) -> io::Result<()> {
+    let tmp = temp_path(path);
+    let result = std::fs::File::create(&tmp)
+        .and_then(write)
+        .and_then(|()| std::fs::rename(&tmp, path));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }

@@ -253,13 +253,19 @@ pub fn read_record(book_dir: &Path) -> Option<BookRecord> {
 }
 
 /// Cleans up after runs that were killed. It runs under OUT's lock, before this run has made
-/// anything, so every staging folder is a dead run's (a pid says nothing: a container's kitap
-/// is pid 1 every night). A new generation is removed; an old one is put back when its book
-/// has no folder (a kill between the fallback's two renames), else removed. Each entry on its
-/// own: one that cannot be removed is a warning, not a stopped run. Returns one line per
-/// generation put back and per problem.
-pub fn recover(out: &Path) -> io::Result<Vec<String>> {
-    let mut lines = remove_dead_temporaries(out);
+/// anything, so every staging folder of the books `ours` names is a dead run's (a pid says
+/// nothing: a container's kitap is pid 1 every night); a shard names only its own books, as the
+/// other shards' staging folders may be alive. A new generation is removed; an old one is put
+/// back when its book has no folder (a kill between the fallback's two renames), else removed.
+/// Each entry on its own: one that cannot be removed is a warning, not a stopped run. OUT's
+/// own temporary files are removed only by a run that holds OUT alone (`whole`). Returns one
+/// line per generation put back and per problem.
+pub fn recover(out: &Path, ours: impl Fn(&str) -> bool, whole: bool) -> io::Result<Vec<String>> {
+    let mut lines = if whole {
+        remove_dead_temporaries(out)
+    } else {
+        Vec::new()
+    };
     let root = staging_root(out);
     let entries = match fs::read_dir(&root) {
         Ok(e) => e,
@@ -271,6 +277,9 @@ pub fn recover(out: &Path) -> io::Result<Vec<String>> {
         let Some((id, _, kind)) = parse_staging_name(&name) else {
             continue;
         };
+        if !ours(id) {
+            continue;
+        }
         let target = out.join(id);
         let done = if kind == "old" && fs::symlink_metadata(&target).is_err() {
             fs::rename(entry.path(), &target).map(|()| {
@@ -425,7 +434,7 @@ mod tests {
         fs::create_dir(root.join(format!("c.{}.new", std::process::id()))).unwrap();
         fs::write(o.join(".manifest.json.kitap-tmp-4194999"), "half").unwrap();
         fs::write(o.join(".kitap-probe-4194999"), "kitap").unwrap();
-        let restored = recover(o).unwrap();
+        let restored = recover(o, |_| true, true).unwrap();
         assert!(!o.join(".manifest.json.kitap-tmp-4194999").exists());
         assert!(!o.join(".kitap-probe-4194999").exists());
         assert_eq!(restored.len(), 1, "{restored:?}");
@@ -455,7 +464,7 @@ mod tests {
         // Not a folder: remove_dir_all refuses it.
         fs::write(root.join("x.7.new"), "odd").unwrap();
         fs::create_dir(root.join("y.7.new")).unwrap();
-        let lines = recover(o).unwrap();
+        let lines = recover(o, |_| true, true).unwrap();
         assert_eq!(lines.len(), 1, "{lines:?}");
         assert!(lines[0].contains("cannot be removed"), "{lines:?}");
         assert_eq!(names(&root), ["x.7.new"]);

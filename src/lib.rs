@@ -20,6 +20,7 @@ pub mod lang;
 pub mod load;
 pub mod lock;
 pub mod manifest;
+pub mod merge;
 pub mod ocr;
 #[allow(unsafe_code)]
 pub mod osd;
@@ -28,6 +29,7 @@ pub mod pdf;
 pub mod prepare;
 pub mod reading;
 pub mod review;
+pub mod shard;
 pub mod textsize;
 pub mod units;
 pub mod validate;

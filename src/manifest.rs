@@ -28,7 +28,33 @@ pub struct Manifest {
     pub started: String,
     pub finished: String,
     pub summary: Summary,
+    /// In a shard's manifest part (`OUT/.kitap/shards/K-of-N.json`): which shard it is, and
+    /// whether its run ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardRecord>,
+    /// A merge that lacked shards: it holds the books of the shards it had, and what OUT held
+    /// before for the others (`missing_shards`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub incomplete: bool,
+    /// The shards a merge lacked (`K-of-N`): never run, still running, or stopped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_shards: Vec<String>,
     pub books: Vec<BookRecord>,
+}
+
+/// Which shard a manifest part is of, and how its run went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShardRecord {
+    /// K, counted from 0.
+    pub index: u32,
+    /// N.
+    pub count: u32,
+    /// The run ended (it was not stopped or killed): every book of the shard is in the part.
+    pub complete: bool,
+    /// The scheduler's run the shard belongs to (`KITAP_RUN`, else Slurm's array job id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -655,6 +681,9 @@ impl Manifest {
             started,
             finished,
             summary: Summary::from_books(&books, stage_seconds),
+            shard: None,
+            incomplete: false,
+            missing_shards: Vec::new(),
             books,
         }
     }
@@ -695,29 +724,6 @@ impl Manifest {
         fsio::write_atomic(path, &json)
     }
 
-    /// Joins manifests of the same OUT (shard parts, earlier runs) into one: one record per
-    /// book id, a later manifest's record replacing an earlier one's, books sorted by id, the
-    /// summary recomputed (stage times added up), the run spanning the earliest start to the
-    /// latest finish. The pipeline is the last manifest's. None for no manifests.
-    pub fn merge(parts: impl IntoIterator<Item = Manifest>) -> Option<Manifest> {
-        let mut books: BTreeMap<String, BookRecord> = BTreeMap::new();
-        let mut seconds = StageSeconds::default();
-        let mut span: Option<(String, String, PipelineInfo)> = None;
-        for m in parts {
-            seconds += m.summary.stage_seconds;
-            span = Some(match span {
-                None => (m.started, m.finished, m.pipeline),
-                Some((s, f, _)) => (s.min(m.started), f.max(m.finished), m.pipeline),
-            });
-            for b in m.books {
-                books.insert(b.id.clone(), b);
-            }
-        }
-        let (started, finished, pipeline) = span?;
-        let books: Vec<BookRecord> = books.into_values().collect();
-        Some(Manifest::new(pipeline, started, finished, books, seconds))
-    }
-
     /// Puts `book` in, replacing the record of the same id; books stay sorted by id. The
     /// summary is left for the caller to recompute.
     pub fn upsert(&mut self, book: BookRecord) {
@@ -731,6 +737,25 @@ impl Manifest {
     pub fn verify(&self, out: &Path) -> Vec<FileProblem> {
         self.books.iter().flat_map(|b| b.verify(out)).collect()
     }
+}
+
+/// Current time as RFC 3339 UTC with millisecond precision: when a run started and finished,
+/// which `kitap merge` orders shard parts and manifests by (a shard can end within the second
+/// another run began).
+pub fn now_precise() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    now.format(&time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    ))
+    .unwrap_or_default()
+}
+
+/// An RFC 3339 UTC time (`…Z`, with or without a fraction of a second) as a string that sorts
+/// as the time does.
+pub fn time_order(t: &str) -> String {
+    let t = t.trim_end_matches('Z');
+    let (whole, fraction) = t.split_once('.').unwrap_or((t, ""));
+    format!("{whole}.{fraction:0<9}")
 }
 
 /// Current time as RFC 3339 UTC with second precision.
@@ -837,30 +862,6 @@ mod tests {
             (3, 1, 1, 1)
         );
         assert_eq!((s.pages, s.pages_failed), (3, 1));
-    }
-
-    #[test]
-    fn merge_keeps_one_record_per_book_the_later_one_sorted_by_id() {
-        let first = manifest(
-            "2026-01-01T00:00:00Z",
-            vec![
-                book("b", Status::Failed, Vec::new()),
-                book("a", Status::Ok, vec![ok_page(1, 90.0, 1)]),
-            ],
-        );
-        let second = manifest(
-            "2026-01-02T00:00:00Z",
-            vec![book("b", Status::Ok, vec![ok_page(1, 80.0, 1)])],
-        );
-        let m = Manifest::merge([first, second]).unwrap();
-        let ids: Vec<_> = m.books.iter().map(|b| b.id.as_str()).collect();
-        assert_eq!(ids, ["a", "b"]);
-        assert_eq!(m.books[1].status, Status::Ok);
-        assert_eq!((m.summary.books_ok, m.summary.books_failed), (2, 0));
-        assert_eq!(m.summary.stage_seconds.ocr, 2.0);
-        assert_eq!(m.started, "2026-01-01T00:00:00Z");
-        assert_eq!(m.finished, "2026-01-02T00:00:00Z");
-        assert!(Manifest::merge(Vec::new()).is_none());
     }
 
     #[test]

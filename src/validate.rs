@@ -158,6 +158,7 @@ fn checks(
         problems.extend(metadata(book, &entry, options.this_year));
     }
     problems.extend(summary(manifest));
+    problems.extend(incomplete(manifest));
     problems
 }
 
@@ -356,6 +357,21 @@ pub fn check_isbn(isbn: &str) -> Result<(), String> {
         }
         n => Err(format!("{n} digits (an ISBN has 10 or 13)")),
     }
+}
+
+/// A merge that lacked shards: their new books are not in it yet (a warning: what is listed is
+/// right).
+fn incomplete(manifest: &Manifest) -> Option<Problem> {
+    (manifest.incomplete || !manifest.missing_shards.is_empty()).then(|| Problem {
+        book: None,
+        path: "manifest.json".into(),
+        code: "shards-missing",
+        message: format!(
+            "merged without shard(s) {}: books those shards converted are not in it yet (run them, then kitap merge)",
+            manifest.missing_shards.join(", ")
+        ),
+        severity: Severity::Warning,
+    })
 }
 
 /// The summary must add up to the books listed.

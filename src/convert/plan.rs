@@ -16,6 +16,7 @@ use crate::manifest::{BookRecord, Manifest, ManifestError, PipelineInfo, StageSe
 use crate::ocr;
 use crate::pdf::image::ImageOptions;
 use crate::prepare::PrepareOptions;
+use crate::shard::Shard;
 
 /// What the user asked for on the command line, before checking.
 #[derive(Debug, Clone, clap::Args)]
@@ -62,6 +63,13 @@ pub struct ConvertRequest {
     /// room; a page needing more than all of it fails alone. Default: 3/4 of MemAvailable.
     #[arg(long, value_name = "SIZE", value_parser = crate::units::parse_size)]
     pub max_memory: Option<u64>,
+    /// Convert only the books of shard K (from 0) of N, e.g. 2/8: one task of a cluster job
+    /// array, all writing into the same OUT; `kitap merge OUT` then joins their manifests. A
+    /// book's shard is fixed by its id. `auto` takes K and N from a Slurm job array
+    /// (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT) or a Kubernetes Indexed Job
+    /// (JOB_COMPLETION_INDEX, KITAP_SHARDS).
+    #[arg(long, value_name = "K/N|auto", value_parser = crate::shard::parse_arg)]
+    pub shard: Option<crate::shard::ShardArg>,
 }
 
 /// Memory for the OCR engines of each worker (a `rus+eng` engine with OSD is ~100 MB; a run of
@@ -266,8 +274,13 @@ pub struct Job {
     /// What OUT held when the run started: the previous manifest's books, each replaced by the
     /// record in its folder when there is one.
     pub previous: Manifest,
-    /// Held until the run ends: no other run writes into OUT meanwhile.
+    /// Held until the run ends: no other run writes into OUT meanwhile (into this shard's
+    /// books, for a shard).
     pub lock: OutLock,
+    /// The shard this run converts; None: every book.
+    pub shard: Option<Shard>,
+    /// The scheduler's run a shard belongs to (see [`crate::shard::run_id`]).
+    pub run: Option<String>,
 }
 
 /// One book as planned: its facts, the models to read it with, its pages — or why it cannot
@@ -373,6 +386,10 @@ impl Job {
             tessdata,
         };
         let default_languages = default_languages(req, &pipeline, &models)?;
+        let shard = match req.shard {
+            Some(arg) => Some(arg.resolve().map_err(ConfigError::Shard)?),
+            None => None,
+        };
         let out = resolved(&req.out);
         let scans = req
             .scans
@@ -383,7 +400,7 @@ impl Job {
                 path: req.out.clone(),
             });
         }
-        let dirs = find_books(&req.scans, std::slice::from_ref(&out)).map_err(|source| {
+        let mut dirs = find_books(&req.scans, std::slice::from_ref(&out)).map_err(|source| {
             ConfigError::ScanFolder {
                 path: req.scans.clone(),
                 source,
@@ -403,16 +420,27 @@ impl Job {
             path: req.out.clone(),
             source,
         })?;
+        // Every book is checked above; a shard converts its own.
+        if let Some(s) = shard {
+            dirs.retain(|d| s.holds(&d.id));
+        }
         // The lock first: a second run must not touch OUT, not even with a probe file.
-        let lock = OutLock::acquire(&req.out, req.wait_lock).map_err(|e| match e {
+        let lock = match shard {
+            Some(s) => OutLock::acquire_shard(&req.out, s, req.wait_lock),
+            None => OutLock::acquire(&req.out, req.wait_lock),
+        };
+        let lock = lock.map_err(|e| match e {
             LockError::Create { source, .. } => ConfigError::OutNotWritable {
                 path: req.out.clone(),
                 source,
             },
             e => ConfigError::Lock(e),
         })?;
-        probe_writable(&req.out)?;
-        let previous = out_state(&req.out)?;
+        probe_writable(&req.out, shard)?;
+        let mut previous = out_state(&req.out)?;
+        if let Some(s) = shard {
+            previous.books.retain(|b| s.holds(&b.id));
+        }
         let books: Vec<PlannedBook> = dirs
             .into_iter()
             .map(|d| plan_book(d, &req.scans, default_languages.as_deref(), &models))
@@ -434,7 +462,22 @@ impl Job {
             verify_inputs: req.verify_inputs,
             previous,
             lock,
+            shard,
+            run: shard.and_then(|_| crate::shard::run_id(|name| std::env::var(name).ok())),
         })
+    }
+
+    /// Where the run writes its manifest: `OUT/manifest.json`, or a shard's part.
+    pub fn manifest_path(&self) -> PathBuf {
+        match self.shard {
+            Some(s) => crate::shard::part_path(&self.out, s),
+            None => self.out.join("manifest.json"),
+        }
+    }
+
+    /// Whether book `id` is this run's: every book, or its shard's.
+    pub fn owns(&self, id: &str) -> bool {
+        self.shard.is_none_or(|s| s.holds(id))
     }
 
     /// Number of pages planned in the batch.
@@ -614,8 +657,12 @@ fn holds_pages(dir: &Path) -> bool {
 
 /// Finds an output folder that cannot be written before the first page is read, not after
 /// every page has been OCR'd.
-fn probe_writable(out: &Path) -> Result<(), ConfigError> {
-    let probe = out.join(format!(".kitap-probe-{}", std::process::id()));
+fn probe_writable(out: &Path, shard: Option<Shard>) -> Result<(), ConfigError> {
+    // Shards on other machines may have this pid too; no two run the same shard.
+    let probe = match shard {
+        Some(s) => out.join(format!(".kitap-probe-{s}-{}", std::process::id())),
+        None => out.join(format!(".kitap-probe-{}", std::process::id())),
+    };
     let written = std::fs::write(&probe, b"kitap").and_then(|()| std::fs::remove_file(&probe));
     written.map_err(|source| {
         let _ = std::fs::remove_file(&probe);

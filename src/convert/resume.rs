@@ -71,12 +71,13 @@ impl BookCache {
     }
 }
 
-/// Removes the kept pages of every book this run does not convert (up to date, gone from
-/// SCANS): they would never be used, and each is a copy of a book's images.
-pub(super) fn prune(out: &Path, converting: &[&str]) {
+/// Removes the kept pages of every book of this run's (all books, or its shard's) that it does
+/// not convert (up to date, gone from SCANS): they would never be used, and each is a copy of a
+/// book's images. Another shard's books are that shard's business.
+pub(super) fn prune(out: &Path, converting: &[&str], ours: impl Fn(&str) -> bool) {
     for e in fs::read_dir(root(out)).into_iter().flatten().flatten() {
         let id = e.file_name().to_string_lossy().into_owned();
-        if !converting.contains(&id.as_str()) {
+        if ours(&id) && !converting.contains(&id.as_str()) {
             let _ = fs::remove_dir_all(e.path());
         }
     }

@@ -126,6 +126,11 @@ impl Kitap {
         self
     }
 
+    pub fn env_remove(mut self, key: &str) -> Kitap {
+        self.cmd.env_remove(key);
+        self
+    }
+
     /// Runs to the end. A panic of kitap fails the test whatever the exit code.
     pub fn run(mut self) -> Run {
         let output = self.cmd.output().expect("kitap runs");
