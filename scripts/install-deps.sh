@@ -10,6 +10,8 @@
 #          (reads the OPDS catalog as e-reader clients do), zbar-tools (zbarimg decodes the shelf's
 #          QR codes), fonts-dejavu-core (the shelf's fonts)
 #   fuzz:  zzuf (scripts/zzuf.sh mutates real pages for the release binary)
+#   scale-out: slurm-wlm + munge (deploy/slurm/slurm-local runs a one-node Slurm for
+#          tests/slurm.rs), python3-yaml (tests/deploy.rs reads the Kubernetes Jobs)
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -23,6 +25,7 @@ packages=(
   python3-pil fonts-dejavu-extra unzip chromium
   yaz libxml2-utils python3-feedparser zbar-tools fonts-dejavu-core
   zzuf
+  slurm-wlm munge python3-yaml
 )
 missing=()
 for p in "${packages[@]}"; do
