@@ -68,7 +68,8 @@ impl Shard {
     }
 
     /// The shard from the scheduler's environment: a Slurm array task (`SLURM_ARRAY_TASK_ID`
-    /// with `SLURM_ARRAY_TASK_COUNT`, or `SLURM_ARRAY_TASK_MIN`/`MAX` and `STEP`), or a
+    /// with `SLURM_ARRAY_TASK_COUNT`, or `SLURM_ARRAY_TASK_MIN`/`MAX` and `STEP`; with
+    /// `KITAP_SHARDS` set, the task id is K of that N, so one task can redo one shard), or a
     /// Kubernetes Indexed Job's pod (`JOB_COMPLETION_INDEX` with `KITAP_SHARDS`).
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Shard, String> {
         let num = |name: &str| -> Result<Option<u32>, String> {
@@ -82,6 +83,12 @@ impl Shard {
             }
         };
         if let Some(task) = num("SLURM_ARRAY_TASK_ID")? {
+            // N given: the task id is K itself (--array=0-9, or --array=3 to redo shard 3).
+            if let Some(count) = num("KITAP_SHARDS")? {
+                return Shard::new(task, count).map_err(|e| {
+                    format!("Slurm array with KITAP_SHARDS={count}: {e} (with KITAP_SHARDS the task ids are the shards: --array=0-{})", count.max(1) - 1)
+                });
+            }
             let min = num("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
             let step = num("SLURM_ARRAY_TASK_STEP")?.unwrap_or(1).max(1);
             let count = match (num("SLURM_ARRAY_TASK_COUNT")?, num("SLURM_ARRAY_TASK_MAX")?) {
@@ -264,6 +271,15 @@ mod tests {
             ("SLURM_ARRAY_TASK_STEP", "2"),
         ]);
         assert_eq!(Shard::from_env(stepped), s(3, 5));
+        // One task redoing shard 7 of 10: --array=7 with KITAP_SHARDS=10.
+        let redo = env(&[
+            ("SLURM_ARRAY_TASK_ID", "7"),
+            ("SLURM_ARRAY_TASK_COUNT", "1"),
+            ("KITAP_SHARDS", "10"),
+        ]);
+        assert_eq!(Shard::from_env(redo), s(7, 10));
+        let past = env(&[("SLURM_ARRAY_TASK_ID", "10"), ("KITAP_SHARDS", "10")]);
+        assert!(Shard::from_env(past).unwrap_err().contains("--array=0-9"));
         let k8s = env(&[("JOB_COMPLETION_INDEX", "0"), ("KITAP_SHARDS", "4")]);
         assert_eq!(Shard::from_env(k8s), s(0, 4));
         let none = Shard::from_env(env(&[])).unwrap_err();
