@@ -425,12 +425,18 @@ fn merge(req: &crate::merge::MergeRequest) -> ExitCode {
             if !req.quiet {
                 for name in &m.removed {
                     eprintln!(
-                        "kitap: removed {name}: a part of an earlier run with another number of shards"
+                        "kitap: removed {name}: merged, a part of a run with another number of shards"
+                    );
+                }
+                if let crate::merge::Review::TooLarge(bytes) = m.review {
+                    eprintln!(
+                        "kitap: review.html not written: the manifest ({} MiB) is too large for one page (the old page was removed)",
+                        bytes >> 20
                     );
                 }
                 let s = &m.summary;
                 eprintln!(
-                    "kitap merge: {} of {} shard(s) merged ({} part(s) read, the others merged before); {} book(s): {} ok, {} partial, {} failed; {} page(s), {} failed → {}{}",
+                    "kitap merge: {} of {} shard(s) merged ({} part(s) read: new since the last merge); {} book(s): {} ok, {} partial, {} failed; {} page(s), {} failed → {}{}",
                     m.shards as usize - m.missing.len(),
                     m.shards,
                     m.applied.len(),
@@ -441,7 +447,7 @@ fn merge(req: &crate::merge::MergeRequest) -> ExitCode {
                     s.pages,
                     s.pages_failed,
                     m.manifest_path.display(),
-                    if m.review.is_some() {
+                    if matches!(m.review, crate::merge::Review::Written(_)) {
                         " and review.html"
                     } else {
                         ""

@@ -374,8 +374,15 @@ fn starting_state(job: &mut Job) -> Manifest {
     for b in &mut earlier {
         b.settle_review(job.settings.pipeline.review_below_confidence);
     }
+    // A run of every book reads every book's record in OUT: its manifest supersedes the parts
+    // of sharded runs there, which a later merge must not read again.
+    let merged_parts = match job.shard {
+        None => crate::merge::part_stamps(&job.out),
+        Some(_) => Default::default(),
+    };
     Manifest {
         shard,
+        merged_parts,
         ..Manifest::new(
             pipeline,
             started.clone(),
@@ -503,15 +510,22 @@ fn find_languages(job: &mut Job, decisions: &[Decision], reporter: &Reporter) {
     }
 }
 
+/// What killed runs left of this run's books (all, or its shard's) is cleaned up or put back.
+fn recover(job: &Job, reporter: &Reporter) -> std::io::Result<()> {
+    for line in generation::recover(&job.out, |id| job.owns(id), job.shard.is_none())? {
+        reporter.warn(&line);
+    }
+    crate::shard::remove_temporaries(&job.out, job.shard);
+    Ok(())
+}
+
 /// Runs the batch. Never panics on bad input: every failure becomes a record in the manifest.
 pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
     // First: a signal while inputs are hashed must stop the run cleanly too.
     let stop = stop::Stop::install();
     let reporter = Reporter::new(job.page_total(), job.quiet, job.log_format);
     announce(&job, &reporter);
-    for line in generation::recover(&job.out, |id| job.owns(id), job.shard.is_none())? {
-        reporter.warn(&line);
-    }
+    recover(&job, &reporter)?;
     let state = starting_state(&mut job);
     let decisions = decide(&job);
     let items: Vec<(usize, usize)> = job
@@ -535,6 +549,11 @@ pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
     find_languages(&mut job, &decisions, &reporter);
     let caches = page_caches(&job, &decisions);
     let mut books = Books::new(&job, &reporter, decisions, state, &starts, &caches);
+    // A shard's part says it is running (complete: false) before any book changes: killed
+    // before it finishes a book, it is still named missing by the merge.
+    if job.shard.is_some() {
+        books.write_manifest();
+    }
     let budget = Budget::new(job.memory.pages);
     schedule::run_ordered(
         Schedule::for_threads(job.jobs),

@@ -249,7 +249,7 @@ impl OutLock {
                 continue;
             }
             let other = open(&e.path())?;
-            if !take(&other, Mode::Exclusive, deadline(None), &e.path())? {
+            if !take(&other, Mode::Exclusive, deadline(wait), &e.path())? {
                 return Err(LockError::OtherShards {
                     path: e.path(),
                     running: n,

@@ -39,6 +39,11 @@ pub struct Manifest {
     /// The shards a merge lacked (`K-of-N`): never run, still running, or stopped.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_shards: Vec<String>,
+    /// The shard parts this manifest holds, by name (`K-of-N`), each with its `finished`:
+    /// merged by `kitap merge`, or superseded by an unsharded run (which reads every book's
+    /// record in OUT). A later merge reads only the parts that changed since.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub merged_parts: BTreeMap<String, String>,
     pub books: Vec<BookRecord>,
 }
 
@@ -684,6 +689,7 @@ impl Manifest {
             shard: None,
             incomplete: false,
             missing_shards: Vec::new(),
+            merged_parts: BTreeMap::new(),
             books,
         }
     }

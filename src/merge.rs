@@ -5,9 +5,10 @@
 //! unchanged, failed, and those OUT held before), so the parts of all N shards together are
 //! what one unsharded run over the same SCANS would have written. A part replaces, for the
 //! books of its shard, what `manifest.json` said; a shard without a part keeps what
-//! `manifest.json` said and is reported missing (`incomplete: true`). Parts are applied in the
-//! order their runs finished, and only those that finished after `manifest.json` did: an older
-//! part has been merged already, or a later unsharded run superseded it.
+//! `manifest.json` said and is reported missing (`incomplete: true`). The manifest lists the
+//! parts it holds (`merged_parts`: each part's name and `finished`, recorded by a merge, or by
+//! an unsharded run, whose manifest supersedes every part there); a merge reads only the parts
+//! that changed since, whatever their N, in the order they finished.
 //!
 //! The books are streamed: each source is read one book at a time (books are sorted by id in
 //! every manifest kitap writes), a book's JSON is copied as it is, and only its id and its
@@ -57,20 +58,30 @@ pub struct MergeRequest {
     pub no_review: bool,
 }
 
+/// Every part in OUT with its `finished` (a part that cannot be read is left out: a merge
+/// will name it). An unsharded run records them in its manifest: it reads every book's record,
+/// so its manifest supersedes them.
+pub fn part_stamps(out: &Path) -> BTreeMap<String, String> {
+    shard::parts(out)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(s, path)| Some((s.to_string(), Stream::open(&path).ok()?.header.finished)))
+        .collect()
+}
+
 /// What a merge did.
 #[derive(Debug)]
 pub struct Merged {
     pub manifest_path: PathBuf,
     pub shards: u32,
-    /// Parts applied over `manifest.json`, by name.
+    /// Parts read (those that changed since the manifest was written), by name.
     pub applied: Vec<String>,
     /// Shards of N without a finished part of this run, with why.
     pub missing: Vec<(Shard, String)>,
-    /// Parts of another N, older than this run's, removed.
+    /// Parts of another N than this run's, merged and removed.
     pub removed: Vec<String>,
     pub summary: Summary,
-    /// review.html was written (not for a manifest too large to show on one page).
-    pub review: Option<PathBuf>,
+    pub review: Review,
 }
 
 impl Merged {
@@ -141,6 +152,7 @@ struct Header {
     finished: String,
     stage_seconds: StageSeconds,
     shard: Option<ShardRecord>,
+    merged_parts: BTreeMap<String, String>,
 }
 
 /// One book as copied: its id, its JSON as written, and what the summary needs.
@@ -419,6 +431,7 @@ fn header(mut f: BTreeMap<String, serde_json::Value>) -> Result<Header, String> 
         finished: take(&mut f, "finished")?.unwrap_or_default(),
         stage_seconds: summary.map(|s| s.stage_seconds).unwrap_or_default(),
         shard: take(&mut f, "shard")?,
+        merged_parts: take(&mut f, "merged_parts")?.unwrap_or_default(),
     })
 }
 
@@ -483,28 +496,22 @@ impl Source {
 /// Merges OUT's shard parts into its manifest (see the module's notes).
 pub fn merge(req: &MergeRequest) -> Result<Merged, MergeError> {
     let out = &req.out;
-    let _lock = OutLock::acquire(out, req.wait_lock).map_err(MergeError::Lock)?;
-    let listed = shard::parts(out).map_err(|e| MergeError::Source {
-        path: shard::dir(out),
-        message: e.to_string(),
-    })?;
-    let mut parts = Vec::new();
-    for (shard, path) in listed {
-        let stream = Stream::open(&path)?;
-        parts.push((shard, stream));
+    // A mistyped OUT is not made: there is nothing to merge in it.
+    if !shard::dir(out).is_dir() {
+        return Err(MergeError::NoParts(shard::dir(out)));
     }
-    let (count, mut parts, removed) = choose(out, parts, req.shards)?;
-    // What the shards of this run are: one kitap, one pipeline.
-    check_same(&parts, "kitap version", |h| h.kitap_version.clone())?;
-    check_same(&parts, "pipeline", |h| {
-        format!(
-            "'{}' (review below {})",
-            h.pipeline.name,
-            h.pipeline
-                .review_below_confidence
-                .map_or("-".to_string(), |c| c.to_string())
-        )
-    })?;
+    let _lock = OutLock::acquire(out, req.wait_lock).map_err(MergeError::Lock)?;
+    shard::remove_temporaries(out, None);
+    let parts = read_parts(out)?;
+    let order = |p: &Stream| manifest::time_order(&p.header.finished);
+    let count = match req.shards {
+        Some(n) => n,
+        None => parts
+            .iter()
+            .max_by_key(|(_, p)| order(p))
+            .map(|(s, _)| s.count)
+            .ok_or_else(|| MergeError::NoParts(shard::dir(out)))?,
+    };
     let missing = missing(&parts, count, req.run.as_deref());
     let manifest_path = out.join("manifest.json");
     let base = match Stream::open(&manifest_path) {
@@ -512,23 +519,29 @@ pub fn merge(req: &MergeRequest) -> Result<Merged, MergeError> {
         Err(MergeError::Source { .. }) if !manifest_path.exists() => None,
         Err(e) => return Err(e),
     };
-    let base_finished = base
-        .as_ref()
-        .map(|b| manifest::time_order(&b.header.finished));
-    // Only parts that finished after the manifest was written, in the order they finished (a
-    // merged manifest finished when its newest part did: that part is merged again, to the
-    // same result).
-    let order = |p: &Stream| manifest::time_order(&p.header.finished);
-    parts.retain(|(_, p)| base_finished.as_ref().is_none_or(|f| order(p) >= *f));
-    parts.sort_by(|a, b| order(&a.1).cmp(&order(&b.1)).then(a.0.cmp(&b.0)));
-    let applied: Vec<String> = parts.iter().map(|(s, _)| format!("{s}.json")).collect();
-    let header = merged_header(base.as_ref().map(|b| &b.header), &parts);
-    let ahead = parts.len() < MOST_THREADS;
+    // Every part present is in the manifest once this merge is written.
+    let stamps: BTreeMap<String, String> = parts
+        .iter()
+        .map(|(s, p)| (s.to_string(), p.header.finished.clone()))
+        .collect();
+    let before = base.as_ref().map(|b| &b.header.merged_parts);
+    check_pipelines(&parts, count)?;
+    // The parts that changed since the manifest was written, in the order they finished.
+    let (mut fresh, _held): (Vec<_>, Vec<_>) = parts
+        .into_iter()
+        .partition(|(s, p)| before.and_then(|m| m.get(&s.to_string())) != Some(&p.header.finished));
+    fresh.sort_by(|a, b| order(&a.1).cmp(&order(&b.1)).then(a.0.cmp(&b.0)));
+    // One kitap for the parts read now (a shard redone after an upgrade joins the others).
+    let read_now: Vec<&(Shard, Stream)> = fresh.iter().collect();
+    check_same(&read_now, "kitap version", |h| h.kitap_version.clone())?;
+    let applied: Vec<String> = fresh.iter().map(|(s, _)| format!("{s}.json")).collect();
+    let header = merged_header(base.as_ref().map(|b| &b.header), &fresh);
+    let ahead = fresh.len() < MOST_THREADS;
     let mut sources: Vec<Source> = base
         .into_iter()
         .map(|stream| Source::new(stream, None, ahead))
         .chain(
-            parts
+            fresh
                 .into_iter()
                 .map(|(s, stream)| Source::new(stream, Some(s), ahead)),
         )
@@ -536,10 +549,20 @@ pub fn merge(req: &MergeRequest) -> Result<Merged, MergeError> {
     for s in &mut sources {
         s.advance()?;
     }
+    // Parts of another N than this run's are merged now: they go once the manifest is written.
+    let stale: Vec<String> = stamps
+        .keys()
+        .filter(|name| Shard::parse_name(name).is_some_and(|s| s.count != count))
+        .cloned()
+        .collect();
     let manifest = Manifest {
         kitap_version: header.kitap_version.clone(),
         incomplete: !missing.is_empty(),
         missing_shards: missing.iter().map(|(s, _)| s.to_string()).collect(),
+        merged_parts: stamps
+            .into_iter()
+            .filter(|(name, _)| !stale.contains(name))
+            .collect(),
         ..Manifest::new(
             header.pipeline.clone(),
             header.started.clone(),
@@ -549,10 +572,18 @@ pub fn merge(req: &MergeRequest) -> Result<Merged, MergeError> {
         )
     };
     let summary = write_manifest(manifest, &mut sources, &manifest_path)?;
+    let removed = stale
+        .into_iter()
+        .filter(|name| std::fs::remove_file(shard::dir(out).join(format!("{name}.json"))).is_ok())
+        .map(|name| format!("{name}.json"))
+        .collect();
     let review = if req.no_review {
-        None
+        Review::Skipped
     } else {
-        write_review(out, &manifest_path)
+        write_review(out, &manifest_path).map_err(|source| MergeError::Write {
+            path: out.join("review.html"),
+            source,
+        })?
     };
     Ok(Merged {
         manifest_path,
@@ -565,43 +596,36 @@ pub fn merge(req: &MergeRequest) -> Result<Merged, MergeError> {
     })
 }
 
-/// The number of shards (asked, else that of the part written last) and its parts. Parts of
-/// another N that are older than this N's newest are an earlier sharding's, merged or
-/// superseded: they are removed (their names returned).
-#[allow(clippy::type_complexity)]
-fn choose(
-    out: &Path,
-    parts: Vec<(Shard, Stream)>,
-    asked: Option<u32>,
-) -> Result<(u32, Vec<(Shard, Stream)>, Vec<String>), MergeError> {
-    let order = |p: &Stream| manifest::time_order(&p.header.finished);
-    let count = match asked {
-        Some(n) => n,
-        None => parts
-            .iter()
-            .max_by_key(|(_, p)| order(p))
-            .map(|(s, _)| s.count)
-            .ok_or_else(|| MergeError::NoParts(shard::dir(out)))?,
-    };
-    let newest = parts
-        .iter()
-        .filter(|(s, _)| s.count == count)
-        .map(|(_, p)| order(p))
-        .max()
-        .unwrap_or_default();
-    let (parts, others): (Vec<_>, Vec<_>) = parts.into_iter().partition(|(s, _)| s.count == count);
-    let mut removed = Vec::new();
-    for (s, p) in others {
-        if order(&p) < newest && std::fs::remove_file(&p.path).is_ok() {
-            removed.push(format!("{s}.json"));
-        }
-    }
-    Ok((count, parts, removed))
+/// One pipeline for the shards of N (else OUT would mix two): every part of N is named with
+/// its own when they differ.
+fn check_pipelines(parts: &[(Shard, Stream)], count: u32) -> Result<(), MergeError> {
+    let this_n: Vec<&(Shard, Stream)> = parts.iter().filter(|(s, _)| s.count == count).collect();
+    check_same(&this_n, "pipeline", |h| {
+        format!(
+            "'{}' (review below {})",
+            h.pipeline.name,
+            h.pipeline
+                .review_below_confidence
+                .map_or("-".to_string(), |c| c.to_string())
+        )
+    })
+}
+
+/// Every part in OUT, opened at its books.
+fn read_parts(out: &Path) -> Result<Vec<(Shard, Stream)>, MergeError> {
+    let listed = shard::parts(out).map_err(|e| MergeError::Source {
+        path: shard::dir(out),
+        message: e.to_string(),
+    })?;
+    listed
+        .into_iter()
+        .map(|(shard, path)| Ok((shard, Stream::open(&path)?)))
+        .collect()
 }
 
 /// Parts must agree on `what`; else every part is named with its value.
 fn check_same(
-    parts: &[(Shard, Stream)],
+    parts: &[&(Shard, Stream)],
     what: &'static str,
     value: impl Fn(&Header) -> String,
 ) -> Result<(), MergeError> {
@@ -663,6 +687,7 @@ fn merged_header(base: Option<&Header>, parts: &[(Shard, Stream)]) -> Header {
             finished: manifest::now_rfc3339(),
             stage_seconds: StageSeconds::default(),
             shard: None,
+            merged_parts: BTreeMap::new(),
         },
     };
     if !parts.is_empty() {
@@ -784,15 +809,32 @@ fn write_manifest(
     }
 }
 
-/// review.html from the merged manifest, when it is small enough to show on one page (a
-/// manifest of a million pages is not): None when not written.
-fn write_review(out: &Path, manifest: &Path) -> Option<PathBuf> {
-    const LARGEST: u64 = 256 << 20;
-    if std::fs::metadata(manifest).ok()?.len() > LARGEST {
-        return None;
+/// What became of `review.html`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Review {
+    Written(PathBuf),
+    /// `--no-review`.
+    Skipped,
+    /// The manifest is too large for one page: the old page, which no longer matches it, was
+    /// removed.
+    TooLarge(u64),
+}
+
+/// The largest manifest merge makes a review page of: the page holds the whole manifest in
+/// memory (2.8 GB for a 527 MB manifest).
+const LARGEST_REVIEWED: u64 = 256 << 20;
+
+/// review.html from the merged manifest, when it is small enough to show on one page.
+fn write_review(out: &Path, manifest: &Path) -> io::Result<Review> {
+    let bytes = std::fs::metadata(manifest)?.len();
+    if bytes > LARGEST_REVIEWED {
+        match std::fs::remove_file(out.join("review.html")) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => return Ok(Review::TooLarge(bytes)),
+        }
     }
-    let m = Manifest::read(manifest).ok()?;
-    crate::review::write(out, &m).ok()
+    let m = Manifest::read(manifest).map_err(io::Error::other)?;
+    crate::review::write(out, &m).map(Review::Written)
 }
 
 #[cfg(test)]

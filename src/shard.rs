@@ -170,6 +170,22 @@ pub fn part_path(out: &Path, shard: Shard) -> PathBuf {
     dir(out).join(format!("{shard}.json"))
 }
 
+/// Removes temporary files a killed shard (or merge) left in `OUT/.kitap/shards`: those of
+/// `only`'s part, or all of them (for a run that holds OUT alone).
+pub fn remove_temporaries(out: &Path, only: Option<Shard>) {
+    let mine = only.map(|s| format!(".{s}.json.kitap-tmp-"));
+    for e in std::fs::read_dir(dir(out)).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let dead = match &mine {
+            Some(prefix) => name.starts_with(prefix.as_str()),
+            None => name.contains(".kitap-tmp-"),
+        };
+        if dead {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 /// The manifest parts in OUT, with their shards, in name order.
 pub fn parts(out: &Path) -> std::io::Result<Vec<(Shard, PathBuf)>> {
     let mut found = Vec::new();

@@ -331,15 +331,23 @@ fn parts_of_different_pipelines_or_kitaps_are_refused_and_nothing_is_written() {
         .stderr_contains("1-of-3.json: 'archive'")
         .stderr_contains("0-of-3.json: 'default'");
     assert_eq!(std::fs::read(out.join("manifest.json")).unwrap(), before);
+    // Two shards read now, by two kitaps.
     std::fs::write(
         &path1,
         newer(&text).replace("\"kitap_version\": \"", "\"kitap_version\": \"9."),
     )
     .unwrap();
+    let path0 = kitap::shard::part_path(&out, Shard { index: 0, count: 3 });
+    let text0 = std::fs::read_to_string(&path0).unwrap();
+    std::fs::write(&path0, newer(&text0)).unwrap();
     merge(&out)
         .code(2)
-        .stderr_contains("different kitap versions");
+        .stderr_contains("different kitap versions")
+        .stderr_contains("1-of-3.json: 9.");
     assert_eq!(std::fs::read(out.join("manifest.json")).unwrap(), before);
+    // One shard redone by a newer kitap joins the shards merged before it.
+    std::fs::write(&path0, &text0).unwrap();
+    merge(&out).success();
     // No parts at all: nothing to merge.
     let empty = fixture_dir("shards-none").join("out");
     std::fs::create_dir_all(&empty).unwrap();
@@ -446,4 +454,124 @@ fn shard_auto_reads_slurm_and_kubernetes_and_says_when_neither_is_there() {
         .run()
         .code(2)
         .stderr_contains("KITAP_SHARDS");
+}
+
+fn approve(out: &Path, args: &[&str]) -> Run {
+    Kitap::new().arg("review").arg(out).args(args).run()
+}
+
+#[test]
+fn an_approval_outlives_merges_and_a_revoked_book_stays_revoked() {
+    let Some(_) = shared() else { return };
+    let c = converted();
+    let out = copy_out(&c.sharded, "shards-approval");
+    let scans = out.parent().unwrap().join("scans");
+    copy_dir(&c.scans, &scans);
+    let id = "en-reading-room";
+    let approved = |out: &Path| {
+        read(out)
+            .books
+            .iter()
+            .any(|b| b.id == id && b.approved.is_some())
+    };
+    approve(&out, &["--approve", id, "--by", "Aýna"]).success();
+    merge(&out).success();
+    assert!(approved(&out), "a merge of nothing new keeps the approval");
+    // Its shard runs again (nothing to convert): its part carries the approval.
+    shard_run(&scans, &out, shard_of(id, 3), 3).success();
+    merge(&out).success().stderr_contains("1 part(s) read");
+    assert!(approved(&out));
+    approve(&out, &["--revoke", id]).success();
+    merge(&out).success().stderr_contains("0 part(s) read");
+    assert!(
+        !approved(&out),
+        "the part read before must not bring the approval back"
+    );
+    let record = kitap::generation::read_record(&out.join(id)).unwrap();
+    assert!(record.approved.is_none());
+}
+
+#[test]
+fn parts_of_another_n_not_yet_merged_are_read_not_dropped() {
+    let Some(_) = shared() else { return };
+    let c = converted();
+    let out = copy_out(&c.sharded, "shards-other-n");
+    let scans = out.parent().unwrap().join("scans");
+    copy_dir(&c.scans, &scans);
+    // en-reading-room gets a new page; a 2-shard run rebuilds it, and nobody merges.
+    let id = "en-reading-room";
+    small_page(&scans.join(id).join("0002.png"));
+    let k2 = shard_of(id, 2);
+    shard_run(&scans, &out, k2, 2).success();
+    // Then a 3-shard run, of a shard without that book, and a merge of the 3-shard run.
+    let other = (0..3).find(|&k| k != shard_of(id, 3)).unwrap();
+    shard_run(&scans, &out, other, 3).success();
+    merge(&out)
+        .success()
+        .stderr_contains(&format!("removed {k2}-of-2.json"));
+    let m = read(&out);
+    let book = m.books.iter().find(|b| b.id == id).unwrap();
+    assert_eq!(book.pages.len(), 2, "the 2-shard part's record was read");
+    // Every file the manifest lists is on disk with its size and hash.
+    Kitap::new().arg("validate").arg(&out).run().success();
+}
+
+#[test]
+fn a_shard_killed_before_it_finishes_a_book_is_named_missing() {
+    let Some(_) = shared() else { return };
+    let c = converted();
+    let out = copy_out(&c.sharded, "shards-killed");
+    let scans = out.parent().unwrap().join("scans");
+    copy_dir(&c.scans, &scans);
+    // kk-dala-kitaphanasy (shard 2) changes: its three pages are read again.
+    let id = "kk-dala-kitaphanasy";
+    let k = shard_of(id, 3);
+    std::fs::copy(
+        scans.join(id).join("0001.png"),
+        scans.join(id).join("0004.png"),
+    )
+    .unwrap();
+    let part = kitap::shard::part_path(&out, Shard { index: k, count: 3 });
+    let before = std::fs::read(&part).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kitap"))
+        .arg("convert")
+        .arg(&scans)
+        .arg("-o")
+        .arg(&out)
+        .args(["--jobs", "1", "--quiet", "--shard", &format!("{k}/3")])
+        .env("KITAP_RUN", "night-2")
+        .spawn()
+        .unwrap();
+    // The part says the shard is running before the first page is read.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::fs::read(&part).unwrap() == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the part was not rewritten"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let p = self::part(&out, k, 3);
+    assert!(!p.shard.as_ref().unwrap().complete);
+    merge(&out)
+        .code(1)
+        .stderr_contains(&format!("shard {k}-of-3 missing: its run has not ended"));
+    let m = read(&out);
+    assert!(m.incomplete);
+    // The book as it was: its old generation, whole.
+    Kitap::new().arg("validate").arg(&out).run().success();
+    // The shard again, to its end: complete.
+    shard_run(&scans, &out, k, 3).success();
+    merge(&out).success();
+    assert_eq!(book(&read(&out), id).pages.len(), 4);
+}
+
+#[test]
+fn a_merge_of_a_folder_without_parts_makes_nothing() {
+    let dir = fixture_dir("shards-typo");
+    let typo = dir.join("no-such-out");
+    merge(&typo).code(2).stderr_contains("no shard parts");
+    assert!(!typo.exists(), "a mistyped OUT is not made");
 }
