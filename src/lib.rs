@@ -28,6 +28,8 @@ pub mod pdf;
 pub mod prepare;
 pub mod reading;
 pub mod review;
+#[allow(unsafe_code)]
+pub mod tess;
 pub mod textsize;
 pub mod units;
 pub mod validate;
