@@ -304,14 +304,20 @@ fn export(args: &ExportArgs) -> ExitCode {
 
 /// Tesseract's OpenMP threads fight rayon's workers (a page took 14.7 s instead of 1.5 s), and
 /// OpenMP reads OMP_THREAD_LIMIT only at process start: so kitap restarts itself with it set.
-/// glibc's malloc is told the same way to give every block of 4 MiB or more back to the system
-/// when freed: by default it raises that threshold to the largest block freed (up to 32 MiB),
-/// after which each worker's arena keeps the page buffers it freed, and a run of 30 MP pages
-/// under `--max-memory 520M` at `--jobs 2` peaked at 557 MiB instead of ~420.
+/// glibc's malloc is told the same way to give every block of 16 MiB or more back to the
+/// system when freed: by default it raises that threshold to the largest block freed (up to
+/// 32 MiB), after which each worker's arena keeps the page buffers it freed, and a run of 30 MP
+/// pages under `--max-memory 520M` at `--jobs 2` peaked at 557 MiB instead of ~300. Not lower:
+/// at 4 MiB every buffer of a 300-dpi page (8 MiB) and many of Tesseract's were mapped afresh
+/// and unmapped each time, and a fixed threshold also fixes the trim threshold at 128 KiB, so
+/// each arena kept handing its top back and faulting it in again: 2.3 times the page faults,
+/// and every unmapping interrupts the other worker's core to flush its TLB. The trim threshold
+/// is set to 16 MiB alike.
 fn ensure_process_environment() {
-    const FIXED: [(&str, &str); 2] = [
+    const FIXED: [(&str, &str); 3] = [
         ("OMP_THREAD_LIMIT", "1"),
-        ("MALLOC_MMAP_THRESHOLD_", "4194304"),
+        ("MALLOC_MMAP_THRESHOLD_", "16777216"),
+        ("MALLOC_TRIM_THRESHOLD_", "16777216"),
     ];
     let missing: Vec<(&str, &str)> = FIXED
         .into_iter()

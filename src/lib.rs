@@ -30,6 +30,8 @@ pub mod prepare;
 pub mod reading;
 pub mod review;
 pub mod shard;
+#[allow(unsafe_code)]
+pub mod tess;
 pub mod textsize;
 pub mod units;
 pub mod validate;

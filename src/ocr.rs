@@ -1,14 +1,14 @@
 //! OCR with libtesseract in-process: one engine per worker thread, words with boxes and confidences.
 //!
-//! The safe `tesseract` API gives text, hOCR and TSV; hOCR carries everything kitap needs (blocks,
-//! paragraphs, lines with baselines, words with boxes and confidences), so it is parsed into
-//! [`OcrPage`] rather than walking Tesseract's iterator through raw FFI.
+//! The engine and the walk over its results live in [`crate::tess`] (Tesseract's C API): they
+//! give everything kitap needs (blocks, paragraphs, lines with baselines, words with boxes and
+//! confidences) as an [`OcrPage`], exactly as Tesseract's hOCR says it but without the cost of
+//! writing hOCR. [`parse_hocr`] reads hOCR back (kitap's own, in tests).
 
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
 
 use image::GrayImage;
-use tesseract::plumbing::TessBaseApi;
 
 /// A box of the OCR'd image in pixels, as hOCR gives it: the one rectangle type, in `f64`.
 pub type BBox = crate::geometry::Rect<f64>;
@@ -210,8 +210,6 @@ pub enum OcrError {
     Image(String),
     /// Recognition failed.
     Recognition,
-    /// Recognition gave no hOCR to read.
-    NoHocr,
 }
 
 impl std::fmt::Display for OcrError {
@@ -228,7 +226,6 @@ impl std::fmt::Display for OcrError {
             }
             OcrError::Image(e) => write!(f, "Tesseract refused the image: {e}"),
             OcrError::Recognition => f.write_str("Tesseract failed to recognise the page"),
-            OcrError::NoHocr => f.write_str("Tesseract returned no hOCR"),
         }
     }
 }
@@ -237,7 +234,7 @@ impl std::error::Error for OcrError {}
 
 /// One Tesseract engine, loaded with a set of models, reused page after page by one thread.
 pub struct OcrEngine {
-    api: TessBaseApi,
+    api: crate::tess::Api,
     models: String,
 }
 
@@ -245,15 +242,13 @@ impl OcrEngine {
     /// Loads `models` (e.g. `rus+eng`) from `tessdata`. Takes ~0.1 s; reuse the engine.
     pub fn new(tessdata: &Path, models: &str) -> Result<OcrEngine, OcrError> {
         crate::osd::hush_leptonica();
-        let mut api = TessBaseApi::create();
         let name = |e: std::ffi::NulError| OcrError::Name(e.to_string());
-        let path = CString::new(tessdata.as_os_str().as_encoded_bytes()).map_err(name)?;
+        CString::new(tessdata.as_os_str().as_encoded_bytes()).map_err(name)?;
         let lang = CString::new(models).map_err(name)?;
-        api.init_2(Some(&path), Some(&lang))
-            .map_err(|_| OcrError::Models {
-                models: models.to_string(),
-                tessdata: tessdata.to_path_buf(),
-            })?;
+        let api = crate::tess::Api::new(tessdata, &lang).ok_or_else(|| OcrError::Models {
+            models: models.to_string(),
+            tessdata: tessdata.to_path_buf(),
+        })?;
         let mut engine = OcrEngine {
             api,
             models: models.to_string(),
@@ -268,12 +263,14 @@ impl OcrEngine {
 
     fn set(&mut self, name: &str, value: &str) -> Result<(), OcrError> {
         let (n, v) = (CString::new(name).unwrap(), CString::new(value).unwrap());
-        self.api
-            .set_variable(&n, &v)
-            .map_err(|_| OcrError::Variable {
+        if self.api.set_variable(&n, &v) {
+            Ok(())
+        } else {
+            Err(OcrError::Variable {
                 name: name.to_string(),
                 value: value.to_string(),
             })
+        }
     }
 
     pub fn models(&self) -> &str {
@@ -285,32 +282,34 @@ impl OcrEngine {
     /// would hold memory the budget has already given to another page. A tiny blank image
     /// replaces them.
     pub fn release_page(&mut self) {
-        const SIDE: i32 = 16;
+        const SIDE: u32 = 16;
         let blank = [255u8; (SIDE * SIDE) as usize];
-        let _ = self.api.set_image(&blank, SIDE, SIDE, 1, SIDE);
+        self.api.set_image(&blank, SIDE, SIDE);
     }
 
     /// Recognises a greyscale page. `dpi` is the image's resolution when known; without it
     /// Tesseract estimates one from the text itself.
     pub fn recognize(&mut self, image: &GrayImage, dpi: Option<u32>) -> Result<OcrPage, OcrError> {
         let (w, h) = image.dimensions();
-        self.api
-            .set_image(image.as_raw(), w as i32, h as i32, 1, w as i32)
-            .map_err(|e| OcrError::Image(format!("{e:?}")))?;
-        if let Some(dpi) = dpi {
-            self.api.set_source_resolution(dpi as i32);
+        if !self.api.set_image(image.as_raw(), w, h) {
+            return Err(OcrError::Image(format!(
+                "{w}×{h} pixels do not fit the buffer"
+            )));
         }
-        self.api.recognize().map_err(|_| OcrError::Recognition)?;
-        let hocr = self.api.get_hocr_text(0).map_err(|_| OcrError::NoHocr)?;
-        let hocr = hocr.as_ref().to_string_lossy();
-        let mut page = parse_hocr(&hocr);
+        if let Some(dpi) = dpi {
+            self.api.set_source_resolution(dpi);
+        }
+        if !self.api.recognize() {
+            return Err(OcrError::Recognition);
+        }
+        let mut page = self.api.page();
         page.width = w;
         page.height = h;
         Ok(page)
     }
 }
 
-/// Parses the hOCR Tesseract writes for one page. Tolerant: anything unexpected is skipped.
+/// Parses hOCR of one page (as Tesseract or kitap writes it). Tolerant: anything unexpected is skipped.
 pub fn parse_hocr(hocr: &str) -> OcrPage {
     let mut page = OcrPage::default();
     let mut rest = hocr;

