@@ -366,15 +366,21 @@ pub fn parse_hocr(hocr: &str) -> OcrPage {
             _ => {}
         }
     }
-    // Drop structure that holds no words: it has nothing to show, search or read.
-    for b in &mut page.blocks {
-        for p in &mut b.paragraphs {
-            p.lines.retain(|l| !l.words.is_empty());
-        }
-        b.paragraphs.retain(|p| !p.lines.is_empty());
-    }
-    page.blocks.retain(|b| !b.paragraphs.is_empty());
+    page.drop_empty();
     page
+}
+
+impl OcrPage {
+    /// Drops structure that holds no words: it has nothing to show, search or read.
+    pub(crate) fn drop_empty(&mut self) {
+        for b in &mut self.blocks {
+            for p in &mut b.paragraphs {
+                p.lines.retain(|l| !l.words.is_empty());
+            }
+            b.paragraphs.retain(|p| !p.lines.is_empty());
+        }
+        self.blocks.retain(|b| !b.paragraphs.is_empty());
+    }
 }
 
 fn current_block(page: &mut OcrPage) -> &mut Block {
@@ -398,7 +404,8 @@ fn current_paragraph(page: &mut OcrPage) -> &mut Paragraph {
     b.paragraphs.last_mut().unwrap()
 }
 
-fn current_line(page: &mut OcrPage) -> &mut Line {
+/// The line words go to: the last one, made (with its paragraph and block) when there is none.
+pub(crate) fn current_line(page: &mut OcrPage) -> &mut Line {
     let p = current_paragraph(page);
     if p.lines.is_empty() {
         p.lines.push(Line {

@@ -147,7 +147,7 @@ impl Api {
             let text = text.trim();
             if !text.is_empty() {
                 let conf = results.word_confidence().trunc() as f32;
-                let line = last_line(&mut page);
+                let line = crate::ocr::current_line(&mut page);
                 line.words.push(Word {
                     bbox: word_box,
                     text: text.to_string(),
@@ -157,42 +157,9 @@ impl Api {
             results.next_word();
         }
         drop(results);
-        for b in &mut page.blocks {
-            for p in &mut b.paragraphs {
-                p.lines.retain(|l| !l.words.is_empty());
-            }
-            b.paragraphs.retain(|p| !p.lines.is_empty());
-        }
-        page.blocks.retain(|b| !b.paragraphs.is_empty());
+        page.drop_empty();
         page
     }
-}
-
-/// The line words go to: the last one, made when there is none yet.
-fn last_line(page: &mut OcrPage) -> &mut Line {
-    if page.blocks.is_empty() {
-        page.blocks.push(Block {
-            bbox: BBox::default(),
-            paragraphs: Vec::new(),
-        });
-    }
-    let block = page.blocks.last_mut().expect("a block");
-    if block.paragraphs.is_empty() {
-        block.paragraphs.push(Paragraph {
-            bbox: block.bbox,
-            lines: Vec::new(),
-        });
-    }
-    let para = block.paragraphs.last_mut().expect("a paragraph");
-    if para.lines.is_empty() {
-        para.lines.push(Line {
-            bbox: para.bbox,
-            baseline_slope: 0.0,
-            baseline_offset: 0.0,
-            words: Vec::new(),
-        });
-    }
-    para.lines.last_mut().expect("a line")
 }
 
 /// Tesseract's result iterator over the last recognition.
