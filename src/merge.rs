@@ -22,13 +22,13 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::fsio;
 use crate::lock::{LockError, OutLock};
 use crate::manifest::{
-    self, Manifest, PageStatus, PipelineInfo, ShardRecord, StageSeconds, Status, Summary,
+    self, BookRecord, Manifest, PageStatus, PipelineInfo, ShardRecord, StageSeconds, Status,
+    Summary,
 };
 use crate::shard::{self, Shard, shard_of};
 
@@ -164,22 +164,11 @@ struct Book {
     pages_failed: usize,
 }
 
-#[derive(Deserialize)]
-struct Brief {
-    id: String,
-    status: Status,
-    #[serde(default)]
-    pages: Vec<PageBrief>,
-}
-
-#[derive(Deserialize)]
-struct PageBrief {
-    status: PageStatus,
-}
-
 impl Book {
+    /// Parses the whole record, not only what the summary needs: a record kitap could not
+    /// read back (a damaged part) is refused here, before it is copied into the manifest.
     fn parse(json: Vec<u8>) -> Result<Book, String> {
-        let b: Brief = serde_json::from_slice(&json).map_err(|e| format!("a book: {e}"))?;
+        let b: BookRecord = serde_json::from_slice(&json).map_err(|e| format!("a book: {e}"))?;
         Ok(Book {
             pages_failed: b
                 .pages

@@ -112,3 +112,33 @@ fn a_looping_tiff_chain_counts_each_frame_once() {
         3
     );
 }
+
+/// A shard part whose book lacks a language's `tag` was merged into a manifest kitap could not
+/// read back (the merge parsed only ids and page statuses): every later run, validation and
+/// export of that OUT would have failed. Now the merge refuses the part by name, exit 2, and
+/// writes nothing. Found by the `manifest` target.
+#[test]
+fn a_damaged_book_in_a_part_is_refused_not_merged() {
+    let out = tempfile::tempdir().unwrap();
+    let shards = out.path().join(".kitap/shards");
+    std::fs::create_dir_all(&shards).unwrap();
+    std::fs::copy(
+        data("merge-part-damaged-book.json"),
+        shards.join("0-of-1.json"),
+    )
+    .unwrap();
+    let req = kitap::merge::MergeRequest {
+        out: out.path().to_path_buf(),
+        shards: None,
+        run: None,
+        wait_lock: None,
+        quiet: true,
+        no_review: true,
+    };
+    let err = kitap::merge::merge(&req).expect_err("a damaged part is refused");
+    assert_eq!(err.exit_code(), 2);
+    let message = err.to_string();
+    assert!(message.contains("0-of-1.json"), "{message}");
+    assert!(message.contains("tag"), "{message}");
+    assert!(!out.path().join("manifest.json").exists());
+}
