@@ -605,6 +605,36 @@ fn load_png<R: BufRead + Seek>(mut r: R, limits: LoadLimits) -> Result<LoadedPag
         }
         _ => None,
     };
+    // A palette of greys only (16-grey scans): read the indices straight into grey pixels.
+    // Through image they would become RGB, and the page's grey conversion, cover, thumbnail
+    // and straightened display image would all be done in colour.
+    let greys: Option<Vec<u8>> = match (info.color_type, &info.palette, &info.trns) {
+        (png::ColorType::Indexed, Some(p), None)
+            if !info.interlaced && p.chunks_exact(3).all(|c| c[0] == c[1] && c[1] == c[2]) =>
+        {
+            Some(p.chunks_exact(3).map(|c| c[0]).collect())
+        }
+        _ => None,
+    };
+    if let Some(greys) = greys {
+        let orientation = info
+            .exif_metadata
+            .as_deref()
+            .and_then(Orientation::from_exif_chunk)
+            .unwrap_or(Orientation::NoTransforms);
+        let grey = grey_palette_pixels(reader, &greys)?;
+        return Ok(LoadedPage {
+            image: DynamicImage::ImageLuma8(grey),
+            orientation,
+            file_dpi,
+            bitonal,
+            jpeg: None,
+            jpeg_components: 0,
+            format: Format::Png,
+            lossy_source: false,
+            warnings,
+        });
+    }
     drop(reader);
     r.seek(std::io::SeekFrom::Start(0))
         .map_err(LoadError::Unreadable)?;
@@ -624,6 +654,43 @@ fn load_png<R: BufRead + Seek>(mut r: R, limits: LoadLimits) -> Result<LoadedPag
         lossy_source: false,
         warnings,
     })
+}
+
+/// The pixels of an indexed PNG whose palette is `greys`, as grey: each index (1, 2, 4 or 8
+/// bits, rows padded to a byte) looked up in the palette. An index past the palette is black,
+/// as image's expansion makes it.
+fn grey_palette_pixels<R: BufRead + Seek>(
+    mut reader: png::Reader<R>,
+    greys: &[u8],
+) -> Result<GrayImage, LoadError> {
+    let (width, height) = reader.info().size();
+    let bits = reader.info().bit_depth as usize;
+    let mut lut = [0u8; 256];
+    lut[..greys.len().min(256)].copy_from_slice(&greys[..greys.len().min(256)]);
+    let mut pixels = vec![0u8; width as usize * height as usize];
+    let w = width as usize;
+    let per_byte = 8 / bits;
+    let mask = ((1u16 << bits) - 1) as u8;
+    for out in pixels.chunks_exact_mut(w.max(1)) {
+        let row = reader
+            .next_row()
+            .map_err(|e| broken(Format::Png, e))?
+            .ok_or_else(|| broken(Format::Png, "fewer rows than its height"))?;
+        let data = row.data();
+        if bits == 8 {
+            for (o, &i) in out.iter_mut().zip(data) {
+                *o = lut[i as usize];
+            }
+            continue;
+        }
+        for (x, o) in out.iter_mut().enumerate() {
+            let byte = data.get(x / per_byte).copied().unwrap_or(0);
+            let shift = 8 - bits * (x % per_byte + 1);
+            *o = lut[((byte >> shift) & mask) as usize];
+        }
+    }
+    GrayImage::from_raw(width, height, pixels)
+        .ok_or_else(|| broken(Format::Png, "image size out of range"))
 }
 
 /// What the marker walk learned about a JPEG stream.
@@ -976,6 +1043,67 @@ fn tiff_pixels<R: Read + Seek>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An indexed PNG of `width`×`height` at `bits` a pixel over `palette` (RGB triples),
+    /// index = (x + 3y) mod colours.
+    fn indexed_png(width: u32, height: u32, bits: png::BitDepth, palette: &[u8]) -> Vec<u8> {
+        let colours = palette.len() / 3;
+        let b = bits as usize;
+        let row_bytes = (width as usize * b).div_ceil(8);
+        let mut data = vec![0u8; row_bytes * height as usize];
+        for y in 0..height as usize {
+            for x in 0..width as usize {
+                let i = ((x + 3 * y) % colours) as u8;
+                let bit = x * b;
+                data[y * row_bytes + bit / 8] |= i << (8 - b - bit % 8);
+            }
+        }
+        let mut out = Vec::new();
+        let mut enc = png::Encoder::new(&mut out, width, height);
+        enc.set_color(png::ColorType::Indexed);
+        enc.set_depth(bits);
+        enc.set_palette(palette.to_vec());
+        let mut w = enc.write_header().unwrap();
+        w.write_image_data(&data).unwrap();
+        w.finish().unwrap();
+        out
+    }
+
+    #[test]
+    fn a_palette_of_greys_loads_as_the_same_greys_in_one_channel() {
+        let limits = LoadLimits {
+            max_pixels: 1 << 24,
+        };
+        for (bits, colours) in [
+            (png::BitDepth::One, 2),
+            (png::BitDepth::Two, 4),
+            (png::BitDepth::Four, 16),
+            (png::BitDepth::Eight, 200),
+        ] {
+            let palette: Vec<u8> = (0..colours)
+                .flat_map(|i| [(i * 255 / (colours - 1)) as u8; 3])
+                .collect();
+            // Odd widths: rows end inside a byte.
+            let png = indexed_png(37, 19, bits, &palette);
+            let page = load(&png, 0, limits).unwrap();
+            let DynamicImage::ImageLuma8(grey) = &page.image else {
+                panic!("{bits:?}: not grey: {:?}", page.image.color());
+            };
+            let reference = image::load_from_memory(&png).unwrap().to_luma8();
+            assert_eq!(grey.as_raw(), reference.as_raw(), "{bits:?}");
+            assert_eq!(page.bitonal, bits == png::BitDepth::One, "{bits:?}");
+        }
+        // A palette with one colour stays colour.
+        let mut palette: Vec<u8> = (0..16u8).flat_map(|i| [i * 17; 3]).collect();
+        palette[3] = 200;
+        let page = load(
+            &indexed_png(20, 17, png::BitDepth::Four, &palette),
+            0,
+            limits,
+        )
+        .unwrap();
+        assert!(matches!(page.image, DynamicImage::ImageRgb8(_)));
+    }
 
     #[test]
     fn sniff_names_what_a_file_really_is() {
