@@ -291,7 +291,12 @@ impl OcrEngine {
     /// Tesseract estimates one from the text itself.
     pub fn recognize(&mut self, image: &GrayImage, dpi: Option<u32>) -> Result<OcrPage, OcrError> {
         let (w, h) = image.dimensions();
-        if !self.api.set_image(image.as_raw(), w, h) {
+        let set = if two_level(image.as_raw()) {
+            self.api.set_bitonal(image.as_raw(), w, h)
+        } else {
+            self.api.set_image(image.as_raw(), w, h)
+        };
+        if !set {
             return Err(OcrError::Image(format!(
                 "{w}×{h} pixels do not fit the buffer"
             )));
@@ -307,6 +312,14 @@ impl OcrEngine {
         page.height = h;
         Ok(page)
     }
+}
+
+/// Only black (0) and white (255): a bitonal scan read without straightening by resampling.
+/// Stops at the first grey pixel, which a grey page has within its first rows.
+fn two_level(pixels: &[u8]) -> bool {
+    pixels
+        .chunks(4096)
+        .all(|c| c.iter().fold(true, |ok, &v| ok & ((v == 0) | (v == 255))))
 }
 
 /// Parses hOCR of one page (as Tesseract or kitap writes it). Tolerant: anything unexpected is skipped.
@@ -579,6 +592,65 @@ mod tests {
         assert!(!page_of(&[short, short, short].concat()).runs_sideways());
         // Too few words to tell.
         assert!(!page_of(&down[..4]).runs_sideways());
+    }
+
+    #[test]
+    fn only_black_and_white_is_two_level() {
+        assert!(two_level(&[0, 255, 255, 0]));
+        assert!(!two_level(&[0, 255, 254, 0]));
+        let mut page = vec![255u8; 10_000];
+        assert!(two_level(&page));
+        page[9_999] = 128;
+        assert!(!two_level(&page));
+    }
+
+    /// A G4 page read as 1 bit (Tesseract skips its thresholding) gives the same words, boxes
+    /// and confidences as the same page handed over as 8-bit grey.
+    #[test]
+    fn a_bitonal_page_reads_the_same_as_one_bit_and_as_grey() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/sample-scans/eng-bitonal-g4/0001.tif");
+        let (Ok(bytes), Some(tessdata)) = (std::fs::read(&path), find_tessdata()) else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{} or tessdata missing",
+                path.display()
+            );
+            println!("SKIPPED: {} or tessdata missing", path.display());
+            return;
+        };
+        let limits = crate::load::LoadLimits {
+            max_pixels: 1 << 28,
+        };
+        let page = crate::load::load(&bytes, 0, limits).unwrap();
+        assert!(page.bitonal);
+        let grey = page.image.to_luma8();
+        let mut engine = OcrEngine::new(&tessdata, "eng").unwrap();
+        let one_bit = engine.recognize(&grey, Some(300)).unwrap();
+        let (w, h) = grey.dimensions();
+        assert!(engine.api.set_image(grey.as_raw(), w, h));
+        engine.api.set_source_resolution(300);
+        assert!(engine.api.recognize());
+        let eight_bit = engine.api.page();
+        let words = |p: &OcrPage| -> Vec<(String, BBox, u32)> {
+            p.blocks
+                .iter()
+                .flat_map(|b| &b.paragraphs)
+                .flat_map(|p| &p.lines)
+                .flat_map(|l| &l.words)
+                .map(|w| (w.text.clone(), w.bbox, (w.conf * 10.0) as u32))
+                .collect()
+        };
+        let read = words(&one_bit);
+        assert!(read.len() > 100, "{} words", read.len());
+        let grey_read = words(&eight_bit);
+        let first_difference = read.iter().zip(&grey_read).position(|(a, b)| a != b);
+        assert!(
+            read.len() == grey_read.len() && first_difference.is_none(),
+            "1 bit: {} words, grey: {} words, first difference at word {first_difference:?}",
+            read.len(),
+            grey_read.len()
+        );
     }
 
     #[test]

@@ -83,6 +83,49 @@ impl Api {
         true
     }
 
+    /// Hands Tesseract a two-level page (`pixels` 0 or 255, row after row) as a 1-bit image,
+    /// as it gets a CCITT G4 TIFF from the command line: it then skips its own thresholding
+    /// (Otsu over the whole page) and reads the same black and white. False when the buffer
+    /// is too small or the image cannot be made.
+    pub fn set_bitonal(&mut self, pixels: &[u8], width: u32, height: u32) -> bool {
+        let (Ok(w), Ok(h)) = (c_int::try_from(width), c_int::try_from(height)) else {
+            return false;
+        };
+        let row = width as usize;
+        if row
+            .checked_mul(height as usize)
+            .is_none_or(|n| n > pixels.len())
+            || row == 0
+        {
+            return false;
+        }
+        // SAFETY: pixCreate gives a zeroed 1-bit image of h rows of `wpl` 32-bit words (or
+        // null); exactly those words are written, and the image is destroyed after Tesseract
+        // has copied it (SetImage2 copies).
+        unsafe {
+            let mut pix = leptonica_sys::pixCreate(w, h, 1);
+            if pix.is_null() {
+                return false;
+            }
+            let wpl = leptonica_sys::pixGetWpl(pix) as usize;
+            let data = leptonica_sys::pixGetData(pix);
+            let words = std::slice::from_raw_parts_mut(data, wpl * height as usize);
+            for (line, grey) in words.chunks_exact_mut(wpl).zip(pixels.chunks_exact(row)) {
+                for (word, px) in line.iter_mut().zip(grey.chunks(32)) {
+                    // Leptonica: 1 is black, the leftmost pixel the word's highest bit.
+                    let mut bits = 0u32;
+                    for (i, &v) in px.iter().enumerate() {
+                        bits |= u32::from(v < 128) << (31 - i);
+                    }
+                    *word = bits;
+                }
+            }
+            sys::TessBaseAPISetImage2(self.handle, pix);
+            leptonica_sys::pixDestroy(&mut pix);
+        }
+        true
+    }
+
     /// The resolution of the image set last, in pixels per inch.
     pub fn set_source_resolution(&mut self, ppi: u32) {
         let ppi = c_int::try_from(ppi).unwrap_or(c_int::MAX);
