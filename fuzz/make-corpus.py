@@ -8,7 +8,8 @@
 
 Page images are written small (about 200 px wide) in every layout kitap reads: PNG grey,
 RGB, RGBA, palette, 1-bit and 16-bit; JPEG grey, RGB, progressive, CMYK, with EXIF
-orientation; TIFF G4, LZW, Deflate, PackBits, JPEG-in-TIFF, CMYK, palette and multi-page.
+orientation; TIFF G4, LZW, Deflate, PackBits, JPEG-in-TIFF, CMYK, palette and multi-page;
+JPEG 2000 (JP2 and codestream, lossless and lossy), BMP, WebP (lossless and lossy) and PNM.
 Needs Debian's python3-pil (with libtiff) for the images; without it only the copied seeds and
 the text seeds are written. Idempotent: files are named by content.
 
@@ -92,6 +93,18 @@ def variants(img, small):
     out.append(("tif", save(rgb.convert("P", palette=Image.ADAPTIVE, colors=16), "TIFF",
                             compression="raw")))
     out.append(("tif", save(grey.convert("I;16"), "TIFF", compression="raw")))
+    # JPEG 2000 (lossless and lossy, JP2 and bare codestream), BMP, WebP, PNM.
+    out.append(("jp2", save(grey, "JPEG2000", irreversible=False)))
+    out.append(("jp2", save(rgb, "JPEG2000", irreversible=True, quality_mode="rates",
+                            quality_layers=[20])))
+    out.append(("j2k", save(grey, "JPEG2000", irreversible=False)))
+    out.append(("bmp", save(grey, "BMP", dpi=(300, 300))))
+    out.append(("bmp", save(rgb, "BMP")))
+    out.append(("webp", save(grey, "WEBP", lossless=True)))
+    out.append(("webp", save(rgb, "WEBP", quality=60)))
+    out.append(("pgm", save(grey, "PPM")))
+    out.append(("ppm", save(rgb, "PPM")))
+    out.append(("pbm", save(bw, "PPM")))
     frames = [bw, bw.rotate(90, expand=True), bw.transpose(Image.FLIP_TOP_BOTTOM)]
     out.append(("tif", save(frames[0], "TIFF", compression="group4", save_all=True,
                             append_images=frames[1:])))

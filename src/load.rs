@@ -22,6 +22,12 @@ pub enum Format {
     Png,
     Jpeg,
     Tiff,
+    /// JPEG 2000: a JP2 file or a bare codestream.
+    Jp2,
+    Bmp,
+    WebP,
+    /// Netpbm: PBM, PGM, PPM (binary or plain) and PAM.
+    Pnm,
 }
 
 impl Format {
@@ -30,16 +36,64 @@ impl Format {
             Format::Png => "PNG",
             Format::Jpeg => "JPEG",
             Format::Tiff => "TIFF",
+            Format::Jp2 => "JPEG 2000",
+            Format::Bmp => "BMP",
+            Format::WebP => "WebP",
+            Format::Pnm => "PNM",
         }
     }
 
-    fn matches_extension(self, ext: &str) -> bool {
+    /// File name extensions (lower case) that say this format.
+    pub fn extensions(self) -> &'static [&'static str] {
         match self {
-            Format::Png => ext == "png",
-            Format::Jpeg => matches!(ext, "jpg" | "jpeg" | "jpe"),
-            Format::Tiff => matches!(ext, "tif" | "tiff"),
+            Format::Png => &["png"],
+            Format::Jpeg => &["jpg", "jpeg", "jpe"],
+            Format::Tiff => &["tif", "tiff"],
+            Format::Jp2 => &["jp2", "jpx", "jpf", "j2k", "j2c", "jpc"],
+            Format::Bmp => &["bmp", "dib"],
+            Format::WebP => &["webp"],
+            Format::Pnm => &["pnm", "pbm", "pgm", "ppm", "pam"],
         }
     }
+
+    pub const ALL: [Format; 7] = [
+        Format::Png,
+        Format::Jpeg,
+        Format::Tiff,
+        Format::Jp2,
+        Format::Bmp,
+        Format::WebP,
+        Format::Pnm,
+    ];
+
+    fn matches_extension(self, ext: &str) -> bool {
+        self.extensions().contains(&ext)
+    }
+
+    /// The decoder of the image crate for the formats kitap reads through it.
+    fn image_format(self) -> Option<ImageFormat> {
+        match self {
+            Format::Bmp => Some(ImageFormat::Bmp),
+            Format::WebP => Some(ImageFormat::WebP),
+            Format::Pnm => Some(ImageFormat::Pnm),
+            _ => None,
+        }
+    }
+}
+
+/// Image formats kitap recognises but cannot read, by their first bytes.
+fn unreadable_format(bytes: &[u8]) -> Option<&'static str> {
+    let ftyp = |brands: &[&[u8]]| {
+        bytes.get(4..8) == Some(b"ftyp") && brands.iter().any(|b| bytes.get(8..12) == Some(*b))
+    };
+    Some(match bytes {
+        [b'G', b'I', b'F', b'8', b'7' | b'9', b'a', ..] => "GIF",
+        [b'8', b'B', b'P', b'S', ..] => "Photoshop (PSD)",
+        [0xff, 0x0a, ..] | [0, 0, 0, 0x0c, b'J', b'X', b'L', b' ', ..] => "JPEG XL",
+        _ if ftyp(&[b"avif", b"avis"]) => "AVIF",
+        _ if ftyp(&[b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1"]) => "HEIF/HEIC",
+        _ => return None,
+    })
 }
 
 /// Why a page image cannot be used. Each reads as one line an operator can act on.
@@ -55,6 +109,8 @@ pub enum LoadError {
     Text,
     /// Some other kind of file; its first bytes in hex.
     UnknownFormat { head: String },
+    /// An image in a format kitap recognises but does not read (GIF, HEIF, JPEG XL …).
+    UnreadableFormat { format: &'static str },
     /// Too small to be a page.
     TooSmall { width: u32, height: u32 },
     /// More pixels than the pipeline's limit (found from the header, before decoding).
@@ -81,8 +137,15 @@ impl fmt::Display for LoadError {
             ),
             LoadError::Text => f.write_str("not an image: a text file"),
             LoadError::UnknownFormat { head } => {
-                write!(f, "not a PNG, JPEG or TIFF image (starts with {head})")
+                write!(
+                    f,
+                    "not an image kitap reads: PNG, JPEG, TIFF, JPEG 2000, BMP, WebP or PNM (starts with {head})"
+                )
             }
+            LoadError::UnreadableFormat { format } => write!(
+                f,
+                "a {format} image, which kitap does not read; save the page as TIFF, PNG, JPEG or JPEG 2000"
+            ),
             LoadError::TooSmall { width, height } => write!(
                 f,
                 "image is {width}×{height} pixels: too small to be a page (each side must be at least {MIN_SIDE})"
@@ -112,6 +175,14 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
+impl LoadError {
+    /// The file is a PDF or an image kitap does not read: something that belongs among the
+    /// pages, not a note beside them.
+    pub fn is_image_or_pdf(&self) -> bool {
+        matches!(self, LoadError::Pdf | LoadError::UnreadableFormat { .. })
+    }
+}
+
 fn broken(format: Format, detail: impl fmt::Display) -> LoadError {
     LoadError::Broken {
         format,
@@ -136,7 +207,30 @@ pub fn sniff(bytes: &[u8]) -> Result<Format, LoadError> {
         | [b'M', b'M', 0, 42, ..]
         | [b'I', b'I', 43, 0, ..]
         | [b'M', b'M', 0, 43, ..] => Ok(Format::Tiff),
+        [0, 0, 0, 0x0c, b'j', b'P', b' ', b' ', ..] | [0xff, 0x4f, 0xff, 0x51, ..] => {
+            Ok(Format::Jp2)
+        }
+        [b'B', b'M', _, _, _, _, 0, 0, 0, 0, ..] if bytes.len() >= 26 => Ok(Format::Bmp),
+        [
+            b'R',
+            b'I',
+            b'F',
+            b'F',
+            _,
+            _,
+            _,
+            _,
+            b'W',
+            b'E',
+            b'B',
+            b'P',
+            ..,
+        ] => Ok(Format::WebP),
+        [b'P', b'1'..=b'7', b' ' | b'\t' | b'\r' | b'\n', ..] => Ok(Format::Pnm),
         [b'%', b'P', b'D', b'F', ..] => Err(LoadError::Pdf),
+        _ if unreadable_format(bytes).is_some() => Err(LoadError::UnreadableFormat {
+            format: unreadable_format(bytes).unwrap_or_default(),
+        }),
         _ => {
             let head = &bytes[..bytes.len().min(512)];
             let texty = head.iter().all(|&b| {
@@ -485,6 +579,31 @@ pub fn header(path: &Path, frame: Frame, limits: LoadLimits) -> Result<Header, L
             };
             (w, h, channels, bits)
         }
+        Format::Jp2 => {
+            let mut bytes = Vec::new();
+            let mut file = file;
+            file.read_to_end(&mut bytes)
+                .map_err(LoadError::Unreadable)?;
+            let image = jp2_image(&bytes)?;
+            let channels = image.color_space().num_channels() + u8::from(image.has_alpha());
+            (
+                image.width(),
+                image.height(),
+                channels,
+                image.original_bit_depth(),
+            )
+        }
+        Format::Bmp | Format::WebP | Format::Pnm => {
+            let decoder = image_decoder(file, format, limits)?;
+            let (w, h) = decoder.dimensions();
+            let colour = decoder.color_type();
+            (
+                w,
+                h,
+                colour.channel_count(),
+                (colour.bits_per_pixel() / u16::from(colour.channel_count())) as u8,
+            )
+        }
     };
     check_dimensions(width, height, limits)?;
     Ok(Header {
@@ -529,6 +648,13 @@ pub fn open(
             load_jpeg(&bytes, limits)
         }
         Format::Tiff => load_tiff_frame(tiff_decoder(file, frame)?, limits),
+        Format::Jp2 => {
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes)
+                .map_err(LoadError::Unreadable)?;
+            load_jp2(&bytes, limits)
+        }
+        Format::Bmp | Format::WebP | Format::Pnm => load_with_image(file, format, limits),
     }
 }
 
@@ -539,7 +665,240 @@ pub fn load(bytes: &[u8], frame: usize, limits: LoadLimits) -> Result<LoadedPage
         Format::Png => load_png(Cursor::new(bytes), limits),
         Format::Jpeg => load_jpeg(bytes, limits),
         Format::Tiff => load_tiff(Cursor::new(bytes), frame, limits),
+        Format::Jp2 => load_jp2(bytes, limits),
+        Format::Bmp | Format::WebP | Format::Pnm => {
+            load_with_image(Cursor::new(bytes), format, limits)
+        }
     }
+}
+
+/// Whether a WebP file holds a lossy (VP8) image rather than a lossless (VP8L) one: its RIFF
+/// chunks walked from the start (an extended file has VP8X, ICC, animation and alpha chunks
+/// before the image's).
+fn webp_is_lossy<R: Read + Seek>(r: &mut R) -> bool {
+    let mut at = 12u64;
+    for _ in 0..64 {
+        let mut chunk = [0u8; 8];
+        if r.seek(std::io::SeekFrom::Start(at)).is_err() || r.read_exact(&mut chunk).is_err() {
+            return false;
+        }
+        match &chunk[..4] {
+            b"VP8 " => return true,
+            b"VP8L" => return false,
+            _ => {}
+        }
+        let size = u32::from_le_bytes([chunk[4], chunk[5], chunk[6], chunk[7]]) as u64;
+        at += 8 + size + (size & 1);
+    }
+    false
+}
+
+/// A BMP's resolution from its info header (pixels per metre; 0 means not given), in dpi.
+fn bmp_dpi<R: Read + Seek>(r: &mut R) -> Option<(f64, f64)> {
+    let mut head = [0u8; 46];
+    r.seek(std::io::SeekFrom::Start(0)).ok()?;
+    r.read_exact(&mut head).ok()?;
+    let info_size = u32::from_le_bytes([head[14], head[15], head[16], head[17]]);
+    if info_size < 40 {
+        return None;
+    }
+    let at = |i: usize| i32::from_le_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
+    let (x, y) = (at(38), at(42));
+    (x > 0 && y > 0).then(|| (f64::from(x) * 0.0254, f64::from(y) * 0.0254))
+}
+
+/// The boxes of a JP2 file in `data`, as (type, contents); a bare codestream has none.
+fn jp2_boxes(mut data: &[u8]) -> Vec<([u8; 4], &[u8])> {
+    let mut out = Vec::new();
+    while data.len() >= 8 {
+        let len = u32::from_be_bytes([data[0], data[1], data[2], data[3]]) as u64;
+        let kind = [data[4], data[5], data[6], data[7]];
+        let (head, len) = match len {
+            0 => (8, data.len() as u64),
+            1 if data.len() >= 16 => {
+                let mut l = [0u8; 8];
+                l.copy_from_slice(&data[8..16]);
+                (16, u64::from_be_bytes(l))
+            }
+            _ => (8, len),
+        };
+        if len < head || len > data.len() as u64 {
+            break;
+        }
+        out.push((kind, &data[head as usize..len as usize]));
+        data = &data[len as usize..];
+    }
+    out
+}
+
+/// A JP2 file's resolution (`resc`, the capture resolution, else `resd`), in dpi.
+fn jp2_dpi(data: &[u8]) -> Option<(f64, f64)> {
+    let header = jp2_boxes(data).into_iter().find(|(k, _)| k == b"jp2h")?.1;
+    let res = jp2_boxes(header).into_iter().find(|(k, _)| k == b"res ")?.1;
+    let boxes = jp2_boxes(res);
+    let (_, b) = boxes
+        .iter()
+        .find(|(k, _)| k == b"resc")
+        .or_else(|| boxes.iter().find(|(k, _)| k == b"resd"))?;
+    if b.len() < 10 {
+        return None;
+    }
+    let u = |i: usize| f64::from(u16::from_be_bytes([b[i], b[i + 1]]));
+    // Grid points per metre: numerator / denominator × 10^exponent, vertical first.
+    let per_metre =
+        |n: f64, d: f64, e: u8| (d > 0.0).then(|| n / d * 10f64.powi(i32::from(e as i8)));
+    let v = per_metre(u(0), u(2), b[8])?;
+    let h = per_metre(u(4), u(6), b[9])?;
+    Some((h * 0.0254, v * 0.0254))
+}
+
+/// Whether a JPEG 2000 image was coded with the irreversible 9/7 wavelet (lossy), from the
+/// COD marker of its main header; a reversible 5/3 codestream is lossless.
+fn jp2_is_lossy(data: &[u8]) -> bool {
+    let stream = if data.starts_with(&[0xff, 0x4f]) {
+        data
+    } else {
+        match jp2_boxes(data).into_iter().find(|(k, _)| k == b"jp2c") {
+            Some((_, c)) => c,
+            None => return false,
+        }
+    };
+    // Main header markers after SOC: each FFxx with a 2-byte length, until the first tile.
+    let mut at = 2;
+    while at + 4 <= stream.len() && stream[at] == 0xff {
+        let marker = stream[at + 1];
+        let len = usize::from(u16::from_be_bytes([stream[at + 2], stream[at + 3]]));
+        if marker == 0x90 {
+            break;
+        }
+        if marker == 0x52 {
+            // Lcod, Scod, progression, layers (2), MCT, levels, cb w, cb h, cb style, transform.
+            return stream.get(at + 13) == Some(&0);
+        }
+        at += 2 + len;
+    }
+    false
+}
+
+fn jp2_image(bytes: &[u8]) -> Result<hayro_jpeg2000::Image<'_>, LoadError> {
+    hayro_jpeg2000::Image::new(bytes, &hayro_jpeg2000::DecodeSettings::default())
+        .map_err(|e| broken(Format::Jp2, e))
+}
+
+/// A JPEG 2000 page (JP2 file or bare codestream), 8 bits a sample: grey stays grey, colour
+/// (RGB, or an ICC space of three channels) becomes RGB, CMYK is refused; alpha is dropped.
+fn load_jp2(bytes: &[u8], limits: LoadLimits) -> Result<LoadedPage, LoadError> {
+    let image = jp2_image(bytes)?;
+    let (w, h) = (image.width(), image.height());
+    check_dimensions(w, h, limits)?;
+    let channels = usize::from(image.color_space().num_channels());
+    if channels != 1 && channels != 3 {
+        return Err(LoadError::UnsupportedPixels {
+            layout: format!("JPEG 2000 with {channels} colour channels"),
+        });
+    }
+    let alpha = image.has_alpha();
+    let mut ctx = hayro_jpeg2000::DecoderContext::default();
+    let decoded = image.decode(&mut ctx).map_err(|e| broken(Format::Jp2, e))?;
+    let mut samples = decoded.data_u8();
+    let stride = channels + usize::from(alpha);
+    if alpha {
+        samples = samples
+            .chunks_exact(stride)
+            .flat_map(|p| &p[..channels])
+            .copied()
+            .collect();
+    }
+    let too_short = || broken(Format::Jp2, "fewer samples than its size");
+    let image = if channels == 1 {
+        DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, samples).ok_or_else(too_short)?)
+    } else {
+        DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, samples).ok_or_else(too_short)?)
+    };
+    let mut warnings = Vec::new();
+    let file_dpi = jp2_dpi(bytes).and_then(|dpi| {
+        let p = plausible(dpi);
+        if p.is_none() {
+            warnings.push(format!(
+                "resolution box {:.0}×{:.0} dpi is implausible for a scan; ignored",
+                dpi.0, dpi.1
+            ));
+        }
+        p
+    });
+    Ok(LoadedPage {
+        bitonal: false,
+        image,
+        orientation: Orientation::NoTransforms,
+        file_dpi,
+        jpeg: None,
+        jpeg_components: 0,
+        format: Format::Jp2,
+        lossy_source: jp2_is_lossy(bytes),
+        warnings,
+    })
+}
+
+/// The image crate's decoder for a BMP, WebP or PNM file, with kitap's memory limit.
+fn image_decoder<'a, R: BufRead + Seek + 'a>(
+    r: R,
+    format: Format,
+    limits: LoadLimits,
+) -> Result<Box<dyn ImageDecoder + 'a>, LoadError> {
+    let Some(f) = format.image_format() else {
+        return Err(broken(format, "not decoded by the image crate"));
+    };
+    let mut reader = ImageReader::with_format(r, f);
+    reader.limits(image_limits(limits));
+    let decoder = reader.into_decoder().map_err(|e| broken(format, e))?;
+    Ok(Box::new(decoder))
+}
+
+/// A BMP, WebP or PNM page: checked for size from its header, then decoded whole. Grey stays
+/// grey; 16-bit samples become 8-bit where the pipeline needs it.
+fn load_with_image<'a, R: BufRead + Seek + 'a>(
+    mut r: R,
+    format: Format,
+    limits: LoadLimits,
+) -> Result<LoadedPage, LoadError> {
+    let lossy_source = format == Format::WebP && webp_is_lossy(&mut r);
+    let mut warnings = Vec::new();
+    let file_dpi = if format == Format::Bmp {
+        bmp_dpi(&mut r).and_then(|dpi| {
+            let p = plausible(dpi);
+            if p.is_none() {
+                warnings.push(format!(
+                    "resolution {:.0}×{:.0} dpi in the header is implausible for a scan; ignored",
+                    dpi.0, dpi.1
+                ));
+            }
+            p
+        })
+    } else {
+        None
+    };
+    r.seek(std::io::SeekFrom::Start(0))
+        .map_err(LoadError::Unreadable)?;
+    let mut decoder = image_decoder(r, format, limits)?;
+    let (w, h) = decoder.dimensions();
+    check_dimensions(w, h, limits)?;
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    // A 1-bit PBM is bitonal: eligible for CCITT G4 like a bitonal TIFF.
+    let image = DynamicImage::from_decoder(decoder).map_err(|e| broken(format, e))?;
+    let bitonal = format == Format::Pnm
+        && matches!(&image, DynamicImage::ImageLuma8(g) if g.iter().all(|&v| v == 0 || v == 255));
+    Ok(LoadedPage {
+        image,
+        orientation,
+        file_dpi,
+        bitonal,
+        jpeg: None,
+        jpeg_components: 0,
+        format,
+        // A lossy WebP (VP8) goes into the PDF as JPEG; a lossless one (VP8L) losslessly.
+        lossy_source,
+        warnings,
+    })
 }
 
 fn check_dimensions(w: u32, h: u32, limits: LoadLimits) -> Result<(), LoadError> {
@@ -1044,6 +1403,88 @@ fn tiff_pixels<R: Read + Seek>(
 mod tests {
     use super::*;
 
+    #[test]
+    fn formats_are_told_by_their_first_bytes() {
+        let mut bmp = b"BM\x00\x01\x00\x00\x00\x00\x00\x00".to_vec();
+        bmp.resize(40, 0);
+        assert_eq!(sniff(&bmp).unwrap(), Format::Bmp);
+        assert_eq!(
+            sniff(b"RIFF\x10\x00\x00\x00WEBPVP8L").unwrap(),
+            Format::WebP
+        );
+        assert_eq!(sniff(b"P5\n1500 2100\n255\n").unwrap(), Format::Pnm);
+        assert_eq!(
+            sniff(b"\x00\x00\x00\x0cjP  \r\n\x87\n").unwrap(),
+            Format::Jp2
+        );
+        assert_eq!(sniff(b"\xff\x4f\xff\x51\x00\x2f").unwrap(), Format::Jp2);
+        let unread = |b: &[u8]| match sniff(b) {
+            Err(LoadError::UnreadableFormat { format }) => format,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(unread(b"GIF89a\x10\x00"), "GIF");
+        assert_eq!(unread(b"\x00\x00\x00\x18ftypheic\x00\x00"), "HEIF/HEIC");
+        assert_eq!(unread(b"\x00\x00\x00\x1cftypavif\x00\x00"), "AVIF");
+        assert_eq!(unread(b"8BPS\x00\x01"), "Photoshop (PSD)");
+        // Text that starts like a BMP or a video is not one.
+        assert!(matches!(
+            sniff(b"BMW service notes, 2024"),
+            Err(LoadError::Text)
+        ));
+        assert!(matches!(
+            sniff(b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00"),
+            Err(LoadError::UnknownFormat { .. })
+        ));
+        // Every extension of a format kitap reads marks a page.
+        for f in Format::ALL {
+            for ext in f.extensions() {
+                assert!(crate::discover::PAGE_EXTENSIONS.contains(ext), "{ext}");
+            }
+        }
+        let all: usize = Format::ALL.iter().map(|f| f.extensions().len()).sum();
+        assert_eq!(all, crate::discover::PAGE_EXTENSIONS.len());
+    }
+
+    /// A JP2 box: length, type, contents.
+    fn jp2_box(kind: &[u8; 4], contents: &[u8]) -> Vec<u8> {
+        let mut b = ((contents.len() + 8) as u32).to_be_bytes().to_vec();
+        b.extend_from_slice(kind);
+        b.extend_from_slice(contents);
+        b
+    }
+
+    #[test]
+    fn a_jp2_says_its_resolution_and_whether_it_is_lossy() {
+        // 300 dpi = 11811 points a metre: 11811/1 × 10^0, vertical then horizontal.
+        let resc = [0x2e, 0x23, 0, 1, 0x2e, 0x23, 0, 1, 0, 0];
+        let res = jp2_box(b"res ", &jp2_box(b"resc", &resc));
+        let header = jp2_box(b"jp2h", &[jp2_box(b"ihdr", &[0; 14]), res].concat());
+        // SOC, SIZ (length 4, cut short), COD with the transform byte last.
+        let cod = |transform: u8| {
+            let mut c = vec![0xff, 0x4f, 0xff, 0x51, 0, 4, 0, 0, 0xff, 0x52, 0, 12];
+            c.extend_from_slice(&[0, 0, 0, 1, 0, 5, 4, 4, 0, transform]);
+            c
+        };
+        let file = |transform: u8| {
+            [
+                jp2_box(b"jP  ", b"\r\n\x87\n"),
+                jp2_box(b"ftyp", b"jp2 \x00\x00\x00\x00jp2 "),
+                header.clone(),
+                jp2_box(b"jp2c", &cod(transform)),
+            ]
+            .concat()
+        };
+        let (x, y) = jp2_dpi(&file(0)).unwrap();
+        assert!(
+            (x - 300.0).abs() < 0.01 && (y - 300.0).abs() < 0.01,
+            "{x} {y}"
+        );
+        assert!(jp2_is_lossy(&file(0)), "9/7 irreversible");
+        assert!(!jp2_is_lossy(&file(1)), "5/3 reversible");
+        assert!(jp2_is_lossy(&cod(0)), "a bare codestream");
+        assert_eq!(jp2_dpi(&cod(0)), None);
+    }
+
     /// An indexed PNG of `width`×`height` at `bits` a pixel over `palette` (RGB triples),
     /// index = (x + 3y) mod colours.
     fn indexed_png(width: u32, height: u32, bits: png::BitDepth, palette: &[u8]) -> Vec<u8> {
@@ -1117,7 +1558,7 @@ mod tests {
         let e = sniff(&[0, 1, 2, 0xfe, 4, 5, 6, 7, 8, 9]).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "not a PNG, JPEG or TIFF image (starts with 00 01 02 fe 04 05 06 07)"
+            "not an image kitap reads: PNG, JPEG, TIFF, JPEG 2000, BMP, WebP or PNM (starts with 00 01 02 fe 04 05 06 07)"
         );
         assert_eq!(sniff(&[0xff, 0xd8, 0xff, 0xe0]).unwrap(), Format::Jpeg);
         assert_eq!(sniff(b"II*\0....").unwrap(), Format::Tiff);
