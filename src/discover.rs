@@ -12,8 +12,21 @@ use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
 
-/// File name extensions that mark a page image. The real format is decided by magic bytes.
-pub const PAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "jpe", "tif", "tiff"];
+/// File name extensions that mark a page image kitap reads (those of [`load::Format`]). The
+/// real format is decided by magic bytes.
+pub const PAGE_EXTENSIONS: &[&str] = &[
+    "png", "jpg", "jpeg", "jpe", "tif", "tiff", "jp2", "jpx", "jpf", "j2k", "j2c", "jpc", "bmp",
+    "dib", "webp", "pnm", "pbm", "pgm", "ppm", "pam",
+];
+
+/// Extensions of images kitap does not read, which a scanning room may still have put among
+/// the pages (camera raw files, GIF, HEIF, JPEG XL, Photoshop): each is a page that fails, by
+/// name, never a file passed over in silence.
+pub const UNREAD_IMAGE_EXTENSIONS: &[&str] = &[
+    "gif", "heic", "heif", "avif", "jxl", "psd", "psb", "xcf", "dng", "cr2", "cr3", "crw", "nef",
+    "nrw", "arw", "srf", "sr2", "orf", "raf", "rw2", "pef", "srw", "x3f", "raw", "iiq", "3fr",
+    "erf", "mos", "mrw", "kdc", "dcr",
+];
 
 /// The batch manifest's name in OUT: no book may have it as its id.
 pub const MANIFEST_NAME: &str = "manifest.json";
@@ -228,7 +241,8 @@ struct Listing {
     irregular: Vec<(PathBuf, &'static str)>,
 }
 
-/// Lists a folder by the metadata of its entries (links followed), opening none of them.
+/// Lists a folder by the metadata of its entries (links followed); only a file with no page
+/// extension is opened, for its first bytes (is it an image or a PDF all the same?).
 fn list_folder(dir: &Path) -> std::io::Result<Listing> {
     let mut l = Listing::default();
     for entry in std::fs::read_dir(dir)? {
@@ -259,7 +273,7 @@ fn list_folder(dir: &Path) -> std::io::Result<Listing> {
             }
         } else if name == "book.toml" {
             l.meta_path = Some(path);
-        } else if has_page_extension(&path) {
+        } else if has_page_extension(&path) || looks_like_a_page(&path) {
             l.files.push(path);
         } else {
             l.skipped.push(format!(
@@ -276,6 +290,47 @@ fn list_folder(dir: &Path) -> std::io::Result<Listing> {
         .sort_by(|a, b| natural_cmp(&by_name(&a.0), &by_name(&b.0)));
     l.skipped.sort_by(|a, b| natural_cmp(a, b));
     Ok(l)
+}
+
+/// A file without a page extension that is a page all the same: named as an image kitap does
+/// not read, or, by its first bytes, an image (a PNG saved as `.dat`) or a PDF not named as
+/// one (or named as a numbered page, `0005.pdf`). Text is not
+/// looked at as an image here (a plain PNM starts like text), so notes and checksums stay
+/// notes.
+fn looks_like_a_page(path: &Path) -> bool {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if UNREAD_IMAGE_EXTENSIONS.contains(&ext.as_str()) {
+        return true;
+    }
+    let mut head = [0u8; 32];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| {
+            use std::io::Read;
+            let mut n = 0;
+            while n < head.len() {
+                match f.read(&mut head[n..])? {
+                    0 => break,
+                    k => n += k,
+                }
+            }
+            Ok(n)
+        })
+        .unwrap_or(0);
+    match crate::load::sniff(&head[..n]) {
+        Ok(crate::load::Format::Pnm) => false,
+        Ok(_) => true,
+        // A PDF named `.pdf` is a document kept beside the pages (a donor's record, an old
+        // scan), unless it is numbered as a page is (`0005.pdf`, from scanning software that
+        // saves PDF pages); under any other name it is a page in disguise.
+        Err(crate::load::LoadError::Pdf) if ext == "pdf" => path
+            .file_stem()
+            .map(|s| s.to_string_lossy())
+            .is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())),
+        Err(e) => e.is_image_or_pdf(),
+    }
 }
 
 /// Whether a folder directly holds a page image (a regular file with a page extension).
@@ -324,6 +379,7 @@ fn add_folder(books: &mut Vec<BookDir>, root: &Path, dir: &Path, l: Listing) {
         skipped: l.skipped,
         ..book_dir(root, dir)
     };
+    book.warnings.extend(numbering_warnings(&book.files));
     for h in &l.hidden {
         book.warnings.push(format!(
             "{}/: a hidden folder holding page images; not converted (kitap skips hidden folders: rename it to convert it as a book of its own)",
@@ -339,6 +395,76 @@ fn add_folder(books: &mut Vec<BookDir>, root: &Path, dir: &Path, l: Listing) {
         ));
     }
     books.push(book);
+}
+
+/// A page file's name split as a numbered page: the stem's text before its last digits
+/// (lower case) and the number (`Scan_0012.tif` → `scan_`, 12).
+fn page_number(path: &Path) -> Option<(String, u64)> {
+    let stem = path.file_stem()?.to_string_lossy();
+    let digits = stem.len() - stem.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    if digits == 0 || digits > 12 {
+        return None;
+    }
+    let (prefix, number) = stem.split_at(stem.len() - digits);
+    Some((prefix.to_lowercase(), number.parse().ok()?))
+}
+
+/// What a scanning room gets wrong in page names and nobody sees in a converted book: numbers
+/// that skip (`0001 0002 0004`: a page not scanned, or not copied) and two files for one page
+/// (`0003.tif` and `0003.TIF`, `0003.tif` and `0003.png`, `3.tif` and `003.tif`). Both
+/// files are converted; the warnings name them.
+fn numbering_warnings(files: &[PathBuf]) -> Vec<String> {
+    let name = |p: &PathBuf| escape_name(p.file_name().unwrap_or_default());
+    let mut series: std::collections::BTreeMap<String, Vec<(u64, &PathBuf)>> = Default::default();
+    for f in files {
+        if let Some((prefix, n)) = page_number(f) {
+            series.entry(prefix).or_default().push((n, f));
+        }
+    }
+    // The run of numbered pages is the series holding most files (a `cover.tif` or a second
+    // series such as `plate-01` stands apart).
+    let Some(pages) = series.into_values().max_by_key(Vec::len) else {
+        return Vec::new();
+    };
+    let mut pages = pages;
+    pages.sort_by_key(|(n, _)| *n);
+    let mut warnings = Vec::new();
+    let mut gaps = Vec::new();
+    for pair in pages.windows(2) {
+        let ((a, fa), (b, fb)) = (pair[0], pair[1]);
+        if a == b {
+            warnings.push(format!(
+                "{} and {}: two files for page number {a} (they differ only in extension, case or leading zeros); both converted, check which one belongs",
+                name(fa),
+                name(fb)
+            ));
+        } else if b > a + 1 {
+            gaps.push(if b == a + 2 {
+                format!("{} after {} (number {} missing)", name(fb), name(fa), a + 1)
+            } else {
+                format!(
+                    "{} after {} (numbers {}–{} missing)",
+                    name(fb),
+                    name(fa),
+                    a + 1,
+                    b - 1
+                )
+            });
+        }
+    }
+    if !gaps.is_empty() {
+        let shown = gaps.len().min(5);
+        warnings.push(format!(
+            "page numbering skips: {}{}; a page not scanned or not copied?",
+            gaps[..shown].join(", "),
+            if gaps.len() > shown {
+                format!(" and {} more", gaps.len() - shown)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    warnings
 }
 
 /// A hidden folder of pages outside any book folder: a failed book, so the manifest and
@@ -471,6 +597,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn numbering_gaps_and_two_files_for_a_page_are_named() {
+        let files = |names: &[&str]| names.iter().map(PathBuf::from).collect::<Vec<_>>();
+        assert!(numbering_warnings(&files(&["0001.tif", "0002.tif", "0003.tif"])).is_empty());
+        assert!(numbering_warnings(&files(&["cover.tif", "0001.tif", "0002.tif"])).is_empty());
+        let w = numbering_warnings(&files(&["0001.png", "0002.png", "0004.png"]));
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("0004.png after 0002.png (number 3 missing)"),
+            "{w:?}"
+        );
+        let w = numbering_warnings(&files(&["p1.tif", "p2.tif", "p9.tif"]));
+        assert!(w[0].contains("numbers 3–8 missing"), "{w:?}");
+        let w = numbering_warnings(&files(&["0003.tif", "0003.TIF", "0004.tif"]));
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].starts_with("0003.tif and 0003.TIF: two files for page number 3"),
+            "{w:?}"
+        );
+        let w = numbering_warnings(&files(&["3.tif", "003.png"]));
+        assert!(w[0].contains("two files for page number 3"), "{w:?}");
+        // Many gaps: five named, the rest counted.
+        let many: Vec<String> = (0..20).map(|i| format!("{:04}.tif", i * 2)).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let w = numbering_warnings(&files(&many));
+        assert!(
+            w[0].ends_with("and 14 more; a page not scanned or not copied?"),
+            "{w:?}"
+        );
+    }
+
+    #[test]
     fn natural_order() {
         let mut v = vec!["p10.tif", "p2.tif", "p1.tif", "p02.tif", "a.tif", "p1b.tif"];
         v.sort_by(|a, b| natural_cmp(a, b));
@@ -528,7 +685,10 @@ mod tests {
         let ids: Vec<_> = books.iter().map(|b| b.id.as_str()).collect();
         // A hidden folder without pages is passed over; one with pages is reported (tests/walk.rs).
         assert_eq!(ids, ["b1", "b2"]);
-        assert!(books.iter().all(|b| b.warnings.is_empty()));
+        // 2 then 10: numbers 3–9 are missing, which the book says.
+        assert_eq!(books[0].warnings.len(), 1, "{:?}", books[0].warnings);
+        assert!(books[0].warnings[0].contains("numbers 3–9 missing"));
+        assert!(books[1].warnings.is_empty());
         let names: Vec<_> = books[0]
             .files
             .iter()
