@@ -45,12 +45,6 @@ pub enum ConfigError {
     NoPages {
         path: PathBuf,
     },
-    /// Two book folders have the same name, which names the output files.
-    DuplicateId {
-        id: String,
-        first: String,
-        second: String,
-    },
     /// The output folder cannot be created (exit 4).
     OutFolder {
         path: PathBuf,
@@ -140,10 +134,6 @@ impl fmt::Display for ConfigError {
                 "{}: no page images found (looked for {} files in it and its subfolders)",
                 path.display(),
                 crate::discover::PAGE_EXTENSIONS.join(", ")
-            ),
-            ConfigError::DuplicateId { id, first, second } => write!(
-                f,
-                "two books have the id '{id}': {first} and {second} (the folder name names the output files; rename one)"
             ),
             ConfigError::OutFolder { path, source } => write!(
                 f,

@@ -99,13 +99,21 @@ fn an_unknown_flag_is_a_usage_error() {
     Kitap::new().args(["convert", "--bogus"]).run().code(2);
 }
 
-/// Two folders with the same name would write to the same output files.
+/// Two folders with the same name would write to the same output files: that id is one
+/// failed book naming both folders, and the rest of the batch converts.
 #[test]
-fn two_books_with_one_id_are_a_usage_error() {
+fn two_books_with_one_id_fail_that_id_not_the_batch() {
     let (tmp, scans, out) = one_book();
     sample_book(&tmp.path().join("scans/x/b"));
+    sample_book(&tmp.path().join("scans/c"));
     let run = Kitap::convert(&scans).out(&out).run();
-    usage_error(&run).stderr_contains("two books have the id 'b'");
+    run.code(1)
+        .stderr_contains("2 book folders have the id 'b': b, x/b");
+    let m = run.manifest();
+    assert_eq!(m.books.len(), 2);
+    assert_eq!(book(&m, "b").status, Status::Failed);
+    assert_eq!(book(&m, "c").status, Status::Ok);
+    assert!(!out.join("b").exists(), "nothing written for the id");
 }
 
 // A bad book.toml fails that book only.

@@ -400,13 +400,13 @@ impl Job {
                 path: req.out.clone(),
             });
         }
-        let mut dirs = find_books(&req.scans, std::slice::from_ref(&out)).map_err(|source| {
+        let dirs = find_books(&req.scans, std::slice::from_ref(&out)).map_err(|source| {
             ConfigError::ScanFolder {
                 path: req.scans.clone(),
                 source,
             }
         })?;
-        check_unique_ids(&dirs)?;
+        let mut dirs = one_book_per_id(dirs);
         check_out_apart(&out, &dirs)?;
         // Discovery does not walk OUT: an OUT that is itself a book folder would be skipped as
         // a book and written into. Refuse it.
@@ -673,18 +673,30 @@ fn probe_writable(out: &Path, shard: Option<Shard>) -> Result<(), ConfigError> {
     })
 }
 
-fn check_unique_ids(dirs: &[BookDir]) -> Result<(), ConfigError> {
-    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
-    for d in dirs {
-        if let Some(first) = seen.insert(&d.id, &d.source) {
-            return Err(ConfigError::DuplicateId {
-                id: d.id.clone(),
-                first: first.to_string(),
-                second: d.source.clone(),
-            });
-        }
+/// Two book folders with one id (`a/b` and `c/b`) would write the same output files: that id
+/// becomes one failed book naming every folder that has it, and the rest of the batch goes on.
+pub(crate) fn one_book_per_id(dirs: Vec<BookDir>) -> Vec<BookDir> {
+    let mut sources: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for d in &dirs {
+        sources.entry(d.id.clone()).or_default().push(d.source.clone());
     }
-    Ok(())
+    let mut seen = std::collections::BTreeSet::new();
+    dirs.into_iter()
+        .filter(|d| seen.insert(d.id.clone()))
+        .map(|mut d| {
+            let all = &sources[&d.id];
+            if all.len() > 1 {
+                d.error = Some(format!(
+                    "{} book folders have the id '{}': {} (the folder name names the output files; rename all but one)",
+                    all.len(),
+                    d.id,
+                    all.join(", ")
+                ));
+                d.files.clear();
+            }
+            d
+        })
+        .collect()
 }
 
 /// Plans one book. A problem with its folder, book.toml or languages fails this book alone.
