@@ -38,6 +38,14 @@ Every run ends by writing OUT/review.html: the batch for an editor, doubtful pag
 Presets (`kitap pipelines`): default, hocr, archive (originals never altered), compact (smaller PDFs), spreads (cut borders, split two-page scans)."
     )]
     Convert(ConvertRequest),
+    /// Check SCANS before a night's convert, writing nothing: every book folder, book.toml,
+    /// language and model, and every page file's header and TIFF frame (no pixels decoded, no
+    /// OCR). One report per book on stdout, then a summary.
+    #[command(
+        after_help = "Exit status: 0 clean (warnings allowed), 1 problems (a book or page the convert would fail), 2 unusable (no such folder, no books, an unknown pipeline or language, a model not installed for --lang).\n\
+Example: kitap check /srv/scans/2026-12-01 --lang kk && kitap convert /srv/scans/2026-12-01 -o /srv/out"
+    )]
+    Check(crate::check::CheckRequest),
     /// Check OUT before upload: the manifest against its schema, every listed file present
     /// with its size and SHA-256 and read back (PDF pages, text layer and PDF/A identification;
     /// EPUB container, nav, identifier and title; text page chunks), no unlisted file, statuses
@@ -518,6 +526,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Review(args) => review(&args),
         Command::Export(args) => export(&args),
         Command::Merge(req) => merge(&req),
+        Command::Check(req) => crate::check::run(&req),
         Command::Convert(req) => {
             ensure_process_environment();
             let job = match Job::build(&req) {

@@ -277,9 +277,8 @@ fn list_folder(dir: &Path) -> std::io::Result<Listing> {
             l.files.push(path);
         } else {
             l.skipped.push(format!(
-                "{}: not a page image (extension not one of {}); skipped",
-                escape_name(&name),
-                PAGE_EXTENSIONS.join(", ")
+                "{}: not a page image (neither by its name nor by its first bytes); skipped",
+                escape_name(&name)
             ));
         }
     }
