@@ -114,12 +114,33 @@ impl BookMeta {
     /// Parses, normalises and checks the text of `book.toml`; `path` only names the file in
     /// errors and warnings.
     pub fn parse(text: &str, path: &Path) -> Result<(BookMeta, Vec<String>), ConfigError> {
-        let mut meta: BookMeta = toml::from_str(text).map_err(|e| ConfigError::Toml {
+        let toml_err = |message: String| ConfigError::Toml {
             path: path.to_path_buf(),
-            message: toml_error(text, &e),
-        })?;
+            message,
+        };
+        let mut meta: BookMeta = match toml::from_str(text) {
+            Ok(m) => m,
+            Err(first) => {
+                // Every mistake at once: a scanning room fixes its files in one go, not one
+                // run per typo. A syntax error stops at the first (what follows is unsure).
+                let all = field_errors(text).unwrap_or_default();
+                let message = if all.is_empty() {
+                    toml_error(text, &first)
+                } else {
+                    all.join("; ")
+                };
+                return Err(toml_err(message));
+            }
+        };
         let mut warnings = meta.normalise();
         meta.check(path)?;
+        if let Some(isbn) = &meta.isbn
+            && let Err(why) = crate::validate::check_isbn(isbn)
+        {
+            warnings.push(format!(
+                "isbn \"{isbn}\": {why} (a mistyped ISBN; the book converts, the catalogue will flag it)"
+            ));
+        }
         warnings.extend(meta.overlong());
         let file = path
             .file_name()
@@ -241,49 +262,52 @@ impl BookMeta {
             .collect()
     }
 
+    /// Every rule the values break, all in one error.
     fn check(&self, path: &Path) -> Result<(), ConfigError> {
-        let bad = |message: String| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            message,
-        };
+        let mut problems: Vec<String> = Vec::new();
         if self.title.as_deref().is_some_and(str::is_empty) {
-            return Err(bad(
+            problems.push(
                 "title is empty once control characters and spaces are removed (leave it out to use the book id)".into()
-            ));
+            );
         }
         if let Some(y) = self.year.filter(|y| !(0..=9999).contains(y)) {
-            return Err(bad(format!("year {y} is not a year")));
+            problems.push(format!("year {y} is not a year"));
         }
         if self.koha_biblionumber == Some(0) {
-            return Err(bad(
+            problems.push(
                 "koha_biblionumber counts from 1 (Koha's biblionumber of the catalogued record)"
                     .into(),
-            ));
+            );
         }
         for c in &self.chapters {
             if c.page == 0 {
-                return Err(bad(format!("chapter \"{}\": page counts from 1", c.title)));
+                problems.push(format!("chapter \"{}\": page counts from 1", c.title));
             }
         }
         for r in &self.page_labels {
             if r.from == 0 {
-                return Err(bad("page_labels: `from` counts from 1".into()));
+                problems.push("page_labels: `from` counts from 1".into());
             }
             // PDF forbids /St 0, and a roman or letter label of a huge number would be
             // megabytes long: no printed book numbers its pages past a hundred thousand.
             if !(1..=MAX_LABEL_START).contains(&r.start) {
-                return Err(bad(format!(
+                problems.push(format!(
                     "page_labels: `start` must be between 1 and {MAX_LABEL_START}, not {}",
                     r.start
-                )));
+                ));
             }
         }
         if self.page_labels.windows(2).any(|w| w[0].from >= w[1].from) {
-            return Err(bad(
-                "page_labels: ranges must be in increasing `from` order".into(),
-            ));
+            problems.push("page_labels: ranges must be in increasing `from` order".into());
         }
-        Ok(())
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: problems.join("; "),
+            })
+        }
     }
 }
 
@@ -565,6 +589,132 @@ fn one_line(s: &str) -> String {
 
 /// A TOML error as one line that says where: `line L, column C: message` (and the key, which
 /// the message names for unknown fields; for a wrong type the key is at that position).
+/// The keys book.toml knows.
+const BOOK_KEYS: &[&str] = &[
+    "title",
+    "authors",
+    "languages",
+    "ocr_models",
+    "isbn",
+    "publisher",
+    "place",
+    "year",
+    "subjects",
+    "rights",
+    "description",
+    "koha_biblionumber",
+    "identifier",
+    "page_labels",
+    "chapters",
+];
+
+/// Words librarians write for a key book.toml spells otherwise.
+const KEY_SYNONYMS: &[(&str, &str)] = &[
+    ("author", "authors"),
+    ("creator", "authors"),
+    ("creators", "authors"),
+    ("language", "languages"),
+    ("lang", "languages"),
+    ("langs", "languages"),
+    ("date", "year"),
+    ("published", "year"),
+    ("subject", "subjects"),
+    ("keywords", "subjects"),
+    ("isbn13", "isbn"),
+    ("isbn10", "isbn"),
+    ("city", "place"),
+    ("license", "rights"),
+    ("licence", "rights"),
+    ("summary", "description"),
+    ("abstract", "description"),
+    ("chapter", "chapters"),
+    ("toc", "chapters"),
+    ("biblionumber", "koha_biblionumber"),
+];
+
+/// The known key a mistyped or synonymous `key` most likely means.
+fn did_you_mean(key: &str) -> Option<&'static str> {
+    let lower = key.to_lowercase().replace(['-', ' '], "_");
+    if let Some(k) = BOOK_KEYS.iter().find(|k| **k == lower) {
+        return Some(k);
+    }
+    if let Some((_, k)) = KEY_SYNONYMS.iter().find(|(w, _)| *w == lower) {
+        return Some(k);
+    }
+    let distance = |a: &str, b: &str| {
+        let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.iter().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let cur = row[j + 1];
+                row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+                prev = cur;
+            }
+        }
+        row[b.len()]
+    };
+    BOOK_KEYS
+        .iter()
+        .map(|k| (distance(&lower, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min()
+        .map(|(_, k)| k)
+}
+
+/// Where `key` is set at the top level of `text`: `line L, column C (`key`)`.
+fn key_position(text: &str, key: &str) -> String {
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let bare = trimmed
+            .trim_start_matches("[[")
+            .trim_start_matches('[')
+            .trim_start_matches('"');
+        if let Some(rest) = bare.strip_prefix(key)
+            && rest
+                .trim_start_matches('"')
+                .trim_start()
+                .starts_with(['=', ']', '.'])
+        {
+            // The value's column for `key = value` (where a wrong type is), else the key's.
+            let column = match line.split_once('=') {
+                Some((before, after)) if !trimmed.starts_with('[') => {
+                    before.chars().count() + 2 + after.chars().count()
+                        - after.trim_start().chars().count()
+                }
+                _ => line.chars().count() - trimmed.chars().count() + 1,
+            };
+            return format!("line {}, column {column} (`{key}`)", i + 1);
+        }
+    }
+    format!("`{key}`")
+}
+
+/// Every key of book.toml that is unknown or of the wrong type, each with its line and column,
+/// checked one key at a time; `None` when the text is not TOML at all.
+fn field_errors(text: &str) -> Option<Vec<String>> {
+    let table: toml::Table = toml::from_str(text).ok()?;
+    let mut errors = Vec::new();
+    for (key, value) in &table {
+        let at = key_position(text, key);
+        if !BOOK_KEYS.contains(&key.as_str()) {
+            let hint = did_you_mean(key).map_or_else(
+                || format!(" (book.toml knows {})", BOOK_KEYS.join(", ")),
+                |k| format!("; did you mean `{k}`?"),
+            );
+            errors.push(format!("{at}: unknown key `{key}`{hint}"));
+            continue;
+        }
+        let mut one = toml::Table::new();
+        one.insert(key.clone(), value.clone());
+        if let Err(e) = toml::Value::Table(one).try_into::<BookMeta>() {
+            errors.push(format!("{at}: {}", one_line(e.message())));
+        }
+    }
+    Some(errors)
+}
+
 fn toml_error(text: &str, e: &toml::de::Error) -> String {
     let message = one_line(e.message());
     let Some(span) = e.span() else {
@@ -588,6 +738,46 @@ fn toml_error(text: &str, e: &toml::de::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_mistake_of_a_book_toml_is_named_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("book.toml");
+        std::fs::write(
+            &path,
+            "title = \"T\"\nauthor = [\"A\"]\nyear = \"1939\"\nlanguge = [\"kk\"]\nsubject = [\"x\"]\nzzz = 1\n",
+        )
+        .unwrap();
+        let e = BookMeta::load(&path).unwrap_err().to_string();
+        for want in [
+            "line 2, column 10 (`author`): unknown key `author`; did you mean `authors`?",
+            "line 3, column 8 (`year`): invalid type: string \"1939\", expected i32",
+            "line 4, column 11 (`languge`): unknown key `languge`; did you mean `languages`?",
+            "line 5, column 11 (`subject`): unknown key `subject`; did you mean `subjects`?",
+            "line 6, column 7 (`zzz`): unknown key `zzz` (book.toml knows title, authors,",
+        ] {
+            assert!(e.contains(want), "{want}\n{e}");
+        }
+        // Rules of the values, all at once too.
+        std::fs::write(
+            &path,
+            "year = 12345\nkoha_biblionumber = 0\n[[chapters]]\ntitle = \"A\"\npage = 0\n",
+        )
+        .unwrap();
+        let e = BookMeta::load(&path).unwrap_err().to_string();
+        assert!(e.contains("year 12345 is not a year"), "{e}");
+        assert!(e.contains("koha_biblionumber counts from 1"), "{e}");
+        assert!(e.contains("chapter \"A\": page counts from 1"), "{e}");
+        // A wrong ISBN check digit is a warning: the book converts.
+        std::fs::write(&path, "isbn = \"978-601-7151-13-4\"\n").unwrap();
+        let (_, warnings) = BookMeta::load(&path).unwrap();
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("isbn \"978-601-7151-13-4\"")),
+            "{warnings:?}"
+        );
+    }
 
     #[test]
     fn a_wrong_type_names_the_line_and_the_key() {

@@ -89,7 +89,7 @@ fn every_problem_is_reported_in_one_pass_and_nothing_is_written() {
         .stdout_contains("problem: page 8 (zero-bytes.tif): empty file (0 bytes)")
         .stdout_contains("warning: page 2 (jpeg-named.tif): file is a JPEG named .tif")
         .stdout_contains("typo: 0 page(s): 1 problem(s)")
-        .stdout_contains("unknown field `author`")
+        .stdout_contains("unknown key `author`; did you mean `authors`?")
         .stdout_contains("nomodel: 0 page(s): 1 problem(s)")
         .stdout_contains("Tesseract model(s) heb not installed")
         .stdout_contains("2 book folders have the id 'twin': more/twin, twin")
