@@ -12,6 +12,7 @@
 #   fuzz:  zzuf (scripts/zzuf.sh mutates real pages for the release binary)
 #   scale-out: slurm-wlm + munge (deploy/slurm/slurm-local runs a one-node Slurm for
 #          tests/slurm.rs), python3-yaml (tests/deploy.rs reads the Kubernetes Jobs)
+#   cli:   groff-base (tests check `kitap man` with groff's own warnings)
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -25,7 +26,7 @@ packages=(
   python3-pil fonts-dejavu-extra unzip chromium
   yaz libxml2-utils python3-feedparser zbar-tools fonts-dejavu-core
   zzuf
-  slurm-wlm munge python3-yaml
+  slurm-wlm munge python3-yaml groff-base
 )
 missing=()
 for p in "${packages[@]}"; do

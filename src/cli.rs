@@ -83,6 +83,16 @@ Exit status: 0 every shard merged, 1 shards missing (the manifest is still writt
     Merge(crate::merge::MergeRequest),
     /// List the built-in pipelines.
     Pipelines,
+    /// Print a shell completion script: `kitap completions bash > /etc/bash_completion.d/kitap`,
+    /// `kitap completions zsh > "${fpath[1]}/_kitap"`, `kitap completions fish >
+    /// ~/.config/fish/completions/kitap.fish`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print kitap's manual page (roff): `kitap man > /usr/local/share/man/man1/kitap.1`, or
+    /// `kitap man | man -l -`.
+    Man,
 }
 
 #[derive(Debug, clap::Args)]
@@ -511,6 +521,29 @@ fn review(args: &ReviewArgs) -> ExitCode {
     }
 }
 
+/// kitap(1): the command, then a section per subcommand with its options and notes.
+fn man_page(cmd: clap::Command, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    clap_mangen::Man::new(cmd.clone()).render(out)?;
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        let name = sub.get_name().to_string();
+        let sub = sub.clone().name(format!("kitap {name}"));
+        let mut section = Vec::new();
+        let man = clap_mangen::Man::new(sub);
+        man.render_name_section(&mut section)?;
+        man.render_synopsis_section(&mut section)?;
+        man.render_description_section(&mut section)?;
+        man.render_options_section(&mut section)?;
+        man.render_extra_section(&mut section)?;
+        // Each subcommand under a heading of its own, not a second NAME section.
+        let text = String::from_utf8_lossy(&section).replace(
+            ".SH NAME",
+            &format!(".SH \"KITAP {}\"", name.to_uppercase()),
+        );
+        out.write_all(text.as_bytes())?;
+    }
+    Ok(())
+}
+
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Pipelines => {
@@ -527,6 +560,23 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Export(args) => export(&args),
         Command::Merge(req) => merge(&req),
         Command::Check(req) => crate::check::run(&req),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "kitap", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            match man_page(cmd, &mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                // `kitap man | head`: the reader has all it wanted.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("kitap: cannot write the manual page: {e}");
+                    ExitCode::from(4)
+                }
+            }
+        }
         Command::Convert(req) => {
             ensure_process_environment();
             let job = match Job::build(&req) {

@@ -654,3 +654,65 @@ fn more_jobs_than_the_machine_can_run_are_capped_with_a_warning() {
     run.success()
         .stderr_contains("--jobs 2000: running 1 worker(s)");
 }
+
+/// `kitap completions SHELL` prints a script the shell itself accepts; bash's completes the
+/// subcommands and their options.
+#[test]
+fn shell_completions_are_scripts_the_shells_take() {
+    let bash = Kitap::new().args(["completions", "bash"]).run();
+    bash.success();
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("kitap.bash");
+    std::fs::write(&script, &bash.stdout).unwrap();
+    // Complete `kitap ch` and `kitap check --q` as bash would on a Tab.
+    let complete = |line: &str| {
+        let words: Vec<&str> = line.split(' ').collect();
+        let program = format!(
+            "source {}; COMP_WORDS=({}); COMP_CWORD={}; COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}; _kitap kitap '{}' '{}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display(),
+            words.join(" "),
+            words.len() - 1,
+            words[words.len() - 1],
+            words[words.len() - 2],
+        );
+        common::tool_ok("bash", &["-c", &program])
+    };
+    let subcommands = complete("kitap ch");
+    assert!(subcommands.lines().any(|l| l == "check"), "{subcommands}");
+    let options = complete("kitap check --q");
+    assert!(options.lines().any(|l| l == "--quiet"), "{options}");
+    let zsh = Kitap::new().args(["completions", "zsh"]).run();
+    zsh.success().stdout_contains("#compdef kitap");
+    let fish = Kitap::new().args(["completions", "fish"]).run();
+    fish.success()
+        .stdout_contains("complete -c kitap -n \"__fish_kitap_needs_command\" -f -a \"check\"");
+}
+
+/// `kitap man` is one manual page with a section for every subcommand, which groff reads
+/// without a warning.
+#[test]
+fn the_manual_page_has_every_command_and_groff_reads_it_cleanly() {
+    let run = Kitap::new().arg("man").run();
+    run.success().stdout_contains(".TH kitap 1");
+    for sub in [
+        "CONVERT",
+        "CHECK",
+        "VALIDATE",
+        "REVIEW",
+        "EXPORT",
+        "MERGE",
+        "PIPELINES",
+    ] {
+        run.stdout_contains(&format!(".SH \"KITAP {sub}\""));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("kitap.1");
+    std::fs::write(&page, &run.stdout).unwrap();
+    let o = common::tool(
+        "groff",
+        &["-k", "-man", "-Tutf8", "-ww", "-z", page.to_str().unwrap()],
+    );
+    assert!(o.status.success());
+    let warnings = String::from_utf8_lossy(&o.stderr);
+    assert!(warnings.is_empty(), "groff: {warnings}");
+}
