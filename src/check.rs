@@ -174,21 +174,14 @@ pub fn run(req: &CheckRequest) -> ExitCode {
         return ExitCode::from(2);
     }
     let limits = survey.settings.load;
-    // Reading headers waits on the disk (or the network share) far more than it computes:
-    // more threads than cores keep more reads in flight (cold cache, 150,000 pages: 13.3 s
-    // on the cores alone, see BENCHMARKS.md).
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) * 8;
-    let check_all = || -> Vec<BookReport> {
+    // Reading headers waits on the disk (or the network share) far more than it computes.
+    let reports: Vec<BookReport> = plan::on_io_threads(|| {
         survey
             .books
             .par_iter()
             .map(|b| check_book(b, limits))
             .collect()
-    };
-    let reports = match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-        Ok(pool) => pool.install(check_all),
-        Err(_) => check_all(),
-    };
+    });
     let mut out = String::new();
     for r in &reports {
         if !req.quiet || !r.clean() {

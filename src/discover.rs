@@ -304,21 +304,10 @@ fn looks_like_a_page(path: &Path) -> bool {
     if UNREAD_IMAGE_EXTENSIONS.contains(&ext.as_str()) {
         return true;
     }
-    let mut head = [0u8; 32];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| {
-            use std::io::Read;
-            let mut n = 0;
-            while n < head.len() {
-                match f.read(&mut head[n..])? {
-                    0 => break,
-                    k => n += k,
-                }
-            }
-            Ok(n)
-        })
-        .unwrap_or(0);
-    match crate::load::sniff(&head[..n]) {
+    let mut head = Vec::with_capacity(32);
+    let _ = std::fs::File::open(path)
+        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 32), &mut head));
+    match crate::load::sniff(&head) {
         Ok(crate::load::Format::Pnm) => false,
         Ok(_) => true,
         // A PDF named `.pdf` is a document kept beside the pages (a donor's record, an old

@@ -228,10 +228,10 @@ pub fn sniff(bytes: &[u8]) -> Result<Format, LoadError> {
         ] => Ok(Format::WebP),
         [b'P', b'1'..=b'7', b' ' | b'\t' | b'\r' | b'\n', ..] => Ok(Format::Pnm),
         [b'%', b'P', b'D', b'F', ..] => Err(LoadError::Pdf),
-        _ if unreadable_format(bytes).is_some() => Err(LoadError::UnreadableFormat {
-            format: unreadable_format(bytes).unwrap_or_default(),
-        }),
         _ => {
+            if let Some(format) = unreadable_format(bytes) {
+                return Err(LoadError::UnreadableFormat { format });
+            }
             let head = &bytes[..bytes.len().min(512)];
             let texty = head.iter().all(|&b| {
                 b == b'\n' || b == b'\r' || b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80
@@ -580,18 +580,14 @@ pub fn header(path: &Path, frame: Frame, limits: LoadLimits) -> Result<Header, L
             (w, h, channels, bits)
         }
         Format::Jp2 => {
-            let mut bytes = Vec::new();
-            let mut file = file;
-            file.read_to_end(&mut bytes)
+            // The size is in the first boxes (or the codestream's first marker): read those,
+            // not the whole file, which the page's decoding reads once.
+            let mut head = Vec::new();
+            file.take(JP2_HEAD)
+                .read_to_end(&mut head)
                 .map_err(LoadError::Unreadable)?;
-            let image = jp2_image(&bytes)?;
-            let channels = image.color_space().num_channels() + u8::from(image.has_alpha());
-            (
-                image.width(),
-                image.height(),
-                channels,
-                image.original_bit_depth(),
-            )
+            jp2_size(&head)
+                .ok_or_else(|| broken(Format::Jp2, "no image header (ihdr or SIZ) at its start"))?
         }
         Format::Bmp | Format::WebP | Format::Pnm => {
             let decoder = image_decoder(file, format, limits)?;
@@ -752,6 +748,36 @@ fn jp2_dpi(data: &[u8]) -> Option<(f64, f64)> {
     Some((h * 0.0254, v * 0.0254))
 }
 
+/// How much of a JPEG 2000 file [`header`] reads for the image size.
+const JP2_HEAD: u64 = 64 << 10;
+
+/// Width, height, channels and bits of a JPEG 2000 image from the start of its file: the JP2
+/// header's `ihdr` box, or a bare codestream's SIZ marker.
+fn jp2_size(head: &[u8]) -> Option<(u32, u32, u8, u8)> {
+    let be32 = |i: usize, b: &[u8]| Some(u32::from_be_bytes(b.get(i..i + 4)?.try_into().ok()?));
+    let be16 = |i: usize, b: &[u8]| Some(u16::from_be_bytes(b.get(i..i + 2)?.try_into().ok()?));
+    if head.starts_with(&[0xff, 0x4f, 0xff, 0x51]) {
+        // SOC, then SIZ: Lsiz Rsiz Xsiz Ysiz XOsiz YOsiz XTsiz YTsiz XTOsiz YTOsiz Csiz Ssiz…
+        let (x, y) = (be32(8, head)?, be32(12, head)?);
+        let (x0, y0) = (be32(16, head)?, be32(20, head)?);
+        return Some((
+            x.checked_sub(x0)?,
+            y.checked_sub(y0)?,
+            u8::try_from(be16(40, head)?).ok()?,
+            (head.get(42)? & 0x7f) + 1,
+        ));
+    }
+    let jp2h = jp2_boxes(head).into_iter().find(|(k, _)| k == b"jp2h")?.1;
+    let ihdr = jp2_boxes(jp2h).into_iter().find(|(k, _)| k == b"ihdr")?.1;
+    // HEIGHT, WIDTH, NC, BPC (bits less one; the high bit says signed).
+    Some((
+        be32(4, ihdr)?,
+        be32(0, ihdr)?,
+        u8::try_from(be16(8, ihdr)?).ok()?,
+        (ihdr.get(10)? & 0x7f) + 1,
+    ))
+}
+
 /// Whether a JPEG 2000 image was coded with the irreversible 9/7 wavelet (lossy), from the
 /// COD marker of its main header; a reversible 5/3 codestream is lossless.
 fn jp2_is_lossy(data: &[u8]) -> bool {
@@ -816,16 +842,8 @@ fn load_jp2(bytes: &[u8], limits: LoadLimits) -> Result<LoadedPage, LoadError> {
         DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, samples).ok_or_else(too_short)?)
     };
     let mut warnings = Vec::new();
-    let file_dpi = jp2_dpi(bytes).and_then(|dpi| {
-        let p = plausible(dpi);
-        if p.is_none() {
-            warnings.push(format!(
-                "resolution box {:.0}×{:.0} dpi is implausible for a scan; ignored",
-                dpi.0, dpi.1
-            ));
-        }
-        p
-    });
+    let file_dpi =
+        jp2_dpi(bytes).and_then(|dpi| file_resolution(dpi, "resolution box", &mut warnings));
     Ok(LoadedPage {
         bitonal: false,
         image,
@@ -864,16 +882,7 @@ fn load_with_image<'a, R: BufRead + Seek + 'a>(
     let lossy_source = format == Format::WebP && webp_is_lossy(&mut r);
     let mut warnings = Vec::new();
     let file_dpi = if format == Format::Bmp {
-        bmp_dpi(&mut r).and_then(|dpi| {
-            let p = plausible(dpi);
-            if p.is_none() {
-                warnings.push(format!(
-                    "resolution {:.0}×{:.0} dpi in the header is implausible for a scan; ignored",
-                    dpi.0, dpi.1
-                ));
-            }
-            p
-        })
+        bmp_dpi(&mut r).and_then(|dpi| file_resolution(dpi, "resolution field", &mut warnings))
     } else {
         None
     };
@@ -929,6 +938,19 @@ fn plausible(dpi: (f64, f64)) -> Option<(f64, f64)> {
     (PLAUSIBLE_DPI.contains(&dpi.0) && PLAUSIBLE_DPI.contains(&dpi.1)).then_some(dpi)
 }
 
+/// The file's resolution when plausible for a scan; otherwise a warning that `what` (`resolution
+/// tag`, `resolution box`) was ignored.
+fn file_resolution(dpi: (f64, f64), what: &str, warnings: &mut Vec<String>) -> Option<(f64, f64)> {
+    let p = plausible(dpi);
+    if p.is_none() {
+        warnings.push(format!(
+            "{what} {:.0}×{:.0} dpi is implausible for a scan; ignored",
+            dpi.0, dpi.1
+        ));
+    }
+    p
+}
+
 fn load_png<R: BufRead + Seek>(mut r: R, limits: LoadLimits) -> Result<LoadedPage, LoadError> {
     let mut warnings = Vec::new();
     let mut png = png::Decoder::new(&mut r);
@@ -951,17 +973,11 @@ fn load_png<R: BufRead + Seek>(mut r: R, limits: LoadLimits) -> Result<LoadedPag
             xppu,
             yppu,
             unit: png::Unit::Meter,
-        }) => {
-            let dpi = (xppu as f64 * 0.0254, yppu as f64 * 0.0254);
-            let p = plausible(dpi);
-            if p.is_none() {
-                warnings.push(format!(
-                    "resolution tag {:.0}×{:.0} dpi is implausible for a scan; ignored",
-                    dpi.0, dpi.1
-                ));
-            }
-            p
-        }
+        }) => file_resolution(
+            (xppu as f64 * 0.0254, yppu as f64 * 0.0254),
+            "resolution tag",
+            &mut warnings,
+        ),
         _ => None,
     };
     // A palette of greys only (16-grey scans): read the indices straight into grey pixels.
@@ -975,33 +991,25 @@ fn load_png<R: BufRead + Seek>(mut r: R, limits: LoadLimits) -> Result<LoadedPag
         }
         _ => None,
     };
-    if let Some(greys) = greys {
+    let (image, orientation) = if let Some(greys) = greys {
         let orientation = info
             .exif_metadata
             .as_deref()
             .and_then(Orientation::from_exif_chunk)
             .unwrap_or(Orientation::NoTransforms);
         let grey = grey_palette_pixels(reader, &greys)?;
-        return Ok(LoadedPage {
-            image: DynamicImage::ImageLuma8(grey),
-            orientation,
-            file_dpi,
-            bitonal,
-            jpeg: None,
-            jpeg_components: 0,
-            format: Format::Png,
-            lossy_source: false,
-            warnings,
-        });
-    }
-    drop(reader);
-    r.seek(std::io::SeekFrom::Start(0))
-        .map_err(LoadError::Unreadable)?;
-    let mut reader = ImageReader::with_format(r, ImageFormat::Png);
-    reader.limits(image_limits(limits));
-    let mut decoder = reader.into_decoder().map_err(|e| broken(Format::Png, e))?;
-    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let image = DynamicImage::from_decoder(decoder).map_err(|e| broken(Format::Png, e))?;
+        (DynamicImage::ImageLuma8(grey), orientation)
+    } else {
+        drop(reader);
+        r.seek(std::io::SeekFrom::Start(0))
+            .map_err(LoadError::Unreadable)?;
+        let mut reader = ImageReader::with_format(r, ImageFormat::Png);
+        reader.limits(image_limits(limits));
+        let mut decoder = reader.into_decoder().map_err(|e| broken(Format::Png, e))?;
+        let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+        let image = DynamicImage::from_decoder(decoder).map_err(|e| broken(Format::Png, e))?;
+        (image, orientation)
+    };
     Ok(LoadedPage {
         image,
         orientation,
@@ -1141,16 +1149,11 @@ fn load_jpeg(bytes: &[u8], limits: LoadLimits) -> Result<LoadedPage, LoadError> 
     check_dimensions(w, h, limits)?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let image = DynamicImage::from_decoder(decoder).map_err(|e| broken(Format::Jpeg, e))?;
-    let file_dpi = facts.density.and_then(|d| {
-        let p = plausible(d);
-        if p.is_none() && d.0 > 1.0 {
-            warnings.push(format!(
-                "resolution tag {:.0}×{:.0} dpi is implausible for a scan; ignored",
-                d.0, d.1
-            ));
-        }
-        p
-    });
+    // A JFIF density of 1×1 is an aspect ratio, not a resolution: no word about it.
+    let file_dpi = facts
+        .density
+        .filter(|d| d.0 > 1.0)
+        .and_then(|d| file_resolution(d, "resolution tag", &mut warnings));
     // CMYK JPEGs (often Adobe-inverted) are converted, never passed through: PDF readers
     // disagree on their colours.
     let passthrough = matches!(facts.components, 1 | 3);
@@ -1291,16 +1294,7 @@ fn tiff_dpi<R: Read + Seek>(
         (Some(x), Some(y), 3) => Some((x * 2.54, y * 2.54)),
         _ => None,
     }
-    .and_then(|d| {
-        let p = plausible(d);
-        if p.is_none() {
-            warnings.push(format!(
-                "resolution tag {:.0}×{:.0} dpi is implausible for a scan; ignored",
-                d.0, d.1
-            ));
-        }
-        p
-    })
+    .and_then(|d| file_resolution(d, "resolution tag", warnings))
 }
 
 /// A TIFF frame's decoded samples as an image, and whether it is bitonal (1 bit per pixel).
@@ -1443,6 +1437,26 @@ mod tests {
         }
         let all: usize = Format::ALL.iter().map(|f| f.extensions().len()).sum();
         assert_eq!(all, crate::discover::PAGE_EXTENSIONS.len());
+    }
+
+    /// The size read from a JPEG 2000 file's first boxes is the decoder's, for JP2 files and
+    /// bare codestreams, lossless and lossy (the fuzz seeds, made by Pillow with OpenJPEG).
+    #[test]
+    fn a_jp2_header_gives_the_decoders_size() {
+        let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/load_image");
+        for name in ["19.jp2", "20.jp2", "21.j2k"] {
+            let bytes = std::fs::read(seeds.join(name)).unwrap();
+            let image = jp2_image(&bytes).unwrap();
+            let (w, h, channels, bits) = jp2_size(&bytes[..bytes.len().min(200)]).unwrap();
+            assert_eq!((w, h), (image.width(), image.height()), "{name}");
+            assert_eq!(
+                channels,
+                image.color_space().num_channels() + u8::from(image.has_alpha()),
+                "{name}"
+            );
+            assert_eq!(bits, image.original_bit_depth(), "{name}");
+        }
+        assert_eq!(jp2_size(b"\x00\x00\x00\x0cjP  \r\n\x87\n"), None);
     }
 
     /// A JP2 box: length, type, contents.

@@ -21,6 +21,15 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (u64, SystemTime)> {
         .collect()
 }
 
+/// The repository's English sample as book `name` of `scans`, with `book_toml` when given.
+fn sample_as(scans: &Path, name: &str, book_toml: Option<&str>) {
+    let book = scans.join(name);
+    common::copy_dir(&common::repo_samples().join("en-reading-room"), &book);
+    if let Some(toml) = book_toml {
+        std::fs::write(book.join("book.toml"), toml).unwrap();
+    }
+}
+
 #[test]
 fn a_clean_tree_checks_clean() {
     let dir = tempfile::tempdir().unwrap();
@@ -51,33 +60,19 @@ fn every_problem_is_reported_in_one_pass_and_nothing_is_written() {
     common::copy_dir(&shared.join("sample-scans-bad"), &scans.join("bad"));
     copy_samples(&scans, &["en-reading-room"]);
     // An unknown key and a model that is not installed.
-    common::copy_dir(
-        &common::repo_samples().join("en-reading-room"),
-        &scans.join("typo"),
+    sample_as(
+        &scans,
+        "typo",
+        Some("title = \"Typo\"\nauthor = [\"A. Writer\"]\n"),
     );
-    std::fs::write(
-        scans.join("typo/book.toml"),
-        "title = \"Typo\"\nauthor = [\"A. Writer\"]\n",
-    )
-    .unwrap();
-    common::copy_dir(
-        &common::repo_samples().join("en-reading-room"),
-        &scans.join("nomodel"),
+    sample_as(
+        &scans,
+        "nomodel",
+        Some("title = \"Hebrew\"\nlanguages = [\"heb\"]\n"),
     );
-    std::fs::write(
-        scans.join("nomodel/book.toml"),
-        "title = \"Hebrew\"\nlanguages = [\"heb\"]\n",
-    )
-    .unwrap();
     // Two folders named `twin`.
-    common::copy_dir(
-        &common::repo_samples().join("en-reading-room"),
-        &scans.join("twin"),
-    );
-    common::copy_dir(
-        &common::repo_samples().join("en-reading-room"),
-        &scans.join("more/twin"),
-    );
+    sample_as(&scans, "twin", None);
+    sample_as(&scans, "more/twin", None);
     let before = snapshot(dir.path());
     let run = Kitap::new().arg("check").arg(&scans).run();
     run.code(1)

@@ -12,7 +12,7 @@ use std::process::Command;
 
 use kitap::manifest::PageStatus;
 
-use common::{Kitap, check_pdf, encoding, page, pdftotext, repo_samples, txt_pages};
+use common::{Kitap, Run, check_pdf, encoding, page, pdftotext, repo_samples, txt_pages};
 
 /// Writes the sample page in each `(file name, Pillow save code)` into `dir`; the code sees
 /// the page as `g` (8-bit grey, 300 dpi) and the file name as `name`.
@@ -36,6 +36,14 @@ fn make_pages(dir: &Path, pages: &[(&str, &str)]) {
         "Pillow could not write the pages:\n{}",
         String::from_utf8_lossy(&o.stderr)
     );
+}
+
+/// `kitap convert DIR/scans -o OUT --lang eng`.
+fn convert_eng(dir: &Path, out: &Path) -> Run {
+    Kitap::convert(&dir.join("scans"))
+        .out(out)
+        .args(["--lang", "eng"])
+        .run()
 }
 
 /// The page's text as read: its first line is the sample's title.
@@ -63,10 +71,7 @@ fn a_scanning_desk_folder_converts_every_page_and_names_the_one_it_cannot_read()
         ],
     );
     let out = dir.path().join("out");
-    let run = Kitap::convert(&dir.path().join("scans"))
-        .out(&out)
-        .args(["--lang", "eng"])
-        .run();
+    let run = convert_eng(dir.path(), &out);
     run.success();
     let m = run.manifest();
     let b = common::book(&m, "desk");
@@ -88,10 +93,7 @@ fn a_scanning_desk_folder_converts_every_page_and_names_the_one_it_cannot_read()
     // A PDF saved among the pages under another name: a failed page named on stderr, the
     // book partial, exit 1; the four pages are still there.
     std::fs::copy(&pdf, book.join("0005.xyz")).unwrap();
-    let run = Kitap::convert(&dir.path().join("scans"))
-        .out(&out)
-        .args(["--lang", "eng"])
-        .run();
+    let run = convert_eng(dir.path(), &out);
     run.code(1)
         .stderr_contains("0005.xyz: page 5: not an image: a PDF file");
     let m = run.manifest();
@@ -152,10 +154,7 @@ fn the_formats_of_scanning_rooms_read_and_keep_their_quality() {
     let made: Vec<(&str, &str)> = cases.iter().map(|(n, c, _)| (*n, *c)).collect();
     make_pages(&book, &made);
     let out = dir.path().join("out");
-    let run = Kitap::convert(&dir.path().join("scans"))
-        .out(&out)
-        .args(["--lang", "eng"])
-        .run();
+    let run = convert_eng(dir.path(), &out);
     run.success();
     let m = run.manifest();
     let b = common::book(&m, "zoo");
@@ -192,10 +191,7 @@ fn what_looks_like_a_page_is_a_page_and_numbering_slips_are_said() {
     std::fs::write(book.join("catalogue.pdf"), "%PDF-1.4\n% the donor's list\n").unwrap();
     std::fs::write(book.join("0006.pdf"), "%PDF-1.4\n% page 6, saved as PDF\n").unwrap();
     let out = dir.path().join("out");
-    let run = Kitap::convert(&dir.path().join("scans"))
-        .out(&out)
-        .args(["--lang", "eng"])
-        .run();
+    let run = convert_eng(dir.path(), &out);
     run.code(1)
         .stderr_contains("0002.gif: page 2: a GIF image, which kitap does not read")
         .stderr_contains("0003.dat: page 3: file is a PNG named .dat; read as PNG")

@@ -744,15 +744,20 @@ fn plan_books(
     models: &Models,
 ) -> Vec<PlannedBook> {
     use rayon::prelude::*;
-    let plan = || -> Vec<PlannedBook> {
+    on_io_threads(|| {
         dirs.into_par_iter()
             .map(|d| plan_book(d, scans, default_languages, models))
             .collect()
-    };
+    })
+}
+
+/// Runs `work` (rayon's parallel iterators) on 8 threads a core: for work that waits on the
+/// disk or a network share far more than it computes, more reads in flight.
+pub(crate) fn on_io_threads<T: Send>(work: impl FnOnce() -> T + Send) -> T {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) * 8;
     match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-        Ok(pool) => pool.install(plan),
-        Err(_) => plan(),
+        Ok(pool) => pool.install(work),
+        Err(_) => work(),
     }
 }
 

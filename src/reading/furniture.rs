@@ -99,7 +99,8 @@ fn similar(a: &str, b: &str) -> bool {
     edit_distance(&a, &b) * 5 <= longest
 }
 
-fn edit_distance(a: &[char], b: &[char]) -> usize {
+/// Levenshtein distance between two strings of characters.
+pub(crate) fn edit_distance(a: &[char], b: &[char]) -> usize {
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.iter().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];

@@ -16,6 +16,8 @@ mod labels;
 mod scripts;
 mod sections;
 
+pub(crate) use furniture::edit_distance;
+
 use unicode_normalization::UnicodeNormalization;
 
 use crate::ocr::{BBox, OcrPage};
