@@ -91,7 +91,7 @@ impl BookReport {
 }
 
 /// Checks one planned book: its planning problems, then each page's header.
-fn check_book(book: &PlannedBook, limits: LoadLimits) -> BookReport {
+fn check_book(book: &PlannedBook, limits: LoadLimits, split: bool) -> BookReport {
     let mut r = BookReport {
         id: book.dir.id.clone(),
         shown: book.dir.source.clone(),
@@ -113,6 +113,12 @@ fn check_book(book: &PlannedBook, limits: LoadLimits) -> BookReport {
     };
     if book.pages.is_empty() {
         r.problems.push("no pages".to_string());
+    }
+    // Spreads split into two pages only when converted: a chapter past the planned pages may
+    // then be in the book.
+    if !split {
+        r.warnings
+            .extend(book.info.meta.chapters_past(book.pages.len()));
     }
     for page in &book.pages {
         let name = page
@@ -174,12 +180,13 @@ pub fn run(req: &CheckRequest) -> ExitCode {
         return ExitCode::from(2);
     }
     let limits = survey.settings.load;
+    let split = survey.settings.pipeline.split != crate::config::Split::Never;
     // Reading headers waits on the disk (or the network share) far more than it computes.
     let reports: Vec<BookReport> = plan::on_io_threads(|| {
         survey
             .books
             .par_iter()
-            .map(|b| check_book(b, limits))
+            .map(|b| check_book(b, limits, split))
             .collect()
     });
     let mut out = String::new();

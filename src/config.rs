@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use unicode_normalization::UnicodeNormalization;
 
+use crate::dates::{IssueDate, Year};
 use crate::error::ConfigError;
 use crate::pdf::{MAX_STRING_BYTES, text_string_bytes};
 
@@ -31,8 +32,35 @@ pub struct BookMeta {
     /// Place of publication as printed (MARC 264 $a).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub place: Option<String>,
+    /// Year of publication: `1939`, or as a catalogue writes an uncertain one — `"1939?"`,
+    /// `"[1939]"`, `"ca. 1900"`, `"193-?"` — carried as written ([`crate::dates::Year`]).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub year: Option<i32>,
+    pub year: Option<Year>,
+    /// The year to sort by: the first the `year` may be (1930 for `"193-?"`). Computed; a
+    /// book.toml that sets it is refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub year_sort: Option<i32>,
+    /// The series the book belongs to, as printed (MARC 490, EPUB `belongs-to-collection`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub series: Option<String>,
+    /// The book's volume in its series or set: `2`, `"II"`, `"3a"`.
+    #[serde(
+        default,
+        deserialize_with = "crate::dates::deserialize_numbering",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub volume: Option<String>,
+    /// A periodical's issue number as printed: `45`, `"45–46"`.
+    #[serde(
+        default,
+        deserialize_with = "crate::dates::deserialize_numbering",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub issue: Option<String>,
+    /// The date a periodical's issue came out (`issued = 1939-05-06`); gives `year` when that
+    /// is not set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued: Option<IssueDate>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subjects: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -132,6 +160,12 @@ impl BookMeta {
                 return Err(toml_err(message));
             }
         };
+        if meta.year_sort.is_some() {
+            return Err(toml_err(format!(
+                "{}: `year_sort` is worked out from `year`; remove it",
+                key_position(text, "year_sort")
+            )));
+        }
         let mut warnings = meta.normalise();
         meta.check(path)?;
         if let Some(isbn) = &meta.isbn
@@ -183,6 +217,9 @@ impl BookMeta {
             ("rights", &mut self.rights),
             ("description", &mut self.description),
             ("identifier", &mut self.identifier),
+            ("series", &mut self.series),
+            ("volume", &mut self.volume),
+            ("issue", &mut self.issue),
         ] {
             if let Some(v) = value.as_mut().map(|v| clean_text(v)) {
                 if v.is_empty() {
@@ -200,6 +237,16 @@ impl BookMeta {
             }
             !c.title.is_empty()
         });
+        match (&self.year, self.issued) {
+            (None, Some(d)) => self.year = Some(Year::plain(d.year())),
+            (Some(y), Some(d)) if !(y.sort()..=y.last()).contains(&d.year()) => {
+                warnings.push(format!(
+                    "`issued` {d} is not in `year` {y}; the outputs carry both as written"
+                ));
+            }
+            _ => {}
+        }
+        self.year_sort = self.year.as_ref().map(Year::sort);
         for r in &mut self.page_labels {
             // A prefix keeps its spaces at the ends: "Plate " numbers pages "Plate 1".
             r.prefix = r
@@ -224,6 +271,9 @@ impl BookMeta {
             ("rights", &self.rights),
             ("description", &self.description),
             ("identifier", &self.identifier),
+            ("series", &self.series),
+            ("volume", &self.volume),
+            ("issue", &self.issue),
         ];
         for (key, value) in single {
             if let Some(v) = value {
@@ -262,6 +312,21 @@ impl BookMeta {
             .collect()
     }
 
+    /// Warnings for the chapters that start past the book's last page (which the PDF outline
+    /// and the EPUB contents cannot point to), e.g. a chapter list copied from another edition.
+    pub fn chapters_past(&self, pages: usize) -> Vec<String> {
+        self.chapters
+            .iter()
+            .filter(|c| c.page as usize > pages)
+            .map(|c| {
+                format!(
+                    "book.toml: chapter \"{}\" starts on page {}, but the book has {pages} page(s); the PDF outline and the EPUB contents leave it out",
+                    c.title, c.page
+                )
+            })
+            .collect()
+    }
+
     /// Every rule the values break, all in one error.
     fn check(&self, path: &Path) -> Result<(), ConfigError> {
         let mut problems: Vec<String> = Vec::new();
@@ -270,7 +335,11 @@ impl BookMeta {
                 "title is empty once control characters and spaces are removed (leave it out to use the book id)".into()
             );
         }
-        if let Some(y) = self.year.filter(|y| !(0..=9999).contains(y)) {
+        if let Some(y) = self
+            .year
+            .as_ref()
+            .filter(|y| !(0..=9999).contains(&y.sort()))
+        {
             problems.push(format!("year {y} is not a year"));
         }
         if self.koha_biblionumber == Some(0) {
@@ -599,6 +668,10 @@ const BOOK_KEYS: &[&str] = &[
     "publisher",
     "place",
     "year",
+    "series",
+    "volume",
+    "issue",
+    "issued",
     "subjects",
     "rights",
     "description",
@@ -618,6 +691,14 @@ const KEY_SYNONYMS: &[(&str, &str)] = &[
     ("langs", "languages"),
     ("date", "year"),
     ("published", "year"),
+    ("year_published", "year"),
+    ("collection", "series"),
+    ("vol", "volume"),
+    ("tome", "volume"),
+    ("number", "issue"),
+    ("no", "issue"),
+    ("issue_date", "issued"),
+    ("date_issued", "issued"),
     ("subject", "subjects"),
     ("keywords", "subjects"),
     ("isbn13", "isbn"),
@@ -702,6 +783,13 @@ fn field_errors(text: &str) -> Option<Vec<String>> {
             errors.push(format!("{at}: {}", one_line(e.message())));
         }
     }
+    // In the file's order, as the editor reads it (the table is in key order).
+    errors.sort_by_key(|e| {
+        e.strip_prefix("line ")
+            .and_then(|r| r.split(',').next())
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(usize::MAX)
+    });
     Some(errors)
 }
 
@@ -735,13 +823,13 @@ mod tests {
         let path = dir.path().join("book.toml");
         std::fs::write(
             &path,
-            "title = \"T\"\nauthor = [\"A\"]\nyear = \"1939\"\nlanguge = [\"kk\"]\nsubject = [\"x\"]\nzzz = 1\n",
+            "title = \"T\"\nauthor = [\"A\"]\nyear = \"1939 AD\"\nlanguge = [\"kk\"]\nsubject = [\"x\"]\nzzz = 1\n",
         )
         .unwrap();
         let e = BookMeta::load(&path).unwrap_err().to_string();
         for want in [
             "line 2, column 10 (`author`): unknown key `author`; did you mean `authors`?",
-            "line 3, column 8 (`year`): invalid type: string \"1939\", expected i32",
+            "line 3, column 8 (`year`): year \"1939 AD\" is not a year as kitap reads them: write 1939, \"1939?\", \"[1939]\"",
             "line 4, column 11 (`languge`): unknown key `languge`; did you mean `languages`?",
             "line 5, column 11 (`subject`): unknown key `subject`; did you mean `subjects`?",
             "line 6, column 7 (`zzz`): unknown key `zzz` (book.toml knows title, authors,",
@@ -770,13 +858,72 @@ mod tests {
     }
 
     #[test]
+    fn uncertain_years_series_and_issues() {
+        let parse = |t: &str| BookMeta::parse(t, Path::new("book.toml"));
+        let (m, w) =
+            parse("year = \"193-?\"\nseries = \"Мектеп кітапханасы\"\nvolume = 2\n").unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        let year = m.year.as_ref().unwrap();
+        assert_eq!((year.written(), m.year_sort), ("193-?", Some(1930)));
+        assert_eq!(m.volume.as_deref(), Some("2"));
+        let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(json["year"], "193-?");
+        assert_eq!(json["year_sort"], 1930);
+        assert_eq!(json["volume"], "2");
+        // What the manifest carries reads back the same.
+        let back: BookMeta = serde_json::from_value(json).unwrap();
+        assert_eq!(back, m);
+        // A periodical's issue: the date as TOML or as text gives the year.
+        for issued in ["1939-05-06", "\"1939-05-06\""] {
+            let (m, _) = parse(&format!("issue = \"45\"\nissued = {issued}\n")).unwrap();
+            assert_eq!(m.issued.unwrap().to_string(), "1939-05-06");
+            assert_eq!(m.year, Some(Year::plain(1939)));
+            assert_eq!(m.year_sort, Some(1939));
+        }
+        let (_, w) = parse("year = 1938\nissued = 1939-05-06\n").unwrap();
+        assert!(
+            w[0].contains("`issued` 1939-05-06 is not in `year` 1938"),
+            "{w:?}"
+        );
+        let e = parse("issued = \"1939-02-30\"\n").unwrap_err().to_string();
+        assert!(
+            e.contains("line 1, column 10 (`issued`): issued \"1939-02-30\" is not a date"),
+            "{e}"
+        );
+        let e = parse("issued = 1939-02-30\n").unwrap_err().to_string();
+        assert!(
+            e.contains("line 1, column 10 (`issued`): invalid date"),
+            "{e}"
+        );
+        let e = parse("issued = 1939-05-06T10:00:00\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is not a date: write it as 1939-05-06"), "{e}");
+        let e = parse("year = 1939\nyear_sort = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 2, column 13 (`year_sort`): `year_sort` is worked out from `year`"),
+            "{e}"
+        );
+        let e = parse("vol = 2\n").unwrap_err().to_string();
+        assert!(e.contains("did you mean `volume`?"), "{e}");
+    }
+
+    #[test]
     fn a_wrong_type_names_the_line_and_the_key() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("book.toml");
         std::fs::write(&path, "title = \"T\"\nyear = \"abc\"\n").unwrap();
         let e = BookMeta::load(&path).unwrap_err().to_string();
         assert!(e.contains("line 2, column 8 (`year`)"), "{e}");
-        assert!(e.contains("expected i32"), "{e}");
+        assert!(e.contains("is not a year as kitap reads them"), "{e}");
+        std::fs::write(&path, "title = 5\n").unwrap();
+        let e = BookMeta::load(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("line 1, column 9 (`title`): invalid type: integer `5`, expected a string"),
+            "{e}"
+        );
         std::fs::write(&path, "title = \"T\"\nauthor = [\"A\"]\n").unwrap();
         let e = BookMeta::load(&path).unwrap_err().to_string();
         assert!(e.contains("line 2") && e.contains("author"), "{e}");

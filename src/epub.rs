@@ -31,7 +31,12 @@ pub struct EpubMeta {
     pub isbn: Option<String>,
     pub identifier: Option<String>,
     pub publisher: Option<String>,
-    pub year: Option<i32>,
+    /// `dc:date`: a periodical issue's full date, else the year of publication (the first year
+    /// an uncertain one may be: W3CDTF cannot say "ca.").
+    pub date: Option<String>,
+    /// The series, and the book's volume in it (`belongs-to-collection`).
+    pub series: Option<String>,
+    pub volume: Option<String>,
     pub subjects: Vec<String>,
     pub rights: Option<String>,
     /// A summary (`dc:description`).
@@ -55,6 +60,8 @@ impl EpubMeta {
             isbn: self.isbn.as_ref().map(fit),
             identifier: self.identifier.as_ref().map(fit),
             publisher: self.publisher.as_ref().map(fit),
+            series: self.series.as_ref().map(fit),
+            volume: self.volume.as_ref().map(fit),
             subjects: self.subjects.iter().map(fit).collect(),
             rights: self.rights.as_ref().map(fit),
             description: self.description.as_ref().map(fit),
@@ -482,8 +489,8 @@ fn metadata(x: &mut XmlWriter, meta: &EpubMeta, page_images: usize, cover: bool)
     if let Some(p) = &meta.publisher {
         x.element("dc:publisher", &[], &nfc(p)).newline();
     }
-    if let Some(y) = meta.year {
-        x.element("dc:date", &[], &format!("{y:04}")).newline();
+    if let Some(d) = &meta.date {
+        x.element("dc:date", &[], d).newline();
     }
     for s in &meta.subjects {
         x.element("dc:subject", &[], &nfc(s)).newline();
@@ -502,6 +509,9 @@ fn metadata(x: &mut XmlWriter, meta: &EpubMeta, page_images: usize, cover: bool)
         let source_of = [("refines", "#src"), ("property", "source-of")];
         x.element("meta", &source_of, "pagination").newline();
     }
+    if let Some(series) = &meta.series {
+        collection(x, series, meta.volume.as_deref());
+    }
     let modified = [("property", "dcterms:modified")];
     x.element("meta", &modified, &meta.modified).newline();
     if cover {
@@ -509,6 +519,28 @@ fn metadata(x: &mut XmlWriter, meta: &EpubMeta, page_images: usize, cover: bool)
             .newline();
     }
     accessibility(x, meta, page_images, cover);
+}
+
+/// The series as an EPUB 3 collection. `group-position` is a number: a volume written
+/// otherwise ("II", "3a") joins the collection's name instead, so readers still show it.
+fn collection(x: &mut XmlWriter, series: &str, volume: Option<&str>) {
+    let numeric = volume.filter(|v| {
+        !v.is_empty()
+            && v.chars().all(|c| c.is_ascii_digit() || c == '.')
+            && v.parse::<f64>().is_ok()
+    });
+    let name = match (volume, numeric) {
+        (Some(v), None) => format!("{series}, {v}"),
+        _ => series.to_string(),
+    };
+    let collection = [("property", "belongs-to-collection"), ("id", "series")];
+    x.element("meta", &collection, &nfc(&name)).newline();
+    let kind = [("refines", "#series"), ("property", "collection-type")];
+    x.element("meta", &kind, "series").newline();
+    if let Some(v) = numeric {
+        let position = [("refines", "#series"), ("property", "group-position")];
+        x.element("meta", &position, v).newline();
+    }
 }
 
 /// Schema.org accessibility metadata (EPUB Accessibility 1.1): what a reader gets, and that the

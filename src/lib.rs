@@ -8,6 +8,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod convert;
+pub mod dates;
 pub mod detect;
 pub mod discover;
 pub mod epub;

@@ -226,7 +226,9 @@ struct BookData<'a> {
     id: &'a str,
     title: Option<&'a str>,
     authors: &'a [String],
-    year: Option<i32>,
+    /// As written (`"193-?"`), or a periodical issue's date and number.
+    year: Option<String>,
+    series: Option<String>,
     isbn: Option<&'a str>,
     publisher: Option<&'a str>,
     languages: Vec<&'a str>,
@@ -379,7 +381,18 @@ impl<'a> BookData<'a> {
             id: &b.id,
             title: m.title.as_deref(),
             authors: &m.authors,
-            year: m.year,
+            year: m
+                .issued
+                .map(|d| d.to_string())
+                .or_else(|| m.year.as_ref().map(ToString::to_string))
+                .map(|d| match &m.issue {
+                    Some(i) => format!("№ {i}, {d}"),
+                    None => d,
+                }),
+            series: m.series.as_ref().map(|s| match &m.volume {
+                Some(v) => format!("{s}, {v}"),
+                None => s.clone(),
+            }),
             isbn: m.isbn.as_deref(),
             publisher: m.publisher.as_deref(),
             languages: b.languages.iter().map(|l| l.name.as_str()).collect(),

@@ -286,12 +286,26 @@ fn metadata(book: &BookRecord, entry: &str, this_year: i32) -> Vec<Problem> {
     {
         bad("isbn-check-digit", format!("isbn {isbn:?}: {why}"));
     }
-    if let Some(y) = m.year
-        && !(1450..=this_year).contains(&y)
+    if let Some(y) = &m.year
+        && !(1450..=this_year).contains(&y.sort())
     {
         bad(
             "year",
             format!("year {y} is not between 1450 (printing) and {this_year}"),
+        );
+    }
+    // Manifests before uncertain years have no year_sort; one that is there must agree.
+    if let Some(sort) = m.year_sort
+        && Some(sort) != m.year.as_ref().map(crate::dates::Year::sort)
+    {
+        bad(
+            "year-sort",
+            format!(
+                "year_sort {sort} does not follow from year {} (kitap writes the first year it may be)",
+                m.year
+                    .as_ref()
+                    .map_or_else(|| "missing".into(), ToString::to_string)
+            ),
         );
     }
     for code in &m.languages {

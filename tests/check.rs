@@ -70,6 +70,20 @@ fn every_problem_is_reported_in_one_pass_and_nothing_is_written() {
         "nomodel",
         Some("title = \"Hebrew\"\nlanguages = [\"heb\"]\n"),
     );
+    // Uncertain dates as librarians write them are fine; a wrong ISBN check digit and a
+    // chapter past the last page are warnings; a year nobody can read is a problem.
+    sample_as(
+        &scans,
+        "dates",
+        Some(
+            "title = \"Dates\"\nyear = \"[193-?]\"\nseries = \"S\"\nvolume = \"II\"\nisbn = \"978-601-7151-13-4\"\n[[chapters]]\ntitle = \"Late\"\npage = 9\n",
+        ),
+    );
+    sample_as(
+        &scans,
+        "baddate",
+        Some("title = \"Bad\"\nyear = \"someday\"\nissued = \"1939-13-01\"\n"),
+    );
     // Two folders named `twin`.
     sample_as(&scans, "twin", None);
     sample_as(&scans, "more/twin", None);
@@ -90,10 +104,17 @@ fn every_problem_is_reported_in_one_pass_and_nothing_is_written() {
         .stdout_contains("2 book folders have the id 'twin': more/twin, twin")
         .stdout_contains("eng-clean: 5 page(s) [TIFF 5]; languages en → eng: ok")
         .stdout_contains("en-reading-room: 1 page(s) [PNG 1]; languages en → eng: ok")
+        .stdout_contains(
+            "dates: 1 page(s) [PNG 1]; languages auto (found from the pages): 2 warning(s)",
+        )
+        .stdout_contains("isbn \"978-601-7151-13-4\": wrong ISBN-13 check digit")
+        .stdout_contains("chapter \"Late\" starts on page 9, but the book has 1 page(s)")
+        .stdout_contains("year \"someday\" is not a year as kitap reads them")
+        .stdout_contains("issued \"1939-13-01\" is not a date")
         .stdout_contains("; nothing written;");
     let summary = run.stdout.lines().last().unwrap();
     assert!(
-        summary.starts_with("kitap check: 8 book(s): 4 ok, 0 with warnings, 4 with problems;"),
+        summary.starts_with("kitap check: 10 book(s): 4 ok, 1 with warnings, 5 with problems;"),
         "{summary}"
     );
     assert!(summary.contains("6 unreadable"), "{summary}");

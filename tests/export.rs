@@ -65,7 +65,7 @@ fn converted() -> &'static PathBuf {
                     UK_TITLE,
                     &["Шевченко, Тарас"],
                     r#"["ukr", "eng"]"#,
-                    "publisher = \"Дніпро\"\nplace = \"Київ\"\nyear = 1925\nsubjects = [\"Українська проза\"]\nrights = \"public domain\"\n",
+                    "publisher = \"Дніпро\"\nplace = \"Київ\"\nyear = \"[1925?]\"\nseries = \"Бібліотека українського письменства\"\nvolume = 3\nsubjects = [\"Українська проза\"]\nrights = \"public domain\"\n",
                 ),
             ),
             (
@@ -75,7 +75,7 @@ fn converted() -> &'static PathBuf {
                     RU_TITLE,
                     &["Иванов Иван Иванович"],
                     r#"["rus", "eng"]"#,
-                    "publisher = \"Правда\"\nyear = 1939\nsubjects = [\"Газеты\"]\nkoha_biblionumber = 4242\n",
+                    "publisher = \"Правда\"\nissue = 45\nissued = 1939-05-06\nsubjects = [\"Газеты\"]\nkoha_biblionumber = 4242\n",
                 ),
             ),
         ];
@@ -165,6 +165,41 @@ fn the_batch_is_what_the_exports_expect() {
         opf.contains("<dc:description>Ýaşlyk hakynda hekaýalar we goşgular.</dc:description>"),
         "{opf}"
     );
+    // An uncertain year stays as written in the manifest, with a year to sort by; the EPUB
+    // dates the book by that year and names its series; epubcheck is content.
+    let uk = book(&m, UK);
+    let json = serde_json::to_value(&uk.metadata).unwrap();
+    assert_eq!(
+        (&json["year"], &json["year_sort"]),
+        (&"[1925?]".into(), &1925.into())
+    );
+    assert_eq!(json["volume"], "3");
+    let epub = converted().join(UK).join(format!("{UK}.epub"));
+    epubcheck(&epub);
+    let opf = tool_ok(
+        "unzip",
+        &["-p", epub.to_str().unwrap(), "OEBPS/content.opf"],
+    );
+    for want in [
+        "<dc:date>1925</dc:date>",
+        "<meta property=\"belongs-to-collection\" id=\"series\">Бібліотека українського письменства</meta>",
+        "<meta refines=\"#series\" property=\"collection-type\">series</meta>",
+        "<meta refines=\"#series\" property=\"group-position\">3</meta>",
+    ] {
+        assert!(opf.contains(want), "{want}\n{opf}");
+    }
+    // A newspaper issue: its number and date in the manifest, the date in the EPUB.
+    let ru = book(&m, RU);
+    assert_eq!(ru.metadata.issue.as_deref(), Some("45"));
+    assert_eq!(ru.metadata.issued.unwrap().to_string(), "1939-05-06");
+    assert_eq!(ru.metadata.year_sort, Some(1939));
+    let epub = converted().join(RU).join(format!("{RU}.epub"));
+    epubcheck(&epub);
+    let opf = tool_ok(
+        "unzip",
+        &["-p", epub.to_str().unwrap(), "OEBPS/content.opf"],
+    );
+    assert!(opf.contains("<dc:date>1939-05-06</dc:date>"), "{opf}");
 }
 
 // ---- marc ----
@@ -395,6 +430,15 @@ fn marc_records_survive_yaz_and_a_marc_parser_field_for_field() {
         .unwrap();
     assert_eq!(name.1, "1 ");
     assert_eq!(subfield(uk, "041", "a"), ["ukr", "eng"]);
+    // An uncertain year as the cataloguer wrote it; 008 takes the year; the series in 490.
+    assert_eq!(subfield(uk, "264", "c"), ["[1925?]"]);
+    assert_eq!(&subfield(uk, "008", "")[0][6..15], "s1925    ");
+    assert_eq!(
+        subfield(uk, "490", "a"),
+        ["Бібліотека українського письменства ;"]
+    );
+    assert_eq!(subfield(uk, "490", "v"), ["3"]);
+    assert_eq!(by_id(UK).iter().find(|f| f.0 == "490").unwrap().1, "0 ");
     assert!(
         subfield(uk, "856", "u")[0]
             .starts_with("https://elib.example.kz/books/%D1%83%D0%BA%D1%80%20")
@@ -402,6 +446,12 @@ fn marc_records_survive_yaz_and_a_marc_parser_field_for_field() {
     // The Russian book is in Koha already: 999 $c makes the staged import overlay it.
     let ru = by_id(RU);
     assert_eq!(subfield(ru, "999", "c"), ["4242"]);
+    // A newspaper's issue: its number in 245 $n, its date in 264 $c and 008.
+    assert_eq!(subfield(ru, "245", "a"), [format!("{RU_TITLE}.").as_str()]);
+    assert_eq!(subfield(ru, "245", "n"), ["№ 45 /"]);
+    assert_eq!(subfield(ru, "264", "c"), ["1939-05-06."]);
+    assert_eq!(&subfield(ru, "008", "")[0][6..15], "s1939    ");
+    assert!(subfield(ru, "490", "a").is_empty());
     assert_eq!(
         &written
             .iter()
@@ -695,7 +745,13 @@ fn opds_feeds_read_in_feedparser_with_every_entry_link_and_facet() {
             .map(|n| n.text().unwrap())
             .collect();
         assert_eq!(written, tags, "{id}");
-        assert_eq!(e["issued"], b.metadata.year.unwrap().to_string().as_str());
+        let issued = match id {
+            RU => "1939-05-06",
+            UK => "1925",
+            TK => "2019",
+            _ => "2024",
+        };
+        assert_eq!(e["issued"], issued, "{id}");
         let tags: Vec<&str> = e["tags"]
             .as_array()
             .unwrap()
@@ -1061,13 +1117,17 @@ fn saf_items_carry_the_books_metadata_and_their_three_files() {
     assert_eq!(uk.dc("title.none"), [UK_TITLE]);
     assert_eq!(uk.dc("language.iso"), ["uk", "en"]);
     assert_eq!(uk.dc("date.issued"), ["1925"]);
+    assert_eq!(
+        uk.dc("relation.ispartofseries"),
+        ["Бібліотека українського письменства; 3"]
+    );
     assert_eq!(uk.dc("publisher.none"), ["Дніпро"]);
     assert_eq!(uk.dc("subject.none"), ["Українська проза"]);
     assert_eq!(uk.dc("rights.none"), ["public domain"]);
     let ru = &items[RU];
     assert_eq!(ru.dc("title.none"), [RU_TITLE]);
     assert_eq!(ru.dc("language.iso"), ["ru", "en"]);
-    assert_eq!(ru.dc("date.issued"), ["1939"]);
+    assert_eq!(ru.dc("date.issued"), ["1939-05-06"]);
     for id in [UK, RU, PARTIAL] {
         assert!(items[id].dc("identifier.isbn").is_empty(), "{id}");
     }

@@ -519,6 +519,7 @@ fn a_manifest_of_schema_1_0_is_still_valid() {
             .remove("review_below_confidence");
         for b in m["books"].as_array_mut().unwrap() {
             let b = b.as_object_mut().unwrap();
+            b["metadata"].as_object_mut().unwrap().remove("year_sort");
             for key in [
                 "converted_at",
                 "kitap_version",
@@ -561,7 +562,10 @@ fn the_order_of_problems_does_not_depend_on_the_jobs() {
     std::fs::remove_file(out.join(TK_EPUB)).unwrap();
     std::fs::write(out.join(TK_TXT), b"short").unwrap();
     std::fs::write(out.join(EN_PDF), b"short").unwrap();
-    edit_manifest(&out, |m| m["books"][0]["metadata"]["year"] = 1200.into());
+    edit_manifest(&out, |m| {
+        m["books"][0]["metadata"]["year"] = 1200.into();
+        m["books"][0]["metadata"]["year_sort"] = 1200.into();
+    });
     let one = validate(&out, &["--jobs", "1"]);
     one.code(1);
     let lines: Vec<&str> = one.stdout.lines().collect();
@@ -591,7 +595,10 @@ fn the_order_of_problems_does_not_depend_on_the_jobs() {
 #[test]
 fn a_manifest_of_schema_1_2_is_valid_unless_it_uses_1_3s_metadata() {
     let out = copy("validate-1-2");
-    edit_manifest(&out, |m| m["schema_version"] = "1.2".into());
+    edit_manifest(&out, |m| {
+        m["schema_version"] = "1.2".into();
+        strip_year_sort(m);
+    });
     validate(&out, &[]).success();
     // koha_biblionumber came with 1.3: a 1.2 manifest cannot carry it.
     edit_manifest(&out, |m| {
@@ -605,7 +612,10 @@ fn a_manifest_of_schema_1_2_is_valid_unless_it_uses_1_3s_metadata() {
 #[test]
 fn a_manifest_of_schema_1_3_is_valid_unless_it_uses_1_4s_fields() {
     let out = copy("validate-1-3");
-    edit_manifest(&out, |m| m["schema_version"] = "1.3".into());
+    edit_manifest(&out, |m| {
+        m["schema_version"] = "1.3".into();
+        strip_year_sort(m);
+    });
     validate(&out, &[]).success();
     // languages_detected came with 1.4: a 1.3 manifest cannot carry it.
     edit_manifest(&out, |m| {
@@ -620,4 +630,42 @@ fn a_manifest_of_schema_1_3_is_valid_unless_it_uses_1_4s_fields() {
     // and a 1.4 manifest can.
     edit_manifest(&out, |m| m["schema_version"] = "1.4".into());
     validate(&out, &[]).success();
+}
+
+#[test]
+fn a_manifest_of_schema_1_4_is_valid_unless_it_uses_1_5s_fields() {
+    let out = copy("validate-1-4");
+    edit_manifest(&out, |m| {
+        m["schema_version"] = "1.4".into();
+        strip_year_sort(m);
+    });
+    validate(&out, &[]).success();
+    // Uncertain years and series came with 1.5: a 1.4 manifest cannot carry them.
+    edit_manifest(&out, |m| {
+        let meta = &mut m["books"][0]["metadata"];
+        meta["year"] = "193-?".into();
+        meta["year_sort"] = 1930.into();
+        meta["series"] = "Мектеп кітапханасы".into();
+    });
+    let run = validate(&out, &[]);
+    run.code(1)
+        .stdout_contains("year_sort")
+        .stdout_contains("series");
+    // and a 1.5 manifest can.
+    edit_manifest(&out, |m| m["schema_version"] = "1.5".into());
+    validate(&out, &[]).success();
+    // A year_sort that does not follow from the year is named.
+    edit_manifest(&out, |m| {
+        m["books"][0]["metadata"]["year_sort"] = 1935.into()
+    });
+    validate(&out, &[])
+        .code(1)
+        .stdout_contains("year_sort 1935 does not follow from year 193-?");
+}
+
+/// Manifests before 1.5 carry no `year_sort`.
+fn strip_year_sort(m: &mut serde_json::Value) {
+    for b in m["books"].as_array_mut().unwrap() {
+        b["metadata"].as_object_mut().unwrap().remove("year_sort");
+    }
 }

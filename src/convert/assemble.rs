@@ -158,6 +158,10 @@ impl Assembler {
         }
         rec.confidence = BookRecord::confidence_of(&pages);
         rec.page_count = pages.len();
+        for w in book.info.meta.chapters_past(pages.len()) {
+            reporter.book_warning(&rec.id, &dir, None, &w);
+            rec.warnings.push(w);
+        }
         rec.pages = pages;
         let review_below = settings.pipeline.review_below_confidence;
         rec.settle_review(review_below);

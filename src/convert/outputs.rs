@@ -426,7 +426,13 @@ fn epub_meta(end: &BookEnd) -> EpubMeta {
         isbn: info.meta.isbn.clone(),
         identifier: info.meta.identifier.clone(),
         publisher: info.meta.publisher.clone(),
-        year: info.meta.year,
+        date: info
+            .meta
+            .issued
+            .map(|d| d.to_string())
+            .or_else(|| info.meta.year.as_ref().map(|y| format!("{:04}", y.sort()))),
+        series: info.meta.series.clone(),
+        volume: info.meta.volume.clone(),
         subjects: info.meta.subjects.clone(),
         rights: info.meta.rights.clone(),
         description: info.meta.description.clone(),

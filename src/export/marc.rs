@@ -297,6 +297,15 @@ pub fn record(book: &BookRecord, s: &Settings) -> Record {
         }
     }
     data.push(types.sub('2', "rdaft"));
+    if let Some(series) = &meta.series {
+        // 490 0_: the series as printed, not traced (the catalogue links it when it has one).
+        let mut f = Field::new("490", '0', ' ');
+        f = match &meta.volume {
+            Some(v) => f.sub('a', format!("{series} ;")).sub('v', v.clone()),
+            None => f.sub('a', series.clone()),
+        };
+        data.push(f);
+    }
     data.push(Field::new("500", ' ', ' ').sub('a', super::ocr_note(book)));
     data.push(reproduction(book, s, &digits, &extent));
     if let Some(rights) = &meta.rights {
@@ -369,8 +378,8 @@ fn field_007(book: &BookRecord) -> String {
 /// 008 for a book in electronic form: entered on the conversion date, the printed book's year,
 /// place unknown, form of item `o` (online), the main language.
 fn field_008(book: &BookRecord, entered: &str) -> String {
-    let dates = match book.metadata.year {
-        Some(y) if (0..=9999).contains(&y) => format!("s{y:04}    "),
+    let dates = match &book.metadata.year {
+        Some(y) if (0..=9999).contains(&y.sort()) && y.last() <= 9999 => y.marc_008_dates(),
         _ => "nuuuuuuuu".to_string(),
     };
     let language = book
@@ -408,12 +417,41 @@ fn title_field(book: &BookRecord) -> Field {
         ind1,
         char::from_digit(skip as u32, 10).unwrap_or('0'),
     );
-    if book.metadata.authors.is_empty() {
-        f = f.sub('a', end_with_period(title));
+    // The part of a multi-part book without a series, and a periodical's issue: `$n`.
+    let meta = &book.metadata;
+    let mut parts: Vec<String> = Vec::new();
+    if meta.series.is_none()
+        && let Some(v) = &meta.volume
+    {
+        parts.push(v.clone());
+    }
+    if let Some(i) = &meta.issue {
+        parts.push(if i.starts_with(|c: char| c.is_ascii_digit()) {
+            format!("№ {i}")
+        } else {
+            i.clone()
+        });
+    }
+    let slash = if meta.authors.is_empty() { "" } else { " /" };
+    if parts.is_empty() {
+        f = f.sub(
+            'a',
+            if slash.is_empty() {
+                end_with_period(title)
+            } else {
+                format!("{title}{slash}")
+            },
+        );
     } else {
-        f = f
-            .sub('a', format!("{title} /"))
-            .sub('c', end_with_period(&book.metadata.authors.join(", ")));
+        f = f.sub('a', end_with_period(title));
+        let last = parts.len() - 1;
+        for (i, p) in parts.into_iter().enumerate() {
+            let end = if i == last { slash } else { "," };
+            f = f.sub('n', format!("{p}{end}"));
+        }
+    }
+    if !meta.authors.is_empty() {
+        f = f.sub('c', end_with_period(&meta.authors.join(", ")));
     }
     f
 }
@@ -451,9 +489,20 @@ fn publication(book: &BookRecord) -> Field {
         .publisher
         .clone()
         .unwrap_or_else(|| "[publisher not identified]".into());
-    let year = meta.year.map_or_else(
+    // As written ("[1939?]", "ca. 1900"); a periodical's issue by its date.
+    let date = meta
+        .issued
+        .map(|d| d.to_string())
+        .or_else(|| meta.year.as_ref().map(|y| y.written().to_string()));
+    let year = date.map_or_else(
         || "[date of publication not identified]".into(),
-        |y| format!("{y}."),
+        |d| {
+            if d.ends_with(|c: char| c.is_ascii_digit()) {
+                format!("{d}.")
+            } else {
+                d
+            }
+        },
     );
     Field::new("264", ' ', '1')
         .sub('a', format!("{place} :"))
@@ -564,7 +613,7 @@ mod tests {
     #[test]
     fn fixed_fields_have_their_lengths() {
         let mut book = BookRecord::new("b", Status::Ok, "b");
-        book.metadata.year = Some(1939);
+        book.metadata.year = Some(crate::dates::Year::plain(1939));
         assert_eq!(field_007(&book).len(), 14);
         let f008 = field_008(&book, "261130");
         assert_eq!(f008.len(), 40, "{f008:?}");

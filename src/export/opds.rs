@@ -368,8 +368,13 @@ impl Catalog {
             x.element("dc:identifier", &[], &format!("urn:isbn:{isbn}"))
                 .newline();
         }
-        if let Some(y) = meta.year {
-            x.element("dc:issued", &[], &format!("{y:04}")).newline();
+        // W3CDTF: a periodical issue's date, else the (first) year of publication.
+        let issued = meta
+            .issued
+            .map(|d| d.to_string())
+            .or_else(|| meta.year.as_ref().map(|y| format!("{:04}", y.sort())));
+        if let Some(d) = issued {
+            x.element("dc:issued", &[], &d).newline();
         }
         if let Some(p) = &meta.publisher {
             x.element("dc:publisher", &[], p).newline();

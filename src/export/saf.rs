@@ -193,7 +193,19 @@ fn dublin_core(book: &BookRecord, kitap_version: &str) -> String {
             .iter()
             .map(|a| ("contributor", "author", a.clone())),
     );
-    values.extend(m.year.map(|y| ("date", "issued", y.to_string())));
+    // DSpace sorts and browses dc.date.issued as an ISO date.
+    let issued = m
+        .issued
+        .map(|d| d.to_string())
+        .or_else(|| m.year.as_ref().map(|y| format!("{:04}", y.sort())));
+    values.extend(issued.map(|d| ("date", "issued", d)));
+    if let Some(series) = &m.series {
+        let v = m
+            .volume
+            .as_ref()
+            .map_or_else(|| series.clone(), |v| format!("{series}; {v}"));
+        values.push(("relation", "ispartofseries", v));
+    }
     values.extend(m.publisher.iter().map(|p| ("publisher", "none", p.clone())));
     values.extend(m.isbn.iter().map(|i| ("identifier", "isbn", i.clone())));
     values.push(("identifier", "other", book.id.clone()));
@@ -265,7 +277,7 @@ mod tests {
         let mut b = BookRecord::new("укр насіння", Status::Partial, "укр насіння");
         b.metadata.title = Some("Ґанок & <їжак> \"1925\"".into());
         b.metadata.authors = vec!["Шевченко, Тарас".into(), "O'Neil, A.".into()];
-        b.metadata.year = Some(1925);
+        b.metadata.year = Some(crate::dates::Year::plain(1925));
         b.metadata.publisher = Some("Дніпро".into());
         b.metadata.place = Some("Київ".into());
         b.metadata.identifier = Some("urn:nbn:ua:1".into());

@@ -242,7 +242,10 @@ fn imprint(meta: &crate::config::BookMeta) -> String {
         .flatten()
         .collect::<Vec<_>>()
         .join(": ");
-    let year = meta.year.map(|y| y.to_string());
+    let year = meta
+        .issued
+        .map(|d| d.to_string())
+        .or_else(|| meta.year.as_ref().map(ToString::to_string));
     [Some(place_publisher).filter(|s| !s.is_empty()), year]
         .into_iter()
         .flatten()

@@ -15,7 +15,7 @@ const CURRENT: &str = include_str!("../../schemas/manifest.schema.json");
 
 /// The schemas earlier kitaps released, by version, as they were. When [`SCHEMA_VERSION`] is
 /// raised, the schema it leaves behind is added here.
-const EARLIER: [(&str, &str); 4] = [
+const EARLIER: [(&str, &str); 5] = [
     (
         "1.0",
         include_str!("../../schemas/manifest-1.0.schema.json"),
@@ -31,6 +31,10 @@ const EARLIER: [(&str, &str); 4] = [
     (
         "1.3",
         include_str!("../../schemas/manifest-1.3.schema.json"),
+    ),
+    (
+        "1.4",
+        include_str!("../../schemas/manifest-1.4.schema.json"),
     ),
 ];
 
