@@ -716,3 +716,37 @@ fn the_manual_page_has_every_command_and_groff_reads_it_cleanly() {
     let warnings = String::from_utf8_lossy(&o.stderr);
     assert!(warnings.is_empty(), "groff: {warnings}");
 }
+
+/// A chapter past the last page (a chapter list copied from another edition) is a warning on
+/// stderr and in the manifest; the book converts, its outline holds the chapters it has.
+#[test]
+fn a_chapter_past_the_last_page_is_a_warning() {
+    let (_tmp, scans, out) = one_book();
+    write(
+        &scans.join("b/book.toml"),
+        "title = \"B\"\nlanguages = [\"eng\"]\nyear = \"ca. 1900\"\n[[chapters]]\ntitle = \"One\"\npage = 1\n[[chapters]]\ntitle = \"Late\"\npage = 7\n",
+    );
+    let run = Kitap::convert(&scans).out(&out).run();
+    run.success().stderr_contains(
+        "chapter \"Late\" starts on page 7, but the book has 1 page(s); the PDF outline and the EPUB contents leave it out",
+    );
+    let m = run.manifest();
+    let b = book(&m, "b");
+    assert!(
+        b.warnings.iter().any(|w| w.contains("chapter \"Late\"")),
+        "{:?}",
+        b.warnings
+    );
+    assert_eq!(b.metadata.year.as_ref().unwrap().written(), "ca. 1900");
+    assert_eq!(b.metadata.year_sort, Some(1900));
+    let outline = tool_ok(
+        "qpdf",
+        &[
+            "--json",
+            "--json-key=outlines",
+            run.file("b", "pdf").to_str().unwrap(),
+        ],
+    );
+    assert!(outline.contains("\"title\": \"One\""), "{outline}");
+    assert!(!outline.contains("Late"), "{outline}");
+}

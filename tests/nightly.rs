@@ -157,7 +157,7 @@ fn a_byte_changed_with_its_time_kept_is_caught_by_verify_inputs() {
             "en-reading-room/book.toml: its bytes changed while its size and modification time did not",
         );
     let rec = record(&out, "en-reading-room");
-    assert_eq!(rec.metadata.year, Some(2025));
+    assert_eq!(rec.metadata.year, Some(kitap::dates::Year::plain(2025)));
     assert!(rec.warnings.iter().any(|w| w.contains("its bytes changed")));
     let input = rec
         .inputs

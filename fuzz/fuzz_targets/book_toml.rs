@@ -14,6 +14,14 @@ fuzz_target!(|data: &[u8]| {
     };
     match BookMeta::parse(text, Path::new("scans/b/book.toml")) {
         Ok((meta, _warnings)) => {
+            // The manifest carries the metadata as JSON, and every later run reads it back.
+            let json = serde_json::to_string(&meta).expect("metadata serialises");
+            let back: BookMeta = serde_json::from_str(&json).expect("metadata reads back");
+            assert_eq!(back, meta, "{json}");
+            if let Some(y) = &meta.year {
+                assert_eq!(y.marc_008_dates().len(), 9);
+                assert_eq!(meta.year_sort, Some(y.sort()));
+            }
             for code in &meta.languages {
                 let _ = kitap::lang::lookup(code);
             }

@@ -297,15 +297,7 @@ pub fn record(book: &BookRecord, s: &Settings) -> Record {
         }
     }
     data.push(types.sub('2', "rdaft"));
-    if let Some(series) = &meta.series {
-        // 490 0_: the series as printed, not traced (the catalogue links it when it has one).
-        let mut f = Field::new("490", '0', ' ');
-        f = match &meta.volume {
-            Some(v) => f.sub('a', format!("{series} ;")).sub('v', v.clone()),
-            None => f.sub('a', series.clone()),
-        };
-        data.push(f);
-    }
+    data.extend(series(meta));
     data.push(Field::new("500", ' ', ' ').sub('a', super::ocr_note(book)));
     data.push(reproduction(book, s, &digits, &extent));
     if let Some(rights) = &meta.rights {
@@ -476,6 +468,16 @@ fn nonfiling(title: &str, language: &str) -> usize {
                 && title[..a.len()].eq_ignore_ascii_case(a)
         })
         .map_or(0, |a| a.len().min(9))
+}
+
+/// 490 0_: the series as printed, not traced (the catalogue links it when it has one).
+fn series(meta: &crate::config::BookMeta) -> Option<Field> {
+    let series = meta.series.as_ref()?;
+    let f = Field::new("490", '0', ' ');
+    Some(match &meta.volume {
+        Some(v) => f.sub('a', format!("{series} ;")).sub('v', v.clone()),
+        None => f.sub('a', series.clone()),
+    })
 }
 
 /// 264 _1: the printed book's publication, with RDA's bracketed phrases where it is unknown.
