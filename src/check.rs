@@ -27,8 +27,11 @@ pub struct CheckRequest {
     #[arg(short, long, default_value = "default")]
     pub pipeline: String,
     /// Only books with problems or warnings, and the summary.
-    #[arg(short, long)]
+    #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Also a line per page: its format, size in pixels, kind and file size.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 /// What one book would meet.
@@ -44,6 +47,8 @@ struct BookReport {
     problems: Vec<String>,
     warnings: Vec<String>,
     skipped: Vec<String>,
+    /// A line per readable page (shown with `-v`).
+    details: Vec<String>,
 }
 
 impl BookReport {
@@ -51,7 +56,7 @@ impl BookReport {
         self.problems.is_empty() && self.warnings.is_empty()
     }
 
-    fn render(&self) -> String {
+    fn render(&self, verbose: bool) -> String {
         let mut s = String::new();
         let formats: Vec<String> = self
             .formats
@@ -85,6 +90,11 @@ impl BookReport {
         }
         for k in &self.skipped {
             let _ = writeln!(s, "  skipped: {k}");
+        }
+        if verbose {
+            for d in &self.details {
+                let _ = writeln!(s, "  {d}");
+            }
         }
         s
     }
@@ -134,6 +144,18 @@ fn check_book(book: &PlannedBook, limits: LoadLimits, split: bool) -> BookReport
         match load::header(&page.file, page.at, limits) {
             Ok(h) => {
                 *r.formats.entry(h.format.name()).or_default() += 1;
+                let kind = match (h.channels, h.bits) {
+                    (1, 1) => "bitonal".to_string(),
+                    (1 | 2, b) => format!("grey {b}-bit"),
+                    (_, b) => format!("colour {b}-bit"),
+                };
+                r.details.push(format!(
+                    "{at}: {} {}×{} px, {kind}, {}",
+                    h.format.name(),
+                    h.width,
+                    h.height,
+                    crate::convert::page::show_bytes(h.file_bytes)
+                ));
                 let ext = page
                     .file
                     .extension()
@@ -192,7 +214,7 @@ pub fn run(req: &CheckRequest) -> ExitCode {
     let mut out = String::new();
     for r in &reports {
         if !req.quiet || !r.clean() {
-            out.push_str(&r.render());
+            out.push_str(&r.render(req.verbose > 0));
         }
     }
     let with_problems = reports.iter().filter(|r| !r.problems.is_empty()).count();

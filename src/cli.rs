@@ -36,7 +36,13 @@ The PDF is PDF/A-2u (page images + invisible word-aligned text); the EPUB is ref
 with the printed page numbers as a page list and the page image after pages read below `epub_image_below_confidence` (50).\n\
 Latin and Cyrillic look-alike letters read in the wrong script (\"y\" for \"у\") are put back in the script of their word and line in every output (pipeline key repair_lookalikes).\n\
 Every run ends by writing OUT/review.html: the batch for an editor, doubtful pages first (see `kitap review`).\n\
-Presets (`kitap pipelines`): default, hocr, archive (originals never altered), compact (smaller PDFs), spreads (cut borders, split two-page scans)."
+Presets (`kitap pipelines`): default, hocr, archive (originals never altered), compact (smaller PDFs), spreads (cut borders, split two-page scans).\n\n\
+Examples:\n  \
+kitap convert /srv/scans -o /srv/out                      every book; a second run redoes only what changed\n  \
+kitap convert /srv/scans -o /srv/out --lang kk,ru         books whose book.toml names no languages\n  \
+kitap convert /srv/scans -o /srv/out -p compact -v        smaller PDFs, a line per page\n  \
+kitap convert /srv/scans -o /srv/out -q --log-format json --min-age 30m   the nightly job\n  \
+kitap convert /srv/scans -o /srv/out --shard auto         one task of a Slurm job array (then kitap merge)"
     )]
     Convert(ConvertRequest),
     /// Check SCANS before a night's convert, writing nothing: every book folder, book.toml,
@@ -52,7 +58,10 @@ Example: kitap check /srv/scans/2026-12-01 --lang kk && kitap convert /srv/scans
     /// EPUB container, nav, identifier and title; text page chunks), no unlisted file, statuses
     /// and summary consistent, metadata rules (ISBN, year, languages, title, authors).
     #[command(
-        after_help = "Exit status: 0 clean (warnings allowed unless --strict), 1 problems found, 2 the manifest cannot be read (absent, not JSON, or written by a newer kitap)."
+        after_help = "Exit status: 0 clean (warnings allowed unless --strict), 1 problems found, 2 the manifest cannot be read (absent, not JSON, or written by a newer kitap).\n\n\
+Examples:\n  \
+kitap validate /srv/out                                  a readable report\n  \
+kitap validate /srv/out --json | jq '.problems[] | select(.severity == \"error\")'"
     )]
     Validate(ValidateArgs),
     /// Write OUT/review.html from OUT's manifest (convert writes it after every run): the
@@ -61,6 +70,9 @@ Example: kitap check /srv/scans/2026-12-01 --lang kk && kitap convert /srv/scans
     /// With --approve, first records that an editor looked at a book and lets it go.
     #[command(
         after_help = "Exit status: 0 written, 2 the manifest cannot be read (or --approve names no book that can be approved), 3 another run holds OUT, 4 OUT cannot be written.\n\
+Examples:\n  \
+kitap review /srv/out && xdg-open /srv/out/review.html\n  \
+kitap review /srv/out --approve kz-0001 --by \"A. Editor\"\n\
 An upload script takes a book when `needs_review` is false or it is `approved`:\n  jq -r '.books[] | select(.status != \"failed\" and ((.needs_review | not) or .approved)) | .id' OUT/manifest.json"
     )]
     Review(ReviewArgs),
@@ -70,7 +82,12 @@ An upload script takes a book when `needs_review` is false or it is `approved`:\
     #[command(
         after_help = "Only books whose status is ok or partial are exported (a partial one with a note saying how many pages are missing); failed books are named on stderr.\n\
 Links are --base-url (where OUT is served) followed by the file's path in OUT, each segment percent-encoded (ids may be Cyrillic).\n\
-Exit status: 0 every ok/partial book exported, 1 some book left out (a file missing from OUT, a letter no font has), 2 usage error or no readable manifest, 3 another run holds OUT, 4 an export file cannot be written."
+Exit status: 0 every ok/partial book exported, 1 some book left out (a file missing from OUT, a letter no font has), 2 usage error or no readable manifest, 3 another run holds OUT, 4 an export file cannot be written.\n\n\
+Examples:\n  \
+kitap export marc /srv/out --base-url https://elib.example.kz/books/ --org-code KzAlNL\n  \
+kitap export opds /srv/out --base-url https://elib.example.kz/books/\n  \
+kitap export shelf /srv/out --base-url https://elib.example.kz/books/\n  \
+kitap export saf /srv/out -o /srv/dspace/import --link"
     )]
     Export(ExportArgs),
     /// Join the manifest parts of a sharded run (`kitap convert --shard K/N` on a Slurm job
@@ -79,7 +96,10 @@ Exit status: 0 every ok/partial book exported, 1 some book left out (a file miss
     /// manifest of one unsharded run over the same scans, but for run times.
     #[command(
         after_help = "Each part (OUT/.kitap/shards/K-of-N.json) replaces what OUT/manifest.json said about the books of its shard; parts older than the manifest were merged already. A shard of N without a finished part (never ran, still running, stopped or killed, or of another --run) keeps what the manifest said and is named on stderr; the manifest says incomplete: true and lists missing_shards.\n\
-Exit status: 0 every shard merged, 1 shards missing (the manifest is still written), 2 no parts to merge, or parts of different kitap versions or pipelines (named; nothing written), 3 another run holds OUT, 4 OUT cannot be written."
+Exit status: 0 every shard merged, 1 shards missing (the manifest is still written), 2 no parts to merge, or parts of different kitap versions or pipelines (named; nothing written), 3 another run holds OUT, 4 OUT cannot be written.\n\n\
+Example (Slurm; deploy/slurm/kitap-array.sbatch does both):\n  \
+sbatch --array=0-7 --wrap 'kitap convert /srv/scans -o /srv/out --shard auto'\n  \
+kitap merge /srv/out"
     )]
     Merge(crate::merge::MergeRequest),
     /// List the built-in pipelines.
@@ -138,7 +158,7 @@ pub enum ExportFormat {
     /// MARC21 slim XML (a <collection>, one <record> per book) for Koha's staged import
     /// (Tools → Stage MARC records for import, format MARCXML). Default OUT/export/marc.xml.
     #[command(
-        after_help = "Each record: leader for electronic language material; 001 the book id, 003 --org-code, 005, 006/007 online resource, 008 (year, language, form of item o); 020 ISBN; 041 languages; 100/700 authors; 245 title; 264 place, publisher, year; 300 pages; 336/337/338 RDA text/computer/online resource; 347 file types; 500 OCR note with its mean confidence; 533 electronic reproduction (--agency, when converted); 540 rights; 650 subjects; 856 40 per PDF/EPUB (URL, media type, size); 942 $c --koha-item-type; 999 $c book.toml's koha_biblionumber, so the import overlays the record Koha already has (matching rule KohaBiblio)."
+        after_help = "Each record: leader for electronic language material; 001 the book id, 003 --org-code, 005, 006/007 online resource, 008 (year, language, form of item o); 020 ISBN; 041 languages; 100/700 authors; 245 title ($n an issue number); 264 place, publisher, year as written or an issue date; 300 pages; 336/337/338 RDA text/computer/online resource; 347 file types; 490 series ; volume; 500 OCR note with its mean confidence; 533 electronic reproduction (--agency, when converted); 540 rights; 650 subjects; 856 40 per PDF/EPUB (URL, media type, size); 942 $c --koha-item-type; 999 $c book.toml's koha_biblionumber, so the import overlays the record Koha already has (matching rule KohaBiblio)."
     )]
     Marc(MarcArgs),
     /// OPDS 1.2 catalog (Atom): a root navigation feed, an acquisition feed of all books
@@ -151,7 +171,7 @@ pub enum ExportFormat {
     /// DSpace Simple Archive Format: one item folder per book (dublin_core.xml, contents, the
     /// PDF, EPUB and text), for `dspace import --add`. Default OUT/export/saf/.
     #[command(
-        after_help = "dublin_core.xml: dc.title, dc.contributor.author, dc.date.issued, dc.publisher, dc.identifier.isbn, dc.identifier.other (the book id, book.toml's identifier), dc.language.iso (ISO 639-1 where there is one), dc.subject, dc.rights, dc.type Book, dc.format.extent (pages), dc.description (book.toml's; what a partial book lacks), dc.description.provenance (kitap version, conversion time, OCR note with the mean confidence).\n\
+        after_help = "dublin_core.xml: dc.title, dc.contributor.author, dc.date.issued (an issue date, else the first year), dc.relation.ispartofseries (series; volume), dc.publisher, dc.identifier.isbn, dc.identifier.other (the book id, book.toml's identifier), dc.language.iso (ISO 639-1 where there is one), dc.subject, dc.rights, dc.type Book, dc.format.extent (pages), dc.description (book.toml's; what a partial book lacks), dc.description.provenance (kitap version, conversion time, OCR note with the mean confidence).\n\
 contents: the PDF (primary bitstream), EPUB and text, bundle ORIGINAL. Item folders are named after the book id (ASCII; a short hash where the id is not), the same every export, so DSpace's mapfile from the first import serves `dspace import --replace`.\n\
 The folder is built beside DIR and swapped in whole: the previous archive goes, books no longer exported with it. DIR must be new, empty or an earlier `kitap export saf` archive (marked by .kitap-saf): keep DSpace's mapfile outside it."
     )]
@@ -588,6 +608,54 @@ pub fn run(cli: Cli) -> ExitCode {
                 Ok(summary) => ExitCode::from(summary.exit_code()),
                 // The run could not write OUT's own files (the manifest, the staging folder).
                 Err(e) => fatal(req.log_format, &format!("{}: {e}", req.out.display()), 4),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// The words of an example command line: split at spaces, 'single' and "double" quotes
+    /// kept together; the comment after two spaces left out.
+    fn example_words(line: &str) -> Vec<String> {
+        let command = line.trim().split("  ").next().unwrap_or("");
+        let (mut words, mut word, mut quote) = (Vec::new(), String::new(), None);
+        for c in command.chars() {
+            match (quote, c) {
+                (None, '\'' | '"') => quote = Some(c),
+                (Some(q), c) if c == q => quote = None,
+                (None, ' ') => words.extend((!word.is_empty()).then(|| std::mem::take(&mut word))),
+                _ => word.push(c),
+            }
+        }
+        words.extend((!word.is_empty()).then_some(word));
+        words
+    }
+
+    /// Every `kitap …` example in every subcommand's help parses as the command line it shows
+    /// (up to a pipe or `&&`): an example that drifts from the options fails here.
+    #[test]
+    fn every_example_in_the_help_parses() {
+        let mut cli = Cli::command();
+        let mut examples = Vec::new();
+        for sub in cli.get_subcommands_mut() {
+            let help = sub.render_long_help().to_string();
+            for line in help.lines() {
+                let line = line.trim_start();
+                if line.starts_with("kitap ") {
+                    let line = line.split(['|', '&']).next().unwrap_or(line);
+                    examples.push(line.to_string());
+                }
+            }
+        }
+        assert!(examples.len() >= 12, "{examples:?}");
+        for e in &examples {
+            let words = example_words(e);
+            if let Err(err) = Cli::try_parse_from(&words) {
+                panic!("{e}: {err}");
             }
         }
     }

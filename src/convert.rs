@@ -329,7 +329,14 @@ impl<'a> Books<'a> {
         let (_, asm) = self
             .current
             .get_or_insert_with(|| (b, Assembler::start(&job.out, book, &job.settings)));
-        asm.add(&book.pages[p], &book.dir.id, outcome.result, self.reporter);
+        let added = asm.add(&book.pages[p], &book.dir.id, outcome.result, self.reporter);
+        self.reporter.page_detail(
+            &book.dir.id,
+            &book.pages[p].file,
+            added,
+            &outcome.seconds,
+            outcome.resumed,
+        );
         self.last = Some((b, p));
     }
 
@@ -523,7 +530,7 @@ fn recover(job: &Job, reporter: &Reporter) -> std::io::Result<()> {
 pub fn run(mut job: Job) -> std::io::Result<RunSummary> {
     // First: a signal while inputs are hashed must stop the run cleanly too.
     let stop = stop::Stop::install();
-    let reporter = Reporter::new(job.page_total(), job.quiet, job.log_format);
+    let reporter = Reporter::new(job.page_total(), job.quiet, job.log_format).verbose(job.verbose);
     announce(&job, &reporter);
     recover(&job, &reporter)?;
     let state = starting_state(&mut job);

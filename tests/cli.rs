@@ -750,3 +750,65 @@ fn a_chapter_past_the_last_page_is_a_warning() {
     assert!(outline.contains("\"title\": \"One\""), "{outline}");
     assert!(!outline.contains("Late"), "{outline}");
 }
+
+/// `-v` says what became of each page, `-vv` also its size and stage times; in JSON each page
+/// is a `page_done` event. `-q` with `-v` is a usage error.
+#[test]
+fn verbose_runs_say_what_became_of_each_page() {
+    let (_tmp, scans, out) = one_book();
+    let v = Kitap::convert(&scans)
+        .out(&out)
+        .args(["--lang", "eng", "-v"])
+        .run();
+    v.success();
+    let line = v
+        .stderr
+        .lines()
+        .find(|l| l.contains("0001.png: page 1: ok, "))
+        .unwrap_or_else(|| panic!("{}", v.stderr));
+    assert!(
+        line.contains(" words at ") && line.ends_with(" s"),
+        "{line}"
+    );
+    assert!(!line.contains("; load "), "-v has no stage times: {line}");
+    let vv = Kitap::convert(&scans)
+        .out(&out)
+        .args(["--lang", "eng", "-vv", "--force"])
+        .run();
+    vv.success()
+        .stderr_contains("px, 300 dpi (file), flate; load ");
+    let json = Kitap::convert(&scans)
+        .out(&out)
+        .args(["--lang", "eng", "-vv", "--force", "--log-format", "json"])
+        .run();
+    json.success();
+    let event: serde_json::Value = json
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|e| e["event"] == "page_done")
+        .unwrap_or_else(|| panic!("{}", json.stderr));
+    assert_eq!(event["book"], "b");
+    assert_eq!(event["page"], 1);
+    assert_eq!(event["status"], "ok");
+    assert!(event["words"].as_u64().unwrap() > 50, "{event}");
+    assert!(event["seconds"]["ocr"].as_f64().unwrap() > 0.0, "{event}");
+    // Without -v, no page lines.
+    let plain = Kitap::convert(&scans)
+        .out(&out)
+        .args(["--lang", "eng", "--force"])
+        .run();
+    plain.success();
+    assert!(!plain.stderr.contains("page 1: ok"), "{}", plain.stderr);
+    usage_error(
+        &Kitap::convert(&scans)
+            .out(&out.join("x"))
+            .args(["-q", "-v"])
+            .run(),
+    )
+    .stderr_contains("cannot be used with");
+    let check = Kitap::new().arg("check").arg(&scans).arg("-v").run();
+    check
+        .success()
+        .stdout_contains("page 1 (0001.png): PNG 1500×2100 px, grey 8-bit, 292 KiB");
+}

@@ -64,14 +64,16 @@ impl Assembler {
         self.pages.len() as u32 + 1
     }
 
-    /// Adds a page's outcome: its pages to every output, its records to the book.
+    /// Adds a page's outcome: its pages to every output, its records to the book. Returns the
+    /// records added (one, or the two halves of a split spread).
     pub(super) fn add(
         &mut self,
         page: &PlannedPage,
         id: &str,
         outcome: Result<DonePage, PageFailure>,
         reporter: &Reporter,
-    ) {
+    ) -> &[PageRecord] {
+        let before = self.pages.len();
         match outcome {
             Ok(done) => {
                 for w in &done.warnings {
@@ -113,6 +115,7 @@ impl Assembler {
                 self.pages.push(record);
             }
         }
+        &self.pages[before..]
     }
 
     /// Runs `step` on every output until one fails.

@@ -288,13 +288,15 @@ fn page_kind(h: &load::Header) -> String {
     format!("{kind} {}-bit {}", h.bits, h.format.name())
 }
 
-/// Bytes for people: `1.9 GiB`, `350 MiB`.
+/// Bytes for people: `1.9 GiB`, `350 MiB`, `412 KiB`.
 pub fn show_bytes(b: u64) -> String {
     let gib = b as f64 / (1u64 << 30) as f64;
     if gib >= 1.0 {
         format!("{gib:.1} GiB")
-    } else {
+    } else if b >= 1 << 20 {
         format!("{:.0} MiB", b as f64 / (1u64 << 20) as f64)
+    } else {
+        format!("{:.0} KiB", (b as f64 / 1024.0).ceil())
     }
 }
 

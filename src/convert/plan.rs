@@ -37,8 +37,13 @@ pub struct ConvertRequest {
     #[arg(short, long, default_value = "default")]
     pub pipeline: String,
     /// No progress bar, no warnings, no summary: errors only (for scheduled jobs).
-    #[arg(short, long)]
+    #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// More detail on stderr: -v a line per page (turn, skew, words, confidence, time), -vv
+    /// also its size, resolution, image encoding and the time of each stage. With
+    /// `--log-format json`, a `page_done` event per page.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// Rebuild every book, also those whose inputs and settings are unchanged since their
     /// outputs were made.
     #[arg(long)]
@@ -263,6 +268,8 @@ pub struct Job {
     pub settings: Settings,
     pub books: Vec<PlannedBook>,
     pub quiet: bool,
+    /// `-v` count: 1 a line per page, 2 with its stages.
+    pub verbose: u8,
     /// The scan folder, as given.
     pub scans: PathBuf,
     /// Rebuild books that are up to date.
@@ -452,6 +459,7 @@ impl Job {
             settings: Settings::from_pipeline(pipeline, models.tessdata),
             books,
             quiet: req.quiet,
+            verbose: req.verbose,
             scans: req.scans.clone(),
             force: req.force,
             min_age: req.min_age,

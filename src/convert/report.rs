@@ -10,7 +10,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 
 use crate::error::PageError;
-use crate::manifest::{self, BookRecord, PageStatus, Summary};
+use crate::manifest::{
+    self, BookRecord, Correction, PageRecord, PageStatus, StageSeconds, Summary,
+};
 
 /// How the log on stderr is written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -33,12 +35,79 @@ enum Level {
 pub(crate) struct Reporter {
     pub(super) bar: ProgressBar,
     quiet: bool,
+    /// `-v` count: 1 a line per page, 2 with its stages.
+    verbose: u8,
     format: LogFormat,
     /// Plain lines per finished book: stderr is not a terminal.
     book_lines: bool,
     started: Instant,
     /// Books with pages in work, shown on the progress bar.
     working: std::sync::Mutex<Vec<String>>,
+}
+
+/// `b/0001.png: page 1: ok, turned 90° (osd), skew 1.3° straightened, 312 words at 91.2 %, 2.4 s`;
+/// at `-vv` also `2480×3508 px, 300 dpi (file), ccitt-g4; load 0.05 s, prepare 0.40 s, ocr 1.90 s, encode 0.05 s`.
+fn page_line(file: &Path, p: &PageRecord, s: &StageSeconds, resumed: bool, verbose: u8) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if p.status == PageStatus::Failed {
+        parts.push("failed".into());
+    } else {
+        parts.push("ok".into());
+        match (p.rotation_cw_deg, p.orientation_by) {
+            (Some(r), Some(by)) if r != 0 => parts.push(format!("turned {r}° ({})", name(&by))),
+            _ => {}
+        }
+        if let Some(skew) = p.skew_cw_deg.filter(|s| s.abs() >= 0.1) {
+            let how = match p.correction {
+                Some(Correction::None) | None => "left",
+                _ => "straightened",
+            };
+            parts.push(format!("skew {skew:.1}° {how}"));
+        }
+        parts.push(match p.confidence {
+            Some(c) => format!("{} words at {c:.1} %", p.words),
+            None => "no words".into(),
+        });
+        if p.lookalikes_repaired > 0 {
+            parts.push(format!(
+                "{} look-alike word(s) repaired",
+                p.lookalikes_repaired
+            ));
+        }
+    }
+    let total = s.load + s.prepare + s.ocr + s.encode;
+    parts.push(if resumed {
+        "from the page cache".into()
+    } else {
+        format!("{total:.1} s")
+    });
+    let mut line = format!("{}: page {}: {}", file.display(), p.index, parts.join(", "));
+    if verbose >= 2 && p.status != PageStatus::Failed {
+        if let (Some(w), Some(h)) = (p.width, p.height) {
+            line.push_str(&format!("; {w}×{h} px"));
+        }
+        if let (Some(dpi), Some(src)) = (p.dpi, p.dpi_source) {
+            line.push_str(&format!(", {dpi:.0} dpi ({})", name(&src)));
+        }
+        if let Some(e) = p.image_encoding {
+            line.push_str(&format!(", {}", name(&e)));
+        }
+        if !resumed {
+            line.push_str(&format!(
+                "; load {:.2} s, prepare {:.2} s, ocr {:.2} s, encode {:.2} s",
+                s.load, s.prepare, s.ocr, s.encode
+            ));
+        }
+    }
+    line
+}
+
+/// The manifest's name of an enum value (its serde name: `osd`, `ccitt-g4`).
+fn name<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// One JSON log line on stderr.
@@ -70,10 +139,55 @@ impl Reporter {
         Reporter {
             bar,
             quiet,
+            verbose: 0,
             format,
             book_lines: !terminal && !quiet && format == LogFormat::Plain,
             started: Instant::now(),
             working: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// With `-v` (1) or `-vv` (2): a line per page.
+    pub(super) fn verbose(mut self, level: u8) -> Reporter {
+        self.verbose = level;
+        self
+    }
+
+    /// What became of a page, with `-v`: one line per page written (a spread's two halves are
+    /// two), and with `-vv` its size, resolution, encoding and stage times.
+    pub(super) fn page_detail(
+        &self,
+        book: &str,
+        file: &Path,
+        pages: &[PageRecord],
+        seconds: &StageSeconds,
+        resumed: bool,
+    ) {
+        if self.verbose == 0 || self.quiet {
+            return;
+        }
+        for p in pages {
+            if self.format == LogFormat::Plain {
+                let line = page_line(file, p, seconds, resumed, self.verbose);
+                self.bar.suspend(|| eprintln!("{line}"));
+            }
+            let mut fields = json!({
+                "book": book, "page": p.index, "source": p.source, "status": p.status,
+                "rotation_cw_deg": p.rotation_cw_deg, "skew_cw_deg": p.skew_cw_deg,
+                "orientation_by": p.orientation_by, "words": p.words,
+                "confidence": p.confidence.map(|c| (c * 10.0).round() / 10.0),
+                "resumed": resumed,
+            });
+            if self.verbose >= 2
+                && let Value::Object(f) = &mut fields
+            {
+                f.insert("seconds".into(), json!(seconds));
+                f.insert("width".into(), json!(p.width));
+                f.insert("height".into(), json!(p.height));
+                f.insert("dpi".into(), json!(p.dpi));
+                f.insert("image_encoding".into(), json!(p.image_encoding));
+            }
+            self.event(Level::Info, "page_done", fields);
         }
     }
 
