@@ -1,5 +1,6 @@
 //! Configuration files: a book's `book.toml` and the named pipeline presets in `pipelines/`.
 
+use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -438,8 +439,19 @@ pub struct Pipeline {
     /// Languages for books without `languages` in their book.toml when `--lang` is not given;
     /// `["auto"]`: found from each book's pages. Default: `["auto"]`.
     pub languages: Vec<String>,
-    /// Write `<id>.hocr` (word boxes and confidences) beside the other outputs. Default: false.
+    /// The files written per book, in one pass: `pdf`, `epub`, `txt`, `hocr`, `alto`,
+    /// `web-pdf` (`--outputs` overrides). Default: `["pdf", "epub", "txt"]`. Serialised only
+    /// when not the default, so books converted before the key existed keep their fingerprints.
+    #[serde(skip_serializing_if = "OutputKind::is_default_set")]
+    pub outputs: Vec<OutputKind>,
+    /// Also write `<id>.hocr` (word boxes and confidences): `hocr` in `outputs`. Default: false.
     pub hocr: bool,
+    /// JPEG quality of the `web-pdf` output's grey and colour pages, 1–100. Default: 50.
+    #[serde(skip_serializing_if = "is_default_web_quality")]
+    pub web_jpeg_quality: u8,
+    /// The `web-pdf` output's pages finer than this many dpi are downsampled. Default: 150.
+    #[serde(skip_serializing_if = "is_default_web_dpi")]
+    pub web_max_dpi: f64,
     /// Largest image accepted, in megapixels; larger ones are refused before decoding
     /// (decompression bombs). Default: 250 (a 1200-dpi A3 page is 280).
     pub max_megapixels: f64,
@@ -520,6 +532,69 @@ fn is_true(b: &bool) -> bool {
     *b
 }
 
+/// The `web-pdf` output's JPEG quality and resolution unless the pipeline says otherwise:
+/// about a tenth of an archival grey page, text still sharp on a screen.
+pub const WEB_JPEG_QUALITY: u8 = 50;
+pub const WEB_MAX_DPI: f64 = 150.0;
+
+fn is_default_web_quality(q: &u8) -> bool {
+    *q == WEB_JPEG_QUALITY
+}
+
+fn is_default_web_dpi(d: &f64) -> bool {
+    *d == WEB_MAX_DPI
+}
+
+/// One kind of file a book's conversion writes.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Deserialize,
+    Serialize,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutputKind {
+    /// `<id>.pdf`: the searchable archival PDF/A-2u.
+    Pdf,
+    /// `<id>.epub`: the reflowed EPUB 3.
+    Epub,
+    /// `<id>.txt`: the OCR text, a form feed between pages.
+    Txt,
+    /// `<id>.hocr`: word boxes and confidences (hOCR 1.2).
+    Hocr,
+    /// `<id>.alto/NNNN.xml`: ALTO 4 XML per page (libraries' and Europeana's exchange format).
+    Alto,
+    /// `<id>.web.pdf`: the same pages and text layer, images compact for a website.
+    WebPdf,
+}
+
+impl OutputKind {
+    pub const DEFAULT: [OutputKind; 3] = [OutputKind::Pdf, OutputKind::Epub, OutputKind::Txt];
+
+    fn is_default_set(v: &Vec<OutputKind>) -> bool {
+        v.as_slice() == OutputKind::DEFAULT
+    }
+
+    /// As `--outputs` and the pipeline write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputKind::Pdf => "pdf",
+            OutputKind::Epub => "epub",
+            OutputKind::Txt => "txt",
+            OutputKind::Hocr => "hocr",
+            OutputKind::Alto => "alto",
+            OutputKind::WebPdf => "web-pdf",
+        }
+    }
+}
+
 /// How grey and colour page images are stored.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -542,7 +617,10 @@ impl Default for Pipeline {
             name: "default".into(),
             description: String::new(),
             languages: vec!["auto".into()],
+            outputs: OutputKind::DEFAULT.to_vec(),
             hocr: false,
+            web_jpeg_quality: WEB_JPEG_QUALITY,
+            web_max_dpi: WEB_MAX_DPI,
             max_megapixels: 250.0,
             epub_pages_per_section: 10,
             epub_image_below_confidence: 50.0,
@@ -573,6 +651,26 @@ pub const BUILTIN_PIPELINES: &[(&str, &str)] = &[
 ];
 
 impl Pipeline {
+    /// The outputs this pipeline writes: `outputs`, with `hocr` when `hocr = true`.
+    pub fn output_set(&self) -> Vec<OutputKind> {
+        let mut v = self.outputs.clone();
+        if self.hocr {
+            v.push(OutputKind::Hocr);
+        }
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// `--outputs`: exactly these files (a pipeline's `hocr = true` included only if listed).
+    pub fn choose_outputs(&mut self, kinds: &[OutputKind]) {
+        let mut v = kinds.to_vec();
+        v.sort();
+        v.dedup();
+        self.outputs = v;
+        self.hocr = false;
+    }
+
     /// Resolves `--pipeline`: a path to a .toml file, or the name of a built-in preset.
     pub fn resolve(arg: &str) -> Result<Pipeline, ConfigError> {
         let as_path = Path::new(arg);
@@ -622,6 +720,30 @@ impl Pipeline {
             return Err(ConfigError::Invalid {
                 path: path.to_path_buf(),
                 message: "max_skew_deg must be within 0-45 and min_skew_deg within 0-5".into(),
+            });
+        }
+        if p.outputs.is_empty() {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: format!(
+                    "outputs must name at least one of {}",
+                    OutputKind::value_variants()
+                        .iter()
+                        .map(|k| k.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+        p.outputs.sort();
+        p.outputs.dedup();
+        if !(1..=100).contains(&p.web_jpeg_quality)
+            || p.web_max_dpi.is_nan()
+            || p.web_max_dpi <= 0.0
+        {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: "web_jpeg_quality must be within 1-100 and web_max_dpi above 0".into(),
             });
         }
         if !(1..=100).contains(&p.jpeg_quality) || p.max_dpi < 0.0 {

@@ -20,7 +20,7 @@ mod stop;
 
 use assemble::Assembler;
 use incremental::Stamp;
-pub use outputs::thumbnail_path;
+pub use outputs::{ALTO_EXT, WEB_PDF_EXT, thumbnail_path};
 use page::{Clock, DonePage, Engines, PageFailure, PageInput, StageError};
 pub use plan::{ConvertRequest, Job};
 use plan::{PlannedBook, PlannedPage};

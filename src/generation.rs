@@ -25,8 +25,9 @@ pub const RECORD_FILE: &str = ".kitap-book.json";
 /// folder. Anything else found there is someone else's and is carried into the new generation.
 /// The QR codes `kitap export shelf` writes beside the book's files are kitap's too: a new
 /// generation drops them and the next export makes them again.
-pub const OUTPUT_EXTENSIONS: [&str; 7] =
-    ["pdf", "epub", "txt", "hocr", "thumbs", "qr.svg", "qr.png"];
+pub const OUTPUT_EXTENSIONS: [&str; 9] = [
+    "pdf", "epub", "txt", "hocr", "alto", "web.pdf", "thumbs", "qr.svg", "qr.png",
+];
 
 /// `OUT/.kitap/staging`: where generations are built and old ones taken apart.
 pub fn staging_root(out: &Path) -> PathBuf {

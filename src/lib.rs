@@ -4,6 +4,7 @@
 #![deny(unsafe_code)]
 #![warn(clippy::too_many_lines)]
 
+pub mod alto;
 pub mod check;
 pub mod cli;
 pub mod config;

@@ -13,6 +13,7 @@ use pdf_writer::Ref;
 
 use super::page::{DonePage, PartReading};
 use super::plan::{BookInfo, Settings};
+use crate::config::OutputKind;
 use crate::epub::{self, EpubMeta};
 use crate::geometry::Rect;
 use crate::manifest::{BookRecord, Correction, PageRecord};
@@ -102,13 +103,16 @@ pub fn for_book(
     settings: &Settings,
 ) -> io::Result<Vec<Box<dyn BookOutput>>> {
     let path = |ext| out_path(dir, &info.id, ext);
-    let mut outputs: Vec<Box<dyn BookOutput>> = vec![
-        Box::new(PdfOutput::create(path("pdf"))?),
-        Box::new(EpubOutput::new(path("epub"))),
-        Box::new(TextOutput::create(path("txt"))?),
-    ];
-    if settings.hocr {
-        outputs.push(Box::new(HocrOutput::create(path("hocr"), info)?));
+    let mut outputs: Vec<Box<dyn BookOutput>> = Vec::new();
+    for kind in &settings.outputs {
+        outputs.push(match kind {
+            OutputKind::Pdf => Box::new(PdfOutput::create(path("pdf"), false)?),
+            OutputKind::Epub => Box::new(EpubOutput::new(path("epub"))),
+            OutputKind::Txt => Box::new(TextOutput::create(path("txt"))?),
+            OutputKind::Hocr => Box::new(HocrOutput::create(path("hocr"), info)?),
+            OutputKind::Alto => Box::new(AltoOutput::create(dir, info)?),
+            OutputKind::WebPdf => Box::new(PdfOutput::create(path(WEB_PDF_EXT), true)?),
+        });
     }
     outputs.push(Box::new(ThumbnailOutput::create(dir, &info.id)?));
     Ok(outputs)
@@ -173,35 +177,48 @@ impl BookOutput for ThumbnailOutput {
     }
 }
 
-/// The searchable PDF, streamed page by page.
+/// The web PDF's extension: `<id>.web.pdf`.
+pub const WEB_PDF_EXT: &str = "web.pdf";
+
+/// A searchable PDF, streamed page by page: the archival one, or the web one (the same pages
+/// and text layer over the compact images the worker encoded beside the archival ones).
 struct PdfOutput {
     path: PathBuf,
     writer: PdfWriter<BufWriter<File>>,
     /// The current scan's image: both halves of a spread show it.
     image: Option<Ref>,
+    web: bool,
 }
 
 impl PdfOutput {
-    fn create(path: PathBuf) -> io::Result<PdfOutput> {
+    fn create(path: PathBuf, web: bool) -> io::Result<PdfOutput> {
         let writer = PdfWriter::new(create(&path)?)?;
         Ok(PdfOutput {
             path,
             writer,
             image: None,
+            web,
         })
+    }
+
+    fn image<'a>(&self, done: &'a DonePage) -> &'a pdf::image::PageImage {
+        match (&done.web_image, self.web) {
+            (Some(web), true) => web,
+            _ => &done.image,
+        }
     }
 }
 
 impl BookOutput for PdfOutput {
     fn scan(&mut self, done: &DonePage) -> io::Result<()> {
-        self.image = Some(self.writer.add_image(&done.image)?);
+        self.image = Some(self.writer.add_image(self.image(done))?);
         Ok(())
     }
 
     fn page(&mut self, page: &PageView) -> io::Result<()> {
         let image_ref = self.image.expect("the scan's image comes first");
         self.writer.add_page(&pdf::PageContent {
-            image: &page.done.image,
+            image: self.image(page.done),
             image_ref,
             px_per_pt: page.done.dpi.1 / 72.0,
             frame_px: page.done.frame_px,
@@ -330,6 +347,74 @@ impl BookOutput for HocrOutput {
             media_type: "text/vnd.hocr+html",
         }
         .into())
+    }
+}
+
+/// ALTO 4 XML, a file per page (`<id>.alto/0001.xml`), as METS packages hold them.
+struct AltoOutput {
+    dir: PathBuf,
+    lang: String,
+    files: Vec<PathBuf>,
+}
+
+/// The folder of a book's ALTO files: `<id>.alto/`.
+pub const ALTO_EXT: &str = "alto";
+
+impl AltoOutput {
+    fn create(book_dir: &Path, info: &BookInfo) -> io::Result<AltoOutput> {
+        let dir = out_path(book_dir, &info.id, ALTO_EXT);
+        std::fs::create_dir(&dir)?;
+        Ok(AltoOutput {
+            dir,
+            lang: info.main_tag().to_string(),
+            files: Vec::new(),
+        })
+    }
+
+    fn write(&mut self, page: &crate::alto::AltoPage) -> io::Result<()> {
+        let path = self.dir.join(format!("{:04}.xml", page.index));
+        let mut f = create(&path)?;
+        f.write_all(crate::alto::page(page).as_bytes())?;
+        sync(f)?;
+        self.files.push(path);
+        Ok(())
+    }
+}
+
+impl BookOutput for AltoOutput {
+    fn page(&mut self, page: &PageView) -> io::Result<()> {
+        let lang = self.lang.clone();
+        self.write(&crate::alto::AltoPage {
+            index: page.index,
+            source: page.source,
+            lang: &lang,
+            ocr: Some(&page.reading.ocr),
+        })
+    }
+
+    fn failed_page(&mut self, page: &FailedView) -> io::Result<()> {
+        let lang = self.lang.clone();
+        self.write(&crate::alto::AltoPage {
+            index: page.index,
+            source: page.source,
+            lang: &lang,
+            ocr: None,
+        })
+    }
+
+    fn finish(self: Box<Self>, _end: &BookEnd) -> io::Result<Finish> {
+        File::open(&self.dir)?.sync_all()?;
+        Ok(Finish {
+            files: self
+                .files
+                .into_iter()
+                .map(|path| Finished {
+                    path,
+                    media_type: crate::alto::MEDIA_TYPE,
+                })
+                .collect(),
+            labels: None,
+        })
     }
 }
 

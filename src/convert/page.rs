@@ -44,6 +44,9 @@ pub struct PageInput<'a> {
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct DonePage {
     pub image: PageImage,
+    /// The page image of the `web-pdf` output (compact), when the book gets one.
+    #[serde(default)]
+    pub web_image: Option<PageImage>,
     /// Page-frame size in pixels: what the image's placement covers.
     pub frame_px: (u32, u32),
     /// The pages this scan became: one, or the two halves of a spread.
@@ -245,6 +248,24 @@ impl prepare::ReadingTrial for OcrEngine {
     }
 }
 
+/// The page image for the PDF, and for the web PDF when the book gets one (the same pixels,
+/// encoded compact).
+fn encode_images(
+    display: &prepare::Display,
+    jpeg: Option<(Vec<u8>, u8)>,
+    (bitonal, lossy_source): (bool, bool),
+    settings: &Settings,
+    dpi: f64,
+) -> (PageImage, Option<PageImage>) {
+    use crate::pdf::image::encode;
+    let web = settings
+        .web_image
+        .as_ref()
+        .map(|opts| encode(display, jpeg.clone(), bitonal, lossy_source, opts, dpi));
+    let image = encode(display, jpeg, bitonal, lossy_source, &settings.image, dpi);
+    (image, web)
+}
+
 /// Peak memory of a page beyond the process and its engines, in bytes per pixel, measured with
 /// `/usr/bin/time -v` (release build, default pipeline: orientation, deskew, OCR, PDF, EPUB)
 /// on mostly white pages with lines of word-like blocks; see BENCHMARKS.md ("Memory"). A grey
@@ -392,15 +413,8 @@ pub fn convert_page(
     // Only the shown image is left to encode: the analysis and OCR copies go first (or become it).
     let jpeg = analysis.into_display(&mut prepared);
     prepared.ocr_image = GrayImage::default();
-    let image = clock.time(Stage::Encode, || {
-        crate::pdf::image::encode(
-            &prepared.display,
-            jpeg,
-            bitonal,
-            lossy_source,
-            &settings.image,
-            dpi.1,
-        )
+    let (image, web_image) = clock.time(Stage::Encode, || {
+        encode_images(&prepared.display, jpeg, (bitonal, lossy_source), settings, dpi.1)
     });
     clock.time(Stage::Encode, || {
         let budget = image.data.len() * THUMB_SHARE_PERCENT / 100 / readings.len().max(1);
@@ -410,6 +424,7 @@ pub fn convert_page(
     });
     Ok(DonePage {
         image,
+        web_image,
         frame_px,
         parts: readings,
         dpi,

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::config::{BookMeta, Pipeline};
+use crate::config::{BookMeta, OutputKind, Pipeline};
 use crate::discover::{BookDir, find_books};
 use crate::error::{BookError, ConfigError};
 use crate::generation;
@@ -44,6 +44,11 @@ pub struct ConvertRequest {
     /// `--log-format json`, a `page_done` event per page.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// The files to write per book, comma-separated, all from one OCR pass: pdf (archival
+    /// PDF/A), epub, txt, hocr, alto (ALTO 4 XML per page), web-pdf (`<id>.web.pdf`, compact
+    /// images, the same text layer). Default: the pipeline's (pdf,epub,txt).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "LIST")]
+    pub outputs: Vec<crate::config::OutputKind>,
     /// Rebuild every book, also those whose inputs and settings are unchanged since their
     /// outputs were made.
     #[arg(long)]
@@ -132,8 +137,10 @@ pub struct Settings {
     pub prepare: PrepareOptions,
     pub image: ImageOptions,
     pub epub: EpubOptions,
-    /// Also write `<id>.hocr`.
-    pub hocr: bool,
+    /// The files each book gets.
+    pub outputs: Vec<OutputKind>,
+    /// How the `web-pdf` output stores page images; None: no web PDF.
+    pub web_image: Option<ImageOptions>,
     /// Latin/Cyrillic look-alikes put back in their script (crate::reading::repair_lookalikes).
     pub repair_lookalikes: bool,
     /// Where the Tesseract models are.
@@ -167,7 +174,15 @@ impl Settings {
                 image_below_confidence: (p.epub_image_below_confidence > 0.0)
                     .then_some(p.epub_image_below_confidence),
             },
-            hocr: p.hocr,
+            outputs: p.output_set(),
+            web_image: p
+                .output_set()
+                .contains(&OutputKind::WebPdf)
+                .then_some(ImageOptions {
+                    mode: crate::config::ImageMode::Compact,
+                    jpeg_quality: p.web_jpeg_quality,
+                    max_dpi: Some(p.web_max_dpi),
+                }),
             repair_lookalikes: p.repair_lookalikes,
             tessdata,
             pipeline,
@@ -386,7 +401,10 @@ impl Models {
 impl Job {
     /// Checks the request: pipeline, languages and models, scan tree, output folder, book ids.
     pub fn build(req: &ConvertRequest) -> Result<Job, ConfigError> {
-        let pipeline = Pipeline::resolve(&req.pipeline)?;
+        let mut pipeline = Pipeline::resolve(&req.pipeline)?;
+        if !req.outputs.is_empty() {
+            pipeline.choose_outputs(&req.outputs);
+        }
         let tessdata = ocr::find_tessdata().ok_or(ConfigError::NoTessdata)?;
         let models = Models {
             installed: ocr::installed_models(&tessdata),

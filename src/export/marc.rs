@@ -310,7 +310,7 @@ pub fn record(book: &BookRecord, s: &Settings) -> Record {
         data.push(name_field("700", other));
     }
     for (kind, media_type) in [("PDF", PDF), ("EPUB", EPUB)] {
-        if let Some(f) = super::file(book, media_type) {
+        if let Some(f) = super::for_readers(book, media_type) {
             data.push(
                 Field::new("856", '4', '0')
                     .sub('u', s.base.of(&f.path))

@@ -450,6 +450,17 @@ pub fn file<'a>(book: &'a BookRecord, media_type: &str) -> Option<&'a FileRecord
     book.files.iter().find(|f| f.media_type == media_type)
 }
 
+/// The file of `media_type` a reader is sent to: for a PDF, the web PDF (`<id>.web.pdf`,
+/// compact images for reading online) when the book has one, else the archival PDF.
+pub fn for_readers<'a>(book: &'a BookRecord, media_type: &str) -> Option<&'a FileRecord> {
+    let web = crate::convert::WEB_PDF_EXT;
+    book.files
+        .iter()
+        .filter(|f| f.media_type == media_type && media_type == PDF)
+        .find(|f| f.path.ends_with(&format!(".{web}")))
+        .or_else(|| file(book, media_type))
+}
+
 /// The first file an export takes (PDF, EPUB, text) that is not in OUT as listed; a book
 /// without a PDF or an EPUB cannot be exported at all.
 fn missing_file(out: &Path, book: &BookRecord) -> Option<String> {

@@ -402,7 +402,7 @@ impl Catalog {
             );
         }
         for media_type in [EPUB, PDF] {
-            if let Some(f) = super::file(book, media_type) {
+            if let Some(f) = super::for_readers(book, media_type) {
                 link(x, OPEN_ACCESS, &self.base.of(&f.path), media_type);
             }
         }

@@ -281,7 +281,8 @@ fn link(
             };
         }
     };
-    let file = super::file(book, media_type).expect("Batch::open chose books with a PDF and EPUB");
+    let file =
+        super::for_readers(book, media_type).expect("Batch::open chose books with a PDF and EPUB");
     Ok(base.of(&file.path))
 }
 

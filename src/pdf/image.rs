@@ -397,14 +397,14 @@ fn indexed(raw: &[u8], width: u32, height: u32, components: u8) -> Option<PageIm
 /// Light greys next to ink (a pixel under 128 within one pixel) are the soft edges of strokes,
 /// left by anti-aliasing or by straightening the page, and thresholding keeps those strokes.
 /// Dark grey ink becomes black, which keeps it readable; light tones (photos, pencil, tinted
-/// paper) fail the test.
+/// paper) fail the test; so does a dark photo (see [`dark_areas`]).
 fn is_text_page(grey: &[u8], width: usize) -> bool {
     let n = grey.len();
     if width == 0 || n < width {
         return false;
     }
     let paper = grey.iter().filter(|&&v| v >= 224).count();
-    if paper * 2 < n {
+    if paper * 2 < n || dark_areas(grey, width) {
         return false;
     }
     let height = n / width;
@@ -442,6 +442,32 @@ fn is_text_page(grey: &[u8], width: usize) -> bool {
         }
     }
     true
+}
+
+/// Whether more than 1 % of the page is dark area: 8×8-pixel blocks with no pixel lighter than
+/// mid-grey. Strokes of body text are thinner than a block even at 600 dpi, so such blocks are
+/// a photo, a halftone or a dark rule — which thresholding would turn into a black blot.
+fn dark_areas(grey: &[u8], width: usize) -> bool {
+    const B: usize = 8;
+    let height = grey.len() / width;
+    let (bw, bh) = (width / B, height / B);
+    if bw == 0 || bh == 0 {
+        return false;
+    }
+    // The lightest pixel of each block, one block row at a time.
+    let mut lightest = vec![0u8; bw];
+    let mut dark = 0usize;
+    for by in 0..bh {
+        lightest.fill(0);
+        for y in by * B..(by + 1) * B {
+            let row = &grey[y * width..][..bw * B];
+            for (l, chunk) in lightest.iter_mut().zip(row.chunks_exact(B)) {
+                *l = (*l).max(chunk.iter().copied().max().unwrap_or(0));
+            }
+        }
+        dark += lightest.iter().filter(|&&l| l < 128).count();
+    }
+    dark * 100 > bw * bh
 }
 
 /// CCITT G4 (K = -1) of a grey image thresholded at 50 %: 0 bits are black, as PDF's default
@@ -689,5 +715,21 @@ mod tests {
         assert!(!is_text_page(&page, 100));
         // Tinted paper: not text.
         assert!(!is_text_page(&vec![215u8; 100 * 100], 100));
+        // A dark photo on white paper (a 24×24 patch, 5.8 % of the page): not text; a thick
+        // 6-pixel stroke is.
+        let mut photo = vec![255u8; 100 * 100];
+        for y in 30..54 {
+            for x in 30..54 {
+                photo[y * 100 + x] = 20 + ((x * 7 + y * 3) % 60) as u8;
+            }
+        }
+        assert!(!is_text_page(&photo, 100));
+        let mut bold = vec![255u8; 100 * 100];
+        for y in 10..90 {
+            for x in 40..46 {
+                bold[y * 100 + x] = 10;
+            }
+        }
+        assert!(is_text_page(&bold, 100));
     }
 }

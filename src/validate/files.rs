@@ -14,6 +14,8 @@ enum Kind {
     Pdf,
     Epub,
     Text,
+    /// An ALTO page.
+    Alto,
     /// Checked by size and SHA-256 only (hOCR, images).
     Other,
 }
@@ -24,6 +26,7 @@ fn kind(file: &FileRecord) -> Kind {
         "application/pdf" => Kind::Pdf,
         "application/epub+zip" => Kind::Epub,
         "text/plain" => Kind::Text,
+        crate::alto::MEDIA_TYPE => Kind::Alto,
         _ => Kind::Other,
     }
 }
@@ -63,6 +66,7 @@ fn check_file(out: &Path, book: &BookRecord, file: &FileRecord) -> Vec<Problem> 
         Kind::Pdf => super::pdf::check(&bytes, book),
         Kind::Epub => super::epub::check(&bytes, book),
         Kind::Text => super::txt::check(&bytes, book),
+        Kind::Alto => alto(&bytes, book),
         Kind::Other => Vec::new(),
     };
     // A reader that panics on a strange file is a problem with that file, not a crash.
@@ -70,6 +74,7 @@ fn check_file(out: &Path, book: &BookRecord, file: &FileRecord) -> Vec<Problem> 
         let code = match kind {
             Kind::Pdf => "pdf-open",
             Kind::Epub => "epub-container",
+            Kind::Alto => "alto-xml",
             _ => "txt-pages",
         };
         vec![(
@@ -82,6 +87,43 @@ fn check_file(out: &Path, book: &BookRecord, file: &FileRecord) -> Vec<Problem> 
         .into_iter()
         .map(|(code, message)| problem(book, path.clone(), code, message))
         .collect()
+}
+
+/// An ALTO page: well-formed XML, ALTO 4's `alto` root, one `Page` numbered within the book.
+fn alto(bytes: &[u8], book: &BookRecord) -> Vec<(&'static str, String)> {
+    let bad = |m: String| vec![("alto-xml", m)];
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return bad("not UTF-8".into());
+    };
+    let doc = match roxmltree::Document::parse(text) {
+        Ok(d) => d,
+        Err(e) => return bad(format!("not well-formed XML: {e}")),
+    };
+    let root = doc.root_element();
+    if root.tag_name().name() != "alto"
+        || root.tag_name().namespace() != Some(crate::alto::NAMESPACE)
+    {
+        return bad(format!(
+            "the root is not ALTO 4's <alto> ({})",
+            crate::alto::NAMESPACE
+        ));
+    }
+    let pages: Vec<_> = root
+        .descendants()
+        .filter(|n| n.has_tag_name("Page"))
+        .collect();
+    let number = pages
+        .first()
+        .and_then(|p| p.attribute("PHYSICAL_IMG_NR"))
+        .and_then(|n| n.parse::<f64>().ok());
+    match (pages.len(), number) {
+        (1, Some(n)) if n >= 1.0 && n <= book.page_count as f64 => Vec::new(),
+        (1, _) => bad(format!(
+            "its Page's PHYSICAL_IMG_NR is not a page of the book's {}",
+            book.page_count
+        )),
+        (n, _) => bad(format!("{n} Page elements, one expected")),
+    }
 }
 
 #[cfg(test)]
