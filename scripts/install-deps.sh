@@ -13,6 +13,7 @@
 #   scale-out: slurm-wlm + munge (deploy/slurm/slurm-local runs a one-node Slurm for
 #          tests/slurm.rs), python3-yaml (tests/deploy.rs reads the Kubernetes Jobs)
 #   cli:   groff-base (tests check `kitap man` with groff's own warnings)
+#   languages: tesseract-ocr-bel/kir/tgk/uig (tests/languages.rs reads a page in each)
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -22,6 +23,7 @@ packages=(
   tesseract-ocr-kaz tesseract-ocr-aze tesseract-ocr-uzb tesseract-ocr-uzb-cyrl tesseract-ocr-tur
   tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-ita tesseract-ocr-spa tesseract-ocr-por
   tesseract-ocr-script-latn tesseract-ocr-script-cyrl
+  tesseract-ocr-bel tesseract-ocr-kir tesseract-ocr-tgk tesseract-ocr-uig
   qpdf poppler-utils epubcheck python3-jsonschema icc-profiles-free time strace
   python3-pil fonts-dejavu-extra unzip chromium
   yaz libxml2-utils python3-feedparser zbar-tools fonts-dejavu-core

@@ -36,15 +36,48 @@ const TABLE: &[(&[&str], Language)] = &[
     (&["kaz", "kk"], lang("kaz", "kk", "Kazakh", &["kaz"])),
     (&["kir", "ky"], lang("kir", "ky", "Kyrgyz", &["kir"])),
     (&["tgk", "tg"], lang("tgk", "tg", "Tajik", &["tgk"])),
-    (&["tat", "tt"], lang("tat", "tt", "Tatar", &["tat"])),
-    (&["bak", "ba"], lang("bak", "ba", "Bashkir", &["bak"])),
+    (&["tat", "tt"], lang("tat", "tt", "Tatar", &["Cyrillic"])),
+    (&["bak", "ba"], lang("bak", "ba", "Bashkir", &["kaz"])),
     (&["mon", "mn"], lang("mon", "mn", "Mongolian", &["mon"])),
     (&["kpv", "kv"], lang("kpv", "kv", "Komi", &["Cyrillic"])),
     (&["tuk", "tk"], lang("tuk", "tk", "Turkmen", &["Latin"])),
+    (
+        &["tuk-cyrl", "tk-cyrl"],
+        lang("tuk", "tk-Cyrl", "Turkmen (Cyrillic)", &["Cyrillic"]),
+    ),
+    (
+        &["kaz-latn", "kk-latn"],
+        lang("kaz", "kk-Latn", "Kazakh (Latin)", &["Latin"]),
+    ),
+    (
+        &["kaa", "kaa-latn"],
+        lang("kaa", "kaa", "Karakalpak", &["Latin"]),
+    ),
+    (
+        &["kaa-cyrl"],
+        lang("kaa", "kaa-Cyrl", "Karakalpak (Cyrillic)", &["Cyrillic"]),
+    ),
+    (
+        &["crh", "crh-latn"],
+        lang("crh", "crh", "Crimean Tatar", &["Latin"]),
+    ),
+    (
+        &["crh-cyrl"],
+        lang("crh", "crh-Cyrl", "Crimean Tatar (Cyrillic)", &["rus"]),
+    ),
+    (
+        &["rus-petr1708", "ru-petr1708"],
+        lang(
+            "rus",
+            "ru-petr1708",
+            "Russian (pre-1918 orthography)",
+            &["Cyrillic"],
+        ),
+    ),
     (&["aze", "az"], lang("aze", "az", "Azerbaijani", &["aze"])),
     (
         &["aze-cyrl", "aze_cyrl", "az-cyrl"],
-        lang("aze", "az-Cyrl", "Azerbaijani (Cyrillic)", &["aze_cyrl"]),
+        lang("aze", "az-Cyrl", "Azerbaijani (Cyrillic)", &["Cyrillic"]),
     ),
     (&["uzb", "uz"], lang("uzb", "uz", "Uzbek", &["uzb"])),
     (
@@ -100,6 +133,7 @@ const TABLE: &[(&[&str], Language)] = &[
         rtl(lang("fas", "fa", "Persian", &["fas"])),
     ),
     (&["heb", "he"], rtl(lang("heb", "he", "Hebrew", &["heb"]))),
+    (&["uig", "ug"], rtl(lang("uig", "ug", "Uyghur", &["uig"]))),
 ];
 
 const fn lang(

@@ -414,7 +414,13 @@ pub fn convert_page(
     let jpeg = analysis.into_display(&mut prepared);
     prepared.ocr_image = GrayImage::default();
     let (image, web_image) = clock.time(Stage::Encode, || {
-        encode_images(&prepared.display, jpeg, (bitonal, lossy_source), settings, dpi.1)
+        encode_images(
+            &prepared.display,
+            jpeg,
+            (bitonal, lossy_source),
+            settings,
+            dpi.1,
+        )
     });
     clock.time(Stage::Encode, || {
         let budget = image.data.len() * THUMB_SHARE_PERCENT / 100 / readings.len().max(1);

@@ -48,8 +48,21 @@ pub(super) fn show_word(
     let scale = 100.0 * width / (n as f64 * GLYPH_WIDTH * size);
     content.set_font(Name(b"F1"), round2(size));
     content.set_horizontal_scaling(round2(scale));
-    content.set_text_matrix([1.0, 0.0, 0.0, 1.0, round2(x), round2(baseline)]);
+    // A right-to-left word is written in logical order from its right end leftwards (the
+    // text matrix mirrored, as Tesseract's renderer does): extractors read it back in order.
+    let matrix = if is_right_to_left(text) {
+        [-1.0, 0.0, 0.0, 1.0, round2(x + width), round2(baseline)]
+    } else {
+        [1.0, 0.0, 0.0, 1.0, round2(x), round2(baseline)]
+    };
+    content.set_text_matrix(matrix);
     content.show(Str(&units));
+}
+
+/// Whether a word is written right to left: it has a Hebrew or Arabic-script letter.
+fn is_right_to_left(text: &str) -> bool {
+    text.chars()
+        .any(|c| matches!(c as u32, 0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF))
 }
 
 pub(super) fn round2(v: f64) -> f32 {
@@ -103,6 +116,14 @@ mod tests {
         assert_eq!(utf16_cids("Aж"), vec![0x00, 0x41, 0x04, 0x36]);
         assert_eq!(utf16_cids("𝄞"), vec![0xff, 0xfd]);
         assert_eq!(utf16_cids("a\u{feff}\u{0}\tb"), vec![0, 0x61, 0, 0x62]);
+    }
+
+    #[test]
+    fn right_to_left_words_are_told_by_their_letters() {
+        assert!(!is_right_to_left("Қара 1939"));
+        assert!(is_right_to_left("يېزا"));
+        assert!(is_right_to_left("1939-يىلى"));
+        assert!(is_right_to_left("שלום"));
     }
 
     #[test]
