@@ -36,7 +36,7 @@ The PDF is PDF/A-2u (page images + invisible word-aligned text); the EPUB is ref
 with the printed page numbers as a page list and the page image after pages read below `epub_image_below_confidence` (50).\n\
 Latin and Cyrillic look-alike letters read in the wrong script (\"y\" for \"у\") are put back in the script of their word and line in every output (pipeline key repair_lookalikes).\n\
 Every run ends by writing OUT/review.html: the batch for an editor, doubtful pages first (see `kitap review`).\n\
-Presets (`kitap pipelines`): default, hocr, archive (originals never altered), compact (smaller PDFs), spreads (cut borders, split two-page scans).\n\n\
+Presets (`kitap pipelines`): default, hocr, archive (originals never altered), compact (smaller PDFs), spreads (cut borders, split two-page scans), newspaper (headlines as the EPUB contents, a document per page).\n\n\
 Examples:\n  \
 kitap convert /srv/scans -o /srv/out                      every book; a second run redoes only what changed\n  \
 kitap convert /srv/scans -o /srv/out --lang kk,ru         books whose book.toml names no languages\n  \

@@ -457,6 +457,12 @@ pub struct Pipeline {
     pub max_megapixels: f64,
     /// Pages per EPUB content document. Default: 10.
     pub epub_pages_per_section: u32,
+    /// EPUB headings: `auto` (lines set larger than the text that lead a paragraph are headings
+    /// and, without book.toml chapters, open table-of-contents entries), `chapters` (headings
+    /// in the text, the contents from book.toml chapters or page runs only), `off` (no
+    /// headings detected). Default: auto. Serialised only when not auto.
+    #[serde(skip_serializing_if = "EpubHeadings::is_auto")]
+    pub epub_headings: EpubHeadings,
     /// EPUB pages whose mean OCR confidence (0–100) is below this also carry the page image
     /// (JPEG, at most 1000 px on the long side) after their text; 0 never. Default: 50.
     pub epub_image_below_confidence: f64,
@@ -509,6 +515,22 @@ pub struct Pipeline {
     /// so books converted before the setting existed keep their fingerprints.
     #[serde(skip_serializing_if = "OcrResolution::is_auto")]
     pub ocr_resolution: OcrResolution,
+}
+
+/// How the EPUB finds headings (the pipeline's `epub_headings`).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum EpubHeadings {
+    #[default]
+    Auto,
+    Chapters,
+    Off,
+}
+
+impl EpubHeadings {
+    fn is_auto(&self) -> bool {
+        *self == EpubHeadings::Auto
+    }
 }
 
 /// The resolution pages are read at (the pipeline's `ocr_resolution`).
@@ -623,6 +645,7 @@ impl Default for Pipeline {
             web_max_dpi: WEB_MAX_DPI,
             max_megapixels: 250.0,
             epub_pages_per_section: 10,
+            epub_headings: EpubHeadings::Auto,
             epub_image_below_confidence: 50.0,
             review_below_confidence: 60.0,
             orientation: true,
@@ -648,6 +671,7 @@ pub const BUILTIN_PIPELINES: &[(&str, &str)] = &[
     ("archive", include_str!("../pipelines/archive.toml")),
     ("spreads", include_str!("../pipelines/spreads.toml")),
     ("compact", include_str!("../pipelines/compact.toml")),
+    ("newspaper", include_str!("../pipelines/newspaper.toml")),
 ];
 
 impl Pipeline {

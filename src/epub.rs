@@ -45,6 +45,9 @@ pub struct EpubMeta {
     pub modified: String,
     pub chapters: Vec<(String, u32)>,
     pub pages_per_section: u32,
+    /// Detected headings start content documents and table-of-contents entries (without
+    /// book.toml chapters); false: pages only.
+    pub heading_sections: bool,
     /// Mean OCR word confidence of the book, for the accessibility summary.
     pub confidence: Option<f64>,
 }
@@ -130,7 +133,12 @@ pub fn write<W: Write + Seek>(
         dir: if meta.rtl { "rtl" } else { "ltr" },
         title: nfc(&meta.title),
     };
-    let secs = sections(reading, &meta.chapters, meta.pages_per_section);
+    let secs = sections(
+        reading,
+        &meta.chapters,
+        meta.pages_per_section,
+        meta.heading_sections,
+    );
 
     zip.start_file("OEBPS/style.css", deflated)?;
     zip.write_all(STYLE)?;
@@ -359,8 +367,13 @@ struct Doc {
     in_toc: bool,
 }
 
-fn sections(reading: &ReadingText, chapters: &[(String, u32)], per: u32) -> Vec<Doc> {
-    let secs = reading::sections(reading, chapters, per);
+fn sections(
+    reading: &ReadingText,
+    chapters: &[(String, u32)],
+    per: u32,
+    headings: bool,
+) -> Vec<Doc> {
+    let secs = reading::sections(reading, chapters, per, headings);
     let titled = secs.iter().any(|s| s.title.is_some());
     secs.into_iter()
         .enumerate()
@@ -635,6 +648,7 @@ mod tests {
             languages: vec!["kk".into(), "ru".into()],
             isbn: Some("978-601-00-0000-0".into()),
             pages_per_section: 2,
+            heading_sections: true,
             confidence: Some(87.4),
             modified: "2026-01-01T00:00:00Z".into(),
             ..Default::default()

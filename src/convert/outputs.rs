@@ -13,7 +13,7 @@ use pdf_writer::Ref;
 
 use super::page::{DonePage, PartReading};
 use super::plan::{BookInfo, Settings};
-use crate::config::OutputKind;
+use crate::config::{EpubHeadings, OutputKind};
 use crate::epub::{self, EpubMeta};
 use crate::geometry::Rect;
 use crate::manifest::{BookRecord, Correction, PageRecord};
@@ -479,7 +479,10 @@ impl BookOutput for EpubOutput {
         let info = end.info;
         let labels = (!info.meta.page_labels.is_empty())
             .then(|| reading::configured_labels(&info.meta.page_labels, self.pages.len() as u32));
-        let text = reading::reflow(&self.pages, labels);
+        let mut text = reading::reflow(&self.pages, labels);
+        if end.settings.epub.headings == EpubHeadings::Off {
+            text.headings_as_paragraphs();
+        }
         let f = create(&self.path)?;
         sync(epub::write(
             f,
@@ -524,6 +527,7 @@ fn epub_meta(end: &BookEnd) -> EpubMeta {
         modified: format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"),
         chapters: chapters(info),
         pages_per_section: end.settings.epub.pages_per_section,
+        heading_sections: end.settings.epub.headings == EpubHeadings::Auto,
         confidence: BookRecord::confidence_of(end.pages),
     }
 }

@@ -124,6 +124,7 @@ fn available_memory() -> Option<u64> {
 pub struct EpubOptions {
     /// Pages per content document. Default: 10.
     pub pages_per_section: u32,
+    pub headings: crate::config::EpubHeadings,
     /// Pages read below this mean confidence also show their image; None: never. Default: 50.
     pub image_below_confidence: Option<f64>,
 }
@@ -171,6 +172,7 @@ impl Settings {
             },
             epub: EpubOptions {
                 pages_per_section: p.epub_pages_per_section,
+                headings: p.epub_headings,
                 image_below_confidence: (p.epub_image_below_confidence > 0.0)
                     .then_some(p.epub_image_below_confidence),
             },

@@ -119,6 +119,18 @@ pub struct ReadingText {
 }
 
 impl ReadingText {
+    /// Every heading as a paragraph of its own (`epub_headings = "off"`).
+    pub fn headings_as_paragraphs(&mut self) {
+        for b in &mut self.blocks {
+            if let ReadingBlock::Heading(t) = b {
+                *b = ReadingBlock::Para {
+                    inlines: vec![Inline::Text(std::mem::take(t))],
+                    continued: false,
+                };
+            }
+        }
+    }
+
     /// The printed label of page `index` (1-based), its position when none is known.
     pub fn label(&self, index: u32) -> String {
         (index as usize)
@@ -295,13 +307,77 @@ fn page_paragraphs<'a>(
             last.lines.push(l);
         }
     }
-    // A heading is short: more than three tall lines are large print, not a heading.
-    for p in &mut out {
-        if p.heading && p.lines.len() > 3 {
-            p.heading = false;
+    // A heading is short: more than three tall lines are large print, not a heading. It
+    // reads as a title, and it leads text: a paragraph follows it on the page (a newspaper's
+    // large-print lead, a line broken off a column, a byline and a stray tall word do not).
+    for k in 0..out.len() {
+        if !out[k].heading {
+            continue;
+        }
+        let text = out[k]
+            .lines
+            .iter()
+            .map(|l| l.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let leads = out[k + 1..].iter().any(|n| !n.heading);
+        if out[k].lines.len() > 3 || !leads || !reads_as_heading(&text) {
+            out[k].heading = false;
         }
     }
     out
+}
+
+/// Whether `text` reads as a title: it does not end inside a word or a sentence (a hyphen, a
+/// dash, a comma, a colon, a full stop: headings carry none), it does not begin in lower case
+/// (a line broken off a paragraph), and it has three letters or is a roman numeral ("II").
+pub fn reads_as_heading(text: &str) -> bool {
+    let t = text.trim();
+    if t.ends_with([
+        '-', '\u{2010}', '\u{2011}', '\u{00ad}', '–', '—', ',', ';', ':', '.',
+    ]) {
+        return false;
+    }
+    if t.chars()
+        .find(|c| c.is_alphabetic())
+        .is_some_and(char::is_lowercase)
+    {
+        return false;
+    }
+    let letters: Vec<char> = t.chars().filter(|c| c.is_alphabetic()).collect();
+    letters.len() >= 3 || letters.iter().all(|c| "IVXLC".contains(*c))
+}
+
+#[cfg(test)]
+mod heading_tests {
+    use super::reads_as_heading;
+
+    /// Headings the 1939 newspaper's EPUB contents held, and the ones it should keep.
+    #[test]
+    fn fragments_bylines_and_broken_lines_are_no_headings() {
+        for not in [
+            "6 лунӧн завершит-",
+            "Партийно-комсомольскӧй да сӧвет-",
+            "весн 16 кгр,",
+            "имущество конфискуйтӧм",
+            "медым матыса 5 —",
+            "н. Е, ЗИНОВЬЕВ.",
+            "ОИ",
+        ] {
+            assert!(!reads_as_heading(not), "{not}");
+        }
+        for yes in [
+            "Капуста кӧчан",
+            "Военной действиеяс",
+            "ПОПОЛНЕНИЕ",
+            "Н. А. ЩОРС",
+            "II",
+            "«Тірі каталог»",
+            "يېزا كۇتۇپخانىسى",
+        ] {
+            assert!(reads_as_heading(yes), "{yes}");
+        }
+    }
 }
 
 fn is_heading_line(l: &TextLine, median: f64) -> bool {

@@ -18,16 +18,21 @@ pub struct Section {
 }
 
 /// Splits the reading into content documents: at book.toml chapters when given, else at
-/// detected headings; and after at most `per` pages in any case, so no document is huge (a
+/// detected headings when `headings` (the pipeline's `epub_headings = "auto"`); and after at most `per` pages in any case, so no document is huge (a
 /// paragraph running over that page turn is split, its second half marked `continued`).
-pub fn sections(reading: &ReadingText, chapters: &[(String, u32)], per: u32) -> Vec<Section> {
+pub fn sections(
+    reading: &ReadingText,
+    chapters: &[(String, u32)],
+    per: u32,
+    headings: bool,
+) -> Vec<Section> {
     let per = per.max(1) as usize;
     let chapter_at: HashMap<u32, &str> = chapters
         .iter()
         .rev()
         .map(|(t, p)| (*p, t.as_str()))
         .collect();
-    let by_heading = chapter_at.is_empty();
+    let by_heading = headings && chapter_at.is_empty();
     let mut out: Vec<Section> = Vec::new();
     let new_section = |out: &mut Vec<Section>, chapter: Option<&str>| {
         out.push(Section {
@@ -138,7 +143,7 @@ mod tests {
             page_from(3, 1000.0, None, &[&body], None),
         ];
         let r = reflow(&pages, None);
-        let s = sections(&r, &[], 10);
+        let s = sections(&r, &[], 10, true);
         assert_eq!(s.len(), 2);
         assert_eq!(s[1].title.as_deref(), Some("Глава вторая"));
         assert_eq!(s[1].pages, [2, 3]);
@@ -167,7 +172,7 @@ mod tests {
                 .count(),
             1
         );
-        let s = sections(&r, &[], 10);
+        let s = sections(&r, &[], 10, true);
         let spans: Vec<(u32, u32)> = s
             .iter()
             .map(|s| (s.pages[0], *s.pages.last().unwrap()))
@@ -188,7 +193,7 @@ mod tests {
             .map(|i| page_from(i, 1000.0, None, &[&["Абзац."]], None))
             .collect();
         let r = reflow(&pages, None);
-        let s = sections(&r, &[("Один".into(), 3), ("Два".into(), 5)], 10);
+        let s = sections(&r, &[("Один".into(), 3), ("Два".into(), 5)], 10, true);
         let spans: Vec<(u32, u32)> = s
             .iter()
             .map(|s| (s.pages[0], *s.pages.last().unwrap()))
