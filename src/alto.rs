@@ -20,6 +20,10 @@ pub struct AltoPage<'a> {
     pub index: u32,
     /// The scan, relative to the scan root.
     pub source: &'a str,
+    /// The measurements are in the scan's own pixels (nothing turned, straightened, cut or
+    /// resampled): `sourceImageInformation` names it. Otherwise they are of the page as the PDF
+    /// shows it, and the processing step says so and names the scan.
+    pub boxes_in_source: bool,
     /// BCP 47 tag of the book's main language (`LANG` of each block).
     pub lang: &'a str,
     /// None: the page could not be converted (`QUALITY="Missing"`, no text).
@@ -56,7 +60,7 @@ pub fn page(p: &AltoPage) -> String {
         ("SCHEMAVERSION", "4.4"),
     ];
     x.start("alto", &root).newline();
-    description(&mut x, p.source);
+    description(&mut x, p.source, p.boxes_in_source);
     x.start("Layout", &[]).newline();
     let (w, h) = p.ocr.map_or((0, 0), |o| (o.width, o.height));
     let id = format!("p{}", p.index);
@@ -82,12 +86,14 @@ pub fn page(p: &AltoPage) -> String {
     x.finish()
 }
 
-fn description(x: &mut XmlWriter, source: &str) {
+fn description(x: &mut XmlWriter, source: &str, boxes_in_source: bool) {
     x.start("Description", &[]).newline();
     x.element("MeasurementUnit", &[], "pixel").newline();
-    x.start("sourceImageInformation", &[]);
-    x.element("fileName", &[], source);
-    x.end().newline();
+    if boxes_in_source {
+        x.start("sourceImageInformation", &[]);
+        x.element("fileName", &[], source);
+        x.end().newline();
+    }
     x.start("Processing", &[("ID", "ocr")]).newline();
     x.element("processingCategory", &[], "contentGeneration")
         .newline();
@@ -97,6 +103,13 @@ fn description(x: &mut XmlWriter, source: &str) {
         "page turned upright and straightened, then read by Tesseract (LSTM)",
     )
     .newline();
+    if !boxes_in_source {
+        let settings = format!(
+            "source scan: {source}; measurements are of the page as the PDF shows it (turned upright, straightened, cut), not of the scan"
+        );
+        x.element("processingStepSettings", &[], &settings)
+            .newline();
+    }
     x.start("processingSoftware", &[]).newline();
     x.element("softwareCreator", &[], "kitap").newline();
     x.element("softwareName", &[], "kitap (Tesseract)")
@@ -134,12 +147,19 @@ fn line(x: &mut XmlWriter, id: &str, l: &Line) {
     a.extend(attrs(&pos));
     a.push(("BASELINE", baseline.as_str()));
     x.start("TextLine", &a);
-    let mut last_end: Option<f64> = None;
+    let mut previous: Option<&BBox> = None;
     for (wi, w) in l.words.iter().enumerate() {
-        if let Some(end) = last_end {
+        if let Some(p) = previous {
+            // Words come in reading order: the space lies between the two boxes, to the right
+            // of the previous word on a left-to-right line, to its left on a right-to-left one.
+            let (from, to) = if w.bbox.x0 >= p.x1 {
+                (p.x1, w.bbox.x0)
+            } else {
+                (w.bbox.x1, p.x0)
+            };
             let gap = [
-                ("WIDTH", format!("{:.0}", (w.bbox.x0 - end).max(0.0))),
-                ("HPOS", format!("{end:.0}")),
+                ("WIDTH", format!("{:.0}", (to - from).max(0.0))),
+                ("HPOS", format!("{from:.0}")),
                 ("VPOS", format!("{:.0}", w.bbox.y0)),
             ];
             x.empty("SP", &attrs(&gap));
@@ -151,7 +171,7 @@ fn line(x: &mut XmlWriter, id: &str, l: &Line) {
         a.extend(attrs(&pos));
         a.extend([("CONTENT", w.text.as_str()), ("WC", wc.as_str())]);
         x.empty("String", &a);
-        last_end = Some(w.bbox.x1);
+        previous = Some(&w.bbox);
     }
     x.end().newline();
 }
@@ -172,6 +192,7 @@ mod tests {
         let xml = page(&AltoPage {
             index: 3,
             source: "kitap/0003.tif",
+            boxes_in_source: true,
             lang: "tk",
             ocr: Some(&ocr),
         });
@@ -191,10 +212,16 @@ mod tests {
         let missing = page(&AltoPage {
             index: 4,
             source: "kitap/0004.tif",
+            boxes_in_source: false,
             lang: "tk",
             ocr: None,
         });
         assert!(missing.contains("QUALITY=\"Missing\""), "{missing}");
+        assert!(!missing.contains("<fileName>"), "{missing}");
+        assert!(
+            missing.contains("source scan: kitap/0004.tif; measurements are of the page"),
+            "{missing}"
+        );
         assert!(!missing.contains("PrintSpace"), "{missing}");
     }
 }

@@ -144,16 +144,11 @@ fn check_book(book: &PlannedBook, limits: LoadLimits, split: bool) -> BookReport
         match load::header(&page.file, page.at, limits) {
             Ok(h) => {
                 *r.formats.entry(h.format.name()).or_default() += 1;
-                let kind = match (h.channels, h.bits) {
-                    (1, 1) => "bitonal".to_string(),
-                    (1 | 2, b) => format!("grey {b}-bit"),
-                    (_, b) => format!("colour {b}-bit"),
-                };
                 r.details.push(format!(
-                    "{at}: {} {}×{} px, {kind}, {}",
-                    h.format.name(),
+                    "{at}: {}×{} px, {}, {}",
                     h.width,
                     h.height,
+                    crate::convert::page::page_kind(&h),
                     crate::convert::page::show_bytes(h.file_bytes)
                 ));
                 let ext = page

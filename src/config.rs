@@ -313,6 +313,23 @@ impl BookMeta {
             .collect()
     }
 
+    /// The book's date as ISO 8601 / W3CDTF (EPUB `dc:date`, OPDS `dc:issued`, DSpace
+    /// `dc.date.issued`): a periodical issue's date, else the first year the year may be
+    /// (an ISO date cannot say "ca.").
+    pub fn iso_date(&self) -> Option<String> {
+        self.issued
+            .map(|d| d.to_string())
+            .or_else(|| self.year.as_ref().map(|y| format!("{:04}", y.sort())))
+    }
+
+    /// The book's date as a catalogue shows it: a periodical issue's date, else the year as
+    /// written (`[1925?]`).
+    pub fn shown_date(&self) -> Option<String> {
+        self.issued
+            .map(|d| d.to_string())
+            .or_else(|| self.year.as_ref().map(ToString::to_string))
+    }
+
     /// Warnings for the chapters that start past the book's last page (which the PDF outline
     /// and the EPUB contents cannot point to), e.g. a chapter list copied from another edition.
     pub fn chapters_past(&self, pages: usize) -> Vec<String> {
@@ -693,6 +710,23 @@ impl Pipeline {
         v.dedup();
         self.outputs = v;
         self.hocr = false;
+    }
+
+    /// The pipeline as a book's fingerprint hashes it: one form for one set of outputs (`hocr`
+    /// said by `hocr = true`, never also in `outputs`), and the web PDF's keys only when a web
+    /// PDF is written — so `-p hocr` and `--outputs pdf,epub,txt,hocr` are the same pipeline,
+    /// and tuning the web PDF rebuilds no book that has none.
+    pub fn canonical(&self) -> Pipeline {
+        let mut p = self.clone();
+        if p.outputs.contains(&OutputKind::Hocr) {
+            p.outputs.retain(|k| *k != OutputKind::Hocr);
+            p.hocr = true;
+        }
+        if !p.outputs.contains(&OutputKind::WebPdf) {
+            p.web_jpeg_quality = WEB_JPEG_QUALITY;
+            p.web_max_dpi = WEB_MAX_DPI;
+        }
+        p
     }
 
     /// Resolves `--pipeline`: a path to a .toml file, or the name of a built-in preset.

@@ -165,7 +165,9 @@ fn years(s: &str) -> Option<(i32, i32)> {
                 b.parse().ok()?
             } else if (1..=3).contains(&b.len()) && b.bytes().all(|c| c.is_ascii_digit()) {
                 let keep = 10_i32.pow(b.len() as u32);
-                first / keep * keep + b.parse::<i32>().ok()?
+                let last = first / keep * keep + b.parse::<i32>().ok()?;
+                // `1999/00`: the next century.
+                if last <= first { last + keep } else { last }
             } else {
                 return None;
             };
@@ -323,6 +325,7 @@ mod tests {
         assert_eq!(range("1939-1941"), (1939, 1941, true));
         assert_eq!(range("1939/41"), (1939, 1941, true));
         assert_eq!(range("1939 or 1940"), (1939, 1940, true));
+        assert_eq!(range("1999/00"), (1999, 2000, true));
         assert_eq!(Year::parse("[1939]").unwrap().written(), "[1939]");
         for bad in [
             "",

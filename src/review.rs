@@ -381,14 +381,10 @@ impl<'a> BookData<'a> {
             id: &b.id,
             title: m.title.as_deref(),
             authors: &m.authors,
-            year: m
-                .issued
-                .map(|d| d.to_string())
-                .or_else(|| m.year.as_ref().map(ToString::to_string))
-                .map(|d| match &m.issue {
-                    Some(i) => format!("№ {i}, {d}"),
-                    None => d,
-                }),
+            year: m.shown_date().map(|d| match &m.issue {
+                Some(i) => format!("№ {i}, {d}"),
+                None => d,
+            }),
             series: m.series.as_ref().map(|s| match &m.volume {
                 Some(v) => format!("{s}, {v}"),
                 None => s.clone(),

@@ -810,5 +810,5 @@ fn verbose_runs_say_what_became_of_each_page() {
     let check = Kitap::new().arg("check").arg(&scans).arg("-v").run();
     check
         .success()
-        .stdout_contains("page 1 (0001.png): PNG 1500×2100 px, grey 8-bit, 292 KiB");
+        .stdout_contains("page 1 (0001.png): 1500×2100 px, grey 8-bit PNG, 292 KiB");
 }

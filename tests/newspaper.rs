@@ -71,7 +71,10 @@ fn a_newspapers_contents_are_its_headlines() {
     let files = tool_ok("unzip", &["-Z1", epub.to_str().unwrap()]);
     for doc in files.lines().filter(|l| l.starts_with("OEBPS/text/s")) {
         let xhtml = tool_ok("unzip", &["-p", epub.to_str().unwrap(), doc]);
-        assert!(xhtml.matches("id=\"page-").count() <= 1, "{doc} holds two pages");
+        assert!(
+            xhtml.matches("id=\"page-").count() <= 1,
+            "{doc} holds two pages"
+        );
     }
     let opf = tool_ok(
         "unzip",

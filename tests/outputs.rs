@@ -163,6 +163,14 @@ fn chosen_outputs_only_and_a_new_choice_rebuilds() {
         ]
     );
     assert!(!run.file(id, "pdf").exists() && !run.file(id, "epub").exists());
+    // The printed page labels without an EPUB.
+    assert!(
+        run.manifest().books[0]
+            .pages
+            .iter()
+            .all(|p| p.label.is_some()),
+        "labels without the EPUB"
+    );
     kitap_validate_clean(&out);
     // The same choice: unchanged. Another: rebuilt, the ALTO gone with its generation.
     let again = Kitap::convert(&scans)

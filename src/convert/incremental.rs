@@ -189,7 +189,7 @@ pub(super) fn fingerprint(
 /// (see `config::Pipeline`): changing one rebuilds nothing, and a pipeline that differs from
 /// an older kitap's only by their arrival keeps every book's fingerprint.
 fn pipeline_for_fingerprint(p: &crate::config::Pipeline) -> String {
-    serde_json::to_string(p).unwrap_or_default()
+    serde_json::to_string(&p.canonical()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -210,5 +210,45 @@ mod tests {
         assert_eq!(pipeline_for_fingerprint(&a), pipeline_for_fingerprint(&b));
         assert_ne!(pipeline_for_fingerprint(&a), pipeline_for_fingerprint(&c));
         assert!(!pipeline_for_fingerprint(&a).contains("review_below"));
+    }
+
+    /// One set of outputs, one fingerprint; the web PDF's keys count only with a web PDF; and
+    /// the default pipeline hashes as it did before outputs were chosen.
+    #[test]
+    fn outputs_hash_by_what_they_write() {
+        use crate::config::{OutputKind, Pipeline};
+        let hocr = Pipeline::resolve("hocr").unwrap();
+        let mut listed = Pipeline::resolve("hocr").unwrap();
+        listed.choose_outputs(&[
+            OutputKind::Txt,
+            OutputKind::Hocr,
+            OutputKind::Pdf,
+            OutputKind::Epub,
+        ]);
+        assert_eq!(
+            pipeline_for_fingerprint(&hocr),
+            pipeline_for_fingerprint(&listed)
+        );
+        let a = Pipeline::default();
+        let tuned = Pipeline {
+            web_jpeg_quality: 30,
+            ..a.clone()
+        };
+        assert_eq!(
+            pipeline_for_fingerprint(&a),
+            pipeline_for_fingerprint(&tuned)
+        );
+        let mut web = tuned.clone();
+        web.choose_outputs(&[OutputKind::Pdf, OutputKind::WebPdf]);
+        let mut web_default = a.clone();
+        web_default.choose_outputs(&[OutputKind::Pdf, OutputKind::WebPdf]);
+        assert_ne!(
+            pipeline_for_fingerprint(&web),
+            pipeline_for_fingerprint(&web_default)
+        );
+        let json = pipeline_for_fingerprint(&a);
+        for key in ["outputs", "web_", "epub_headings"] {
+            assert!(!json.contains(key), "{key} in {json}");
+        }
     }
 }

@@ -114,6 +114,9 @@ pub fn for_book(
             OutputKind::WebPdf => Box::new(PdfOutput::create(path(WEB_PDF_EXT), true)?),
         });
     }
+    if !settings.outputs.contains(&OutputKind::Epub) {
+        outputs.push(Box::new(LabelOutput::default()));
+    }
     outputs.push(Box::new(ThumbnailOutput::create(dir, &info.id)?));
     Ok(outputs)
 }
@@ -307,6 +310,17 @@ impl BookOutput for TextOutput {
     }
 }
 
+/// Whether a page's word boxes are in the scan's own pixels: nothing turned, straightened, cut
+/// or resampled them.
+fn boxes_in_source(page: &PageView) -> bool {
+    let (done, rect) = (page.done, page.reading.rect);
+    let (fw, fh) = done.frame_px;
+    done.correction == Correction::None
+        && done.parts.len() == 1
+        && rect == Rect::of_size(fw, fh)
+        && !done.non_square
+}
+
 /// hOCR: word boxes and confidences for proofreading tools.
 struct HocrOutput {
     path: PathBuf,
@@ -323,13 +337,8 @@ impl HocrOutput {
 
 impl BookOutput for HocrOutput {
     fn page(&mut self, page: &PageView) -> io::Result<()> {
-        let (done, rect) = (page.done, page.reading.rect);
-        let (fw, fh) = done.frame_px;
-        // The boxes are in the scan's own pixels only when nothing moved them.
-        let untouched = done.correction == Correction::None
-            && done.parts.len() == 1
-            && rect == Rect::of_size(fw, fh)
-            && !done.non_square;
+        let done = page.done;
+        let untouched = boxes_in_source(page);
         let dpi = Some(done.dpi.1);
         let ocr = Some(&page.reading.ocr);
         crate::hocr::page(&mut self.file, page.index, page.source, untouched, dpi, ocr)
@@ -387,6 +396,7 @@ impl BookOutput for AltoOutput {
         self.write(&crate::alto::AltoPage {
             index: page.index,
             source: page.source,
+            boxes_in_source: boxes_in_source(page),
             lang: &lang,
             ocr: Some(&page.reading.ocr),
         })
@@ -397,6 +407,7 @@ impl BookOutput for AltoOutput {
         self.write(&crate::alto::AltoPage {
             index: page.index,
             source: page.source,
+            boxes_in_source: true,
             lang: &lang,
             ocr: None,
         })
@@ -416,6 +427,50 @@ impl BookOutput for AltoOutput {
             labels: None,
         })
     }
+}
+
+/// The printed page labels when no EPUB is written (the EPUB's reading finds them otherwise):
+/// the manifest and the review page show them whatever `--outputs` says. Writes no file.
+#[derive(Default)]
+struct LabelOutput {
+    pages: Vec<PageText>,
+}
+
+impl BookOutput for LabelOutput {
+    fn page(&mut self, page: &PageView) -> io::Result<()> {
+        self.pages
+            .push(PageText::from_ocr(page.index, &page.reading.ocr));
+        Ok(())
+    }
+
+    fn failed_page(&mut self, page: &FailedView) -> io::Result<()> {
+        self.pages.push(PageText {
+            index: page.index,
+            ..PageText::default()
+        });
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>, end: &BookEnd) -> io::Result<Finish> {
+        Ok(Finish {
+            files: Vec::new(),
+            labels: Some(book_labels(&self.pages, end.info)),
+        })
+    }
+}
+
+/// The printed label of every page: book.toml's `page_labels`, else the page numbers found
+/// on the pages (see `reading::reflow`).
+fn book_labels(pages: &[PageText], info: &BookInfo) -> Vec<String> {
+    match configured(pages, info) {
+        Some(labels) => labels,
+        None => reading::reflow(pages, None).labels,
+    }
+}
+
+fn configured(pages: &[PageText], info: &BookInfo) -> Option<Vec<String>> {
+    (!info.meta.page_labels.is_empty())
+        .then(|| reading::configured_labels(&info.meta.page_labels, pages.len() as u32))
 }
 
 /// The reading EPUB: the book's lines gathered page by page, reflowed at the end.
@@ -477,9 +532,7 @@ impl BookOutput for EpubOutput {
     fn finish(self: Box<Self>, end: &BookEnd) -> io::Result<Finish> {
         let meta = epub_meta(end);
         let info = end.info;
-        let labels = (!info.meta.page_labels.is_empty())
-            .then(|| reading::configured_labels(&info.meta.page_labels, self.pages.len() as u32));
-        let mut text = reading::reflow(&self.pages, labels);
+        let mut text = reading::reflow(&self.pages, configured(&self.pages, info));
         if end.settings.epub.headings == EpubHeadings::Off {
             text.headings_as_paragraphs();
         }
@@ -514,11 +567,7 @@ fn epub_meta(end: &BookEnd) -> EpubMeta {
         isbn: info.meta.isbn.clone(),
         identifier: info.meta.identifier.clone(),
         publisher: info.meta.publisher.clone(),
-        date: info
-            .meta
-            .issued
-            .map(|d| d.to_string())
-            .or_else(|| info.meta.year.as_ref().map(|y| format!("{:04}", y.sort()))),
+        date: info.meta.iso_date(),
         series: info.meta.series.clone(),
         volume: info.meta.volume.clone(),
         subjects: info.meta.subjects.clone(),

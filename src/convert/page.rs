@@ -299,8 +299,9 @@ pub fn estimate_peak(h: &load::Header) -> u64 {
     (px * per_px) as u64 + PAGE_BYTES + jpeg
 }
 
-/// "grey", "bitonal", "RGB" … as a page error names the kind of page.
-fn page_kind(h: &load::Header) -> String {
+/// "grey 8-bit PNG", "bitonal 1-bit TIFF", "colour 8-bit JPEG": the kind of page, as a page
+/// error and `kitap check -v` name it.
+pub fn page_kind(h: &load::Header) -> String {
     let kind = match (h.channels, h.bits) {
         (1, 1) => "bitonal",
         (1 | 2, _) => "grey",

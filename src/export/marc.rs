@@ -438,8 +438,14 @@ fn title_field(book: &BookRecord) -> Field {
         f = f.sub('a', end_with_period(title));
         let last = parts.len() - 1;
         for (i, p) in parts.into_iter().enumerate() {
-            let end = if i == last { slash } else { "," };
-            f = f.sub('n', format!("{p}{end}"));
+            f = f.sub(
+                'n',
+                match (i == last, slash.is_empty()) {
+                    (false, _) => format!("{p},"),
+                    (true, true) => end_with_period(&p),
+                    (true, false) => format!("{p}{slash}"),
+                },
+            );
         }
     }
     if !meta.authors.is_empty() {
@@ -492,11 +498,7 @@ fn publication(book: &BookRecord) -> Field {
         .clone()
         .unwrap_or_else(|| "[publisher not identified]".into());
     // As written ("[1939?]", "ca. 1900"); a periodical's issue by its date.
-    let date = meta
-        .issued
-        .map(|d| d.to_string())
-        .or_else(|| meta.year.as_ref().map(|y| y.written().to_string()));
-    let year = date.map_or_else(
+    let year = meta.shown_date().map_or_else(
         || "[date of publication not identified]".into(),
         |d| {
             if d.ends_with(|c: char| c.is_ascii_digit()) {

@@ -453,19 +453,23 @@ pub fn file<'a>(book: &'a BookRecord, media_type: &str) -> Option<&'a FileRecord
 /// The file of `media_type` a reader is sent to: for a PDF, the web PDF (`<id>.web.pdf`,
 /// compact images for reading online) when the book has one, else the archival PDF.
 pub fn for_readers<'a>(book: &'a BookRecord, media_type: &str) -> Option<&'a FileRecord> {
-    let web = crate::convert::WEB_PDF_EXT;
+    let web = format!("{0}/{0}.{1}", book.id, crate::convert::WEB_PDF_EXT);
     book.files
         .iter()
         .filter(|f| f.media_type == media_type && media_type == PDF)
-        .find(|f| f.path.ends_with(&format!(".{web}")))
+        .find(|f| f.path == web)
         .or_else(|| file(book, media_type))
 }
 
 /// The first file an export takes (PDF, EPUB, text) that is not in OUT as listed; a book
 /// without a PDF or an EPUB cannot be exported at all.
 fn missing_file(out: &Path, book: &BookRecord) -> Option<String> {
-    for (kind, media_type) in [("PDF", PDF), ("EPUB", EPUB), ("text", TEXT)] {
-        let Some(f) = file(book, media_type) else {
+    let listed = [("PDF", PDF), ("EPUB", EPUB), ("text", TEXT)]
+        .map(|(kind, media_type)| (kind, media_type, file(book, media_type)));
+    // The file readers are sent to (a web PDF) is checked as well as the archival one.
+    let readers = [("PDF", PDF, for_readers(book, PDF))];
+    for (kind, media_type, f) in listed.into_iter().chain(readers) {
+        let Some(f) = f else {
             if media_type == TEXT {
                 continue;
             }

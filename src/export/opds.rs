@@ -369,11 +369,7 @@ impl Catalog {
                 .newline();
         }
         // W3CDTF: a periodical issue's date, else the (first) year of publication.
-        let issued = meta
-            .issued
-            .map(|d| d.to_string())
-            .or_else(|| meta.year.as_ref().map(|y| format!("{:04}", y.sort())));
-        if let Some(d) = issued {
+        if let Some(d) = meta.iso_date() {
             x.element("dc:issued", &[], &d).newline();
         }
         if let Some(p) = &meta.publisher {

@@ -194,11 +194,7 @@ fn dublin_core(book: &BookRecord, kitap_version: &str) -> String {
             .map(|a| ("contributor", "author", a.clone())),
     );
     // DSpace sorts and browses dc.date.issued as an ISO date.
-    let issued = m
-        .issued
-        .map(|d| d.to_string())
-        .or_else(|| m.year.as_ref().map(|y| format!("{:04}", y.sort())));
-    values.extend(issued.map(|d| ("date", "issued", d)));
+    values.extend(m.iso_date().map(|d| ("date", "issued", d)));
     if let Some(series) = &m.series {
         let v = m
             .volume

@@ -242,10 +242,7 @@ fn imprint(meta: &crate::config::BookMeta) -> String {
         .flatten()
         .collect::<Vec<_>>()
         .join(": ");
-    let year = meta
-        .issued
-        .map(|d| d.to_string())
-        .or_else(|| meta.year.as_ref().map(ToString::to_string));
+    let year = meta.shown_date();
     [Some(place_publisher).filter(|s| !s.is_empty()), year]
         .into_iter()
         .flatten()

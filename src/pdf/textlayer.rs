@@ -61,8 +61,9 @@ pub(super) fn show_word(
 
 /// Whether a word is written right to left: it has a Hebrew or Arabic-script letter.
 fn is_right_to_left(text: &str) -> bool {
-    text.chars()
-        .any(|c| matches!(c as u32, 0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF))
+    text.chars().any(|c| {
+        c.is_alphabetic() && matches!(c as u32, 0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF)
+    })
 }
 
 pub(super) fn round2(v: f64) -> f32 {
@@ -124,6 +125,9 @@ mod tests {
         assert!(is_right_to_left("يېزا"));
         assert!(is_right_to_left("1939-يىلى"));
         assert!(is_right_to_left("שלום"));
+        // Arabic-Indic digits and punctuation alone keep their order.
+        assert!(!is_right_to_left("١٩٣٩"));
+        assert!(!is_right_to_left("1939،"));
     }
 
     #[test]
