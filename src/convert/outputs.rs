@@ -444,10 +444,7 @@ impl BookOutput for LabelOutput {
     }
 
     fn failed_page(&mut self, page: &FailedView) -> io::Result<()> {
-        self.pages.push(PageText {
-            index: page.index,
-            ..PageText::default()
-        });
+        self.pages.push(PageText::failed(page.index));
         Ok(())
     }
 
@@ -522,10 +519,7 @@ impl BookOutput for EpubOutput {
     }
 
     fn failed_page(&mut self, page: &FailedView) -> io::Result<()> {
-        self.pages.push(PageText {
-            index: page.index,
-            ..PageText::default()
-        });
+        self.pages.push(PageText::failed(page.index));
         Ok(())
     }
 

@@ -52,6 +52,14 @@ pub struct PageText {
 }
 
 impl PageText {
+    /// A page that could not be converted: its place in the book, no lines.
+    pub fn failed(index: u32) -> PageText {
+        PageText {
+            index,
+            ..PageText::default()
+        }
+    }
+
     /// Lines in Tesseract's reading order, text in Unicode NFC.
     pub fn from_ocr(index: u32, ocr: &OcrPage) -> PageText {
         let mut lines = Vec::new();
