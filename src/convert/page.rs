@@ -44,9 +44,6 @@ pub struct PageInput<'a> {
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct DonePage {
     pub image: PageImage,
-    /// The page image of the `web-pdf` output (compact), when the book gets one.
-    #[serde(default)]
-    pub web_image: Option<PageImage>,
     /// Page-frame size in pixels: what the image's placement covers.
     pub frame_px: (u32, u32),
     /// The pages this scan became: one, or the two halves of a spread.
@@ -64,6 +61,10 @@ pub struct DonePage {
     pub non_square: bool,
     /// The paper of a page photographed against a dark surround, in the page frame.
     pub paper: Option<Rect>,
+    /// The page image of the `web-pdf` output (compact), when the book gets one. Last, so a
+    /// page cached by a kitap without it fails to decode (and is converted again) rather than
+    /// being misread.
+    pub web_image: Option<PageImage>,
 }
 
 /// One page cut from the page frame and what Tesseract read on it.
