@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let pages = [PageText::from_ocr(1, &page), PageText::from_ocr(2, &page)];
     let reading = reflow(&pages, None);
-    let _ = sections(&reading, &[], 1);
+    let _ = sections(&reading, &[], 1, true);
 
     let mut out = Vec::new();
     kitap::hocr::begin(&mut out, "t", "en").unwrap();

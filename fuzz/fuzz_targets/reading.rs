@@ -190,7 +190,7 @@ fuzz_target!(|data: &[u8]| {
         (1..=n).collect::<Vec<_>>(),
         "pages lost or repeated"
     );
-    let secs = sections(&reading, &book.chapters, book.per);
+    let secs = sections(&reading, &book.chapters, book.per, true);
     let pages: Vec<u32> = secs.iter().flat_map(|s| s.pages.iter().copied()).collect();
     assert_eq!(
         pages,
