@@ -712,12 +712,16 @@ impl Pipeline {
         self.hocr = false;
     }
 
-    /// The pipeline as a book's fingerprint hashes it: one form for one set of outputs (`hocr`
-    /// said by `hocr = true`, never also in `outputs`), and the web PDF's keys only when a web
-    /// PDF is written — so `-p hocr` and `--outputs pdf,epub,txt,hocr` are the same pipeline,
-    /// and tuning the web PDF rebuilds no book that has none.
+    /// The pipeline as a book's fingerprint hashes it: its settings alone (no name or
+    /// description), one form for one set of outputs (`hocr` said by `hocr = true`, never also
+    /// in `outputs`), and the web PDF's keys only when a web PDF is written — so `-p hocr` and
+    /// `--outputs pdf,epub,txt,hocr` are the same pipeline, a renamed copy of a pipeline file
+    /// rebuilds nothing, and tuning the web PDF rebuilds no book that has none.
     pub fn canonical(&self) -> Pipeline {
         let mut p = self.clone();
+        // What it is called and how it describes itself changes no output.
+        p.name = String::new();
+        p.description = String::new();
         if p.outputs.contains(&OutputKind::Hocr) {
             p.outputs.retain(|k| *k != OutputKind::Hocr);
             p.hocr = true;

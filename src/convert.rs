@@ -173,7 +173,9 @@ fn decide(job: &Job) -> Vec<Decision> {
 /// is rebuilt, not trusted).
 fn up_to_date(r: &BookRecord, stamp: &Stamp, out: &std::path::Path) -> bool {
     r.status != Status::Failed
-        && r.fingerprint.as_ref() == Some(&stamp.fingerprint)
+        && r.fingerprint
+            .as_ref()
+            .is_some_and(|f| *f == stamp.fingerprint || *f == stamp.legacy)
         && r.files.iter().all(|f| {
             std::fs::metadata(out.join(&f.path)).is_ok_and(|m| m.is_file() && m.len() == f.bytes)
         })

@@ -210,3 +210,39 @@ fn chosen_outputs_only_and_a_new_choice_rebuilds() {
         .code(2)
         .stderr_contains("outputs must name at least one of pdf, epub, txt, hocr, alto, web-pdf");
 }
+
+/// The fingerprint hashes what a pipeline does, not what it is called: `-p hocr` and
+/// `--outputs pdf,epub,txt,hocr` are one pipeline, and a renamed copy of a pipeline file with
+/// another description rebuilds nothing.
+#[test]
+fn the_same_settings_under_another_name_rebuild_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let scans = copy_samples(&dir.path().join("scans"), &["en-reading-room"]);
+    let out = dir.path().join("out");
+    let convert = |args: &[&str]| Kitap::convert(&scans).out(&out).args(args).run();
+    convert(&["-p", "hocr", "-q"]).success();
+    convert(&["--outputs", "hocr,txt,epub,pdf"])
+        .success()
+        .stderr_contains("1 unchanged");
+    let copy = dir.path().join("our-hocr.toml");
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/hocr.toml"),
+    )
+    .unwrap();
+    std::fs::write(
+        &copy,
+        format!("{text}\nname = \"our-hocr\"\ndescription = \"the library's own\"\n").replacen(
+            "description =",
+            "# description =",
+            1,
+        ),
+    )
+    .unwrap();
+    convert(&["-p", copy.to_str().unwrap()])
+        .success()
+        .stderr_contains("1 unchanged");
+    // Asking for less is another pipeline.
+    convert(&["--outputs", "pdf,epub,txt"])
+        .success()
+        .stderr_contains("1 ok");
+}

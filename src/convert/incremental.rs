@@ -107,6 +107,11 @@ pub(super) fn changed_within(book: &PlannedBook, age: std::time::Duration) -> bo
 pub(super) struct Stamp {
     pub inputs: Vec<InputRecord>,
     pub fingerprint: String,
+    /// The fingerprint as kitap computed it before it hashed the pipeline's settings alone
+    /// (its name and description in, outputs not folded): a book whose record carries it is
+    /// as up to date as one carrying [`Stamp::fingerprint`], so upgrading kitap rebuilds
+    /// nothing.
+    pub legacy: String,
     /// Inputs whose bytes changed while their size and time did not (found by
     /// `--verify-inputs`): a damaged or silently replaced master, worth an error line.
     pub alarms: Vec<String>,
@@ -127,30 +132,25 @@ pub(super) fn fingerprint(
             input(&file, source, known, verify)
         })
         .collect::<Result<_, _>>()?;
-    let mut h = Sha256::new();
-    let mut line = |key: &str, value: &str| {
-        h.update(key.as_bytes());
-        h.update(b" ");
-        h.update(value.as_bytes());
-        h.update(b"\n");
-    };
-    line("kitap", env!("CARGO_PKG_VERSION"));
-    line("pipeline", &pipeline_for_fingerprint(&settings.pipeline));
+    // The hashed lines, with the pipeline's twice: the settings alone, and as before.
+    let mut lines: Vec<(&str, String)> = Vec::new();
+    lines.push(("kitap", env!("CARGO_PKG_VERSION").to_string()));
+    lines.push(("pipeline", String::new()));
     // A book whose languages are found from its pages is fingerprinted before they are
     // found: by `auto` and the script models that find them (installing another language's
     // model later does not rebuild it; --force does).
     let models: Vec<String> = if book.auto_languages && book.models.is_empty() {
-        line("languages", "auto");
+        lines.push(("languages", "auto".to_string()));
         crate::detect::SCRIPTS
             .iter()
             .map(|s| s.model().to_string())
             .collect()
     } else {
         let languages: Vec<&str> = book.info.languages.iter().map(|l| l.iso639_3).collect();
-        line("languages", &languages.join("+"));
+        lines.push(("languages", languages.join("+")));
         book.models.clone()
     };
-    line("models", &models.join("+"));
+    lines.push(("models", models.join("+")));
     // The model files themselves: a new tessdata (fast → best, a distribution upgrade) reads
     // differently under the same names.
     let osd = settings.prepare.orientation.then_some("osd".to_string());
@@ -159,11 +159,24 @@ pub(super) fn fingerprint(
         let facts = std::fs::metadata(&file)
             .map(|md| format!("{} {}", md.len(), modified(&md)))
             .unwrap_or_else(|_| "missing".to_string());
-        line("model", &format!("{m} {facts}"));
+        lines.push(("model", format!("{m} {facts}")));
     }
     for i in &inputs {
-        line("input", &format!("{} {}", i.path, i.sha256));
+        lines.push(("input", format!("{} {}", i.path, i.sha256)));
     }
+    let digest = |pipeline: &str| {
+        let mut h = Sha256::new();
+        for (key, value) in &lines {
+            let value = if *key == "pipeline" { pipeline } else { value };
+            h.update(key.as_bytes());
+            h.update(b" ");
+            h.update(value.as_bytes());
+            h.update(b"\n");
+        }
+        format!("{:x}", h.finalize())
+    };
+    let fingerprint = digest(&pipeline_for_fingerprint(&settings.pipeline));
+    let legacy = digest(&serde_json::to_string(&settings.pipeline).unwrap_or_default());
     let alarms = inputs
         .iter()
         .filter_map(|i| {
@@ -178,7 +191,8 @@ pub(super) fn fingerprint(
         .collect();
     Ok(Stamp {
         inputs,
-        fingerprint: format!("{:x}", h.finalize()),
+        fingerprint,
+        legacy,
         alarms,
     })
 }
@@ -228,6 +242,28 @@ mod tests {
         assert_eq!(
             pipeline_for_fingerprint(&hocr),
             pipeline_for_fingerprint(&listed)
+        );
+        // The default pipeline asked for hOCR is the hocr pipeline; a renamed, redescribed
+        // copy of a pipeline is the same pipeline.
+        let mut default_hocr = Pipeline::default();
+        default_hocr.choose_outputs(&[
+            OutputKind::Pdf,
+            OutputKind::Epub,
+            OutputKind::Txt,
+            OutputKind::Hocr,
+        ]);
+        assert_eq!(
+            pipeline_for_fingerprint(&hocr),
+            pipeline_for_fingerprint(&default_hocr)
+        );
+        let renamed = Pipeline {
+            name: "p-hocr2".into(),
+            description: "a copy".into(),
+            ..hocr.clone()
+        };
+        assert_eq!(
+            pipeline_for_fingerprint(&hocr),
+            pipeline_for_fingerprint(&renamed)
         );
         let a = Pipeline::default();
         let tuned = Pipeline {
