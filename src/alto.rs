@@ -100,7 +100,7 @@ fn description(x: &mut XmlWriter, source: &str, boxes_in_source: bool) {
     x.element(
         "processingStepDescription",
         &[],
-        "page turned upright and straightened, then read by Tesseract (LSTM)",
+        "page prepared by kitap (orientation, skew, borders as the pipeline says), then read by Tesseract (LSTM)",
     )
     .newline();
     if !boxes_in_source {

@@ -327,6 +327,9 @@ fn export(args: &ExportArgs) -> ExitCode {
             for line in &outcome.problems {
                 eprintln!("kitap: {line}");
             }
+            for line in &outcome.warnings {
+                eprintln!("kitap: warning: {line}");
+            }
             println!("{} ({} book(s))", outcome.written.display(), outcome.books);
             if batch.unusable > 0 || !outcome.problems.is_empty() {
                 ExitCode::from(1)

@@ -177,6 +177,18 @@ impl BookMeta {
             ));
         }
         warnings.extend(meta.overlong());
+        // Before printing or in the future: a typo more often than a manuscript or a plan.
+        // The book converts; `kitap validate` holds the manifest to the same range.
+        let this_year = time::OffsetDateTime::now_utc().year();
+        if let Some(y) = meta
+            .year
+            .as_ref()
+            .filter(|y| !(1450..=this_year).contains(&y.sort()))
+        {
+            warnings.push(format!(
+                "year {y} is not between 1450 (printing) and {this_year}; kitap validate will call it an error"
+            ));
+        }
         let file = path
             .file_name()
             .map_or_else(|| "book.toml".into(), |n| n.to_string_lossy().into_owned());
@@ -242,7 +254,7 @@ impl BookMeta {
             (None, Some(d)) => self.year = Some(Year::plain(d.year())),
             (Some(y), Some(d)) if !(y.sort()..=y.last()).contains(&d.year()) => {
                 warnings.push(format!(
-                    "`issued` {d} is not in `year` {y}; the outputs carry both as written"
+                    "`issued` {d} is not in `year` {y}: the manifest keeps both, the outputs date the issue by `issued`"
                 ));
             }
             _ => {}
@@ -356,9 +368,11 @@ impl BookMeta {
         if let Some(y) = self
             .year
             .as_ref()
-            .filter(|y| !(0..=9999).contains(&y.sort()))
+            .filter(|y| !(1..=9999).contains(&y.sort()))
         {
-            problems.push(format!("year {y} is not a year"));
+            problems.push(format!(
+                "year {y} is not a year (write 1939, or as a catalogue does: \"1939?\", \"[1939]\", \"ca. 1900\", \"193-?\")"
+            ));
         }
         if self.koha_biblionumber == Some(0) {
             problems.push(
@@ -1090,6 +1104,22 @@ mod tests {
             e.contains("line 2, column 13 (`year_sort`): `year_sort` is worked out from `year`"),
             "{e}"
         );
+        let e = parse("volume = -1\n").unwrap_err().to_string();
+        assert!(
+            e.contains("line 1, column 10 (`volume`): invalid value: integer `-1`, expected a number from 1"),
+            "{e}"
+        );
+        let (_, w) = parse("year = 2999\n").unwrap();
+        assert!(
+            w[0].contains("year 2999 is not between 1450 (printing) and"),
+            "{w:?}"
+        );
+        let e = parse("year = 0\n").unwrap_err().to_string();
+        assert!(e.contains("year 0 is not a year"), "{e}");
+        let e = parse(&format!("year = \"{}\"\n", "x".repeat(5000)))
+            .unwrap_err()
+            .to_string();
+        assert!(e.len() < 600, "a long mistake is shown by its start: {e}");
         let e = parse("vol = 2\n").unwrap_err().to_string();
         assert!(e.contains("did you mean `volume`?"), "{e}");
     }

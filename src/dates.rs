@@ -127,8 +127,15 @@ impl fmt::Display for Year {
 }
 
 fn not_a_year(written: &str) -> String {
+    // A page of text pasted by mistake is named by its start.
+    let shown = crate::config::cut_to_bytes(written, 60);
+    let more = if shown.len() < written.len() {
+        "…"
+    } else {
+        ""
+    };
     format!(
-        "year {written:?} is not a year as kitap reads them: write 1939, \"1939?\", \"[1939]\", \"ca. 1900\", \"193-?\", \"19--\" or \"1939-1941\""
+        "year {shown:?}{more} is not a year as kitap reads them: write 1939, \"1939?\", \"[1939]\", \"ca. 1900\", \"c. 1900\", \"193-?\", \"19--\", \"1939-1941\", \"1939/41\" or \"1939 or 1940\""
     )
 }
 
@@ -163,11 +170,15 @@ fn years(s: &str) -> Option<(i32, i32)> {
             // `1939/41`: the second year's last digits.
             let last: i32 = if digits(b) {
                 b.parse().ok()?
-            } else if (1..=3).contains(&b.len()) && b.bytes().all(|c| c.is_ascii_digit()) {
-                let keep = 10_i32.pow(b.len() as u32);
-                let last = first / keep * keep + b.parse::<i32>().ok()?;
-                // `1999/00`: the next century.
-                if last <= first { last + keep } else { last }
+            } else if b.len() == 2 && b.bytes().all(|c| c.is_ascii_digit()) {
+                // `1939/41`, `1999/00`: the next years, within a decade (`1939/38` is a slip,
+                // not 2038).
+                let last = first / 100 * 100 + b.parse::<i32>().ok()?;
+                let last = if last <= first { last + 100 } else { last };
+                if last - first > 10 {
+                    return None;
+                }
+                last
             } else {
                 return None;
             };
@@ -284,16 +295,32 @@ impl<'de> Deserialize<'de> for IssueDate {
 
 /// A volume or issue number as printed: `2`, `II`, `3a`, `12–13`; a TOML number or string.
 pub fn deserialize_numbering<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Written {
-        Number(u64),
-        Text(String),
+    struct Visitor;
+    impl serde::de::Visitor<'_> for Visitor {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a number from 1 (45) or the text as printed (\"II\", \"45–46\")")
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            if v == 0 {
+                return Err(E::invalid_value(serde::de::Unexpected::Unsigned(0), &self));
+            }
+            Ok(Some(v.to_string()))
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            match u64::try_from(v) {
+                Ok(v) => self.visit_u64(v),
+                Err(_) => Err(E::invalid_value(serde::de::Unexpected::Signed(v), &self)),
+            }
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
     }
-    Ok(Option::<Written>::deserialize(d)?.map(|w| match w {
-        Written::Number(n) => n.to_string(),
-        Written::Text(s) => s,
-    }))
+    d.deserialize_any(Visitor)
 }
 
 #[cfg(test)]
@@ -326,6 +353,7 @@ mod tests {
         assert_eq!(range("1939/41"), (1939, 1941, true));
         assert_eq!(range("1939 or 1940"), (1939, 1940, true));
         assert_eq!(range("1999/00"), (1999, 2000, true));
+        assert_eq!(range("1939-41"), (1939, 1941, true));
         assert_eq!(Year::parse("[1939]").unwrap().written(), "[1939]");
         for bad in [
             "",
@@ -336,6 +364,11 @@ mod tests {
             "caa 1900",
             "1939??",
             "193-a",
+            "1939/38",
+            "1939/041",
+            "19?9",
+            "ca.",
+            "[]",
         ] {
             assert!(Year::parse(bad).is_err(), "{bad}");
         }

@@ -385,8 +385,10 @@ fn sections(
             };
             let toc_title = s.title.clone().unwrap_or(range);
             // With chapters or headings, the table of contents lists them (and the beginning);
-            // without, every run of pages.
-            let in_toc = !toc_title.is_empty() && (s.title.is_some() || !titled || i == 0);
+            // without, every run of pages. A document per page (a newspaper) lists each page
+            // among its headlines.
+            let in_toc =
+                !toc_title.is_empty() && (s.title.is_some() || !titled || i == 0 || per == 1);
             Doc {
                 file: format!("text/s{:04}.xhtml", i + 1),
                 section: s,

@@ -792,7 +792,9 @@ fn verbose_runs_say_what_became_of_each_page() {
     assert_eq!(event["page"], 1);
     assert_eq!(event["status"], "ok");
     assert!(event["words"].as_u64().unwrap() > 50, "{event}");
-    assert!(event["seconds"]["ocr"].as_f64().unwrap() > 0.0, "{event}");
+    assert!(event["stages"]["ocr"].as_f64().unwrap() > 0.0, "{event}");
+    assert!(event["seconds"].as_f64().unwrap() > 0.0, "{event}");
+    assert_eq!(event["dpi_source"], "file");
     // Without -v, no page lines.
     let plain = Kitap::convert(&scans)
         .out(&out)

@@ -60,6 +60,13 @@ fn a_newspapers_contents_are_its_headlines() {
             "a fragment in the contents: {t:?} of {titles:?}"
         );
     }
+    // Each page is listed among the headlines, in order: 1, page 1's headlines, 2, page 2's.
+    let two = titles
+        .iter()
+        .position(|t| t == "2")
+        .expect("page 2 in the contents");
+    let cabbage = titles.iter().position(|t| t == "Капуста кӧчан").unwrap();
+    assert!(titles[0] == "1" && cabbage < two, "{titles:?}");
     for want in [
         "Капуста кӧчан",
         "Вундан машинаяс сулӧдӧны",

@@ -171,20 +171,27 @@ impl Reporter {
                 let line = page_line(file, p, seconds, resumed, self.verbose);
                 self.bar.suspend(|| eprintln!("{line}"));
             }
+            let ms = |s: f64| (s * 1000.0).round() / 1000.0;
+            let total = seconds.load + seconds.prepare + seconds.ocr + seconds.encode;
             let mut fields = json!({
                 "book": book, "page": p.index, "source": p.source, "status": p.status,
                 "rotation_cw_deg": p.rotation_cw_deg, "skew_cw_deg": p.skew_cw_deg,
-                "orientation_by": p.orientation_by, "words": p.words,
-                "confidence": p.confidence.map(|c| (c * 10.0).round() / 10.0),
-                "resumed": resumed,
+                "correction": p.correction, "orientation_by": p.orientation_by,
+                "words": p.words, "confidence": p.confidence.map(|c| (c * 10.0).round() / 10.0),
+                "seconds": ms(total), "resumed": resumed,
             });
             if self.verbose >= 2
                 && let Value::Object(f) = &mut fields
             {
-                f.insert("seconds".into(), json!(seconds));
+                f.insert(
+                    "stages".into(),
+                    json!({ "load": ms(seconds.load), "prepare": ms(seconds.prepare),
+                            "ocr": ms(seconds.ocr), "encode": ms(seconds.encode) }),
+                );
                 f.insert("width".into(), json!(p.width));
                 f.insert("height".into(), json!(p.height));
                 f.insert("dpi".into(), json!(p.dpi));
+                f.insert("dpi_source".into(), json!(p.dpi_source));
                 f.insert("image_encoding".into(), json!(p.image_encoding));
             }
             self.event(Level::Info, "page_done", fields);

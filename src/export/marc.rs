@@ -73,12 +73,12 @@ pub fn export(batch: &Batch, args: &MarcArgs) -> Result<Outcome, ExportError> {
         .clone()
         .unwrap_or_else(|| batch.default_output("marc.xml"));
     batch.check_target(&path, true)?;
-    let mut problems = Vec::new();
+    let (mut problems, mut warnings) = (Vec::new(), Vec::new());
     let mut records = Vec::new();
     for book in batch.books() {
         let mut record = record(book, &settings);
         for tag in record.fit_fields() {
-            problems.push(format!(
+            warnings.push(format!(
                 "{}: MARC field {tag} was longer than ISO 2709's {MAX_FIELD} bytes and is cut",
                 book.id
             ));
@@ -96,6 +96,7 @@ pub fn export(batch: &Batch, args: &MarcArgs) -> Result<Outcome, ExportError> {
         written: path,
         books: records.len(),
         problems,
+        warnings,
     })
 }
 
@@ -370,8 +371,10 @@ fn field_007(book: &BookRecord) -> String {
 /// 008 for a book in electronic form: entered on the conversion date, the printed book's year,
 /// place unknown, form of item `o` (online), the main language.
 fn field_008(book: &BookRecord, entered: &str) -> String {
-    let dates = match &book.metadata.year {
-        Some(y) if (0..=9999).contains(&y.sort()) && y.last() <= 9999 => y.marc_008_dates(),
+    // A periodical's issue is dated by its day (264 $c says it too), else by the year.
+    let dates = match (&book.metadata.issued, &book.metadata.year) {
+        (Some(d), _) if (1..=9999).contains(&d.year()) => format!("s{:04}    ", d.year()),
+        (_, Some(y)) if (0..=9999).contains(&y.sort()) && y.last() <= 9999 => y.marc_008_dates(),
         _ => "nuuuuuuuu".to_string(),
     };
     let language = book

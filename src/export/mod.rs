@@ -33,8 +33,10 @@ pub struct Outcome {
     pub written: PathBuf,
     /// How many books it holds.
     pub books: usize,
-    /// One line per problem, `id: what`, for stderr.
+    /// One line per problem, `id: what`, for stderr: a book left out (exit 1).
     pub problems: Vec<String>,
+    /// One line per thing worth knowing that left no book out (a MARC field cut to fit).
+    pub warnings: Vec<String>,
 }
 
 /// Why an export did not run or did not finish.

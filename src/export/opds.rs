@@ -124,6 +124,7 @@ pub fn export(batch: &Batch, args: &OpdsArgs) -> Result<Outcome, ExportError> {
         written: dir.join("root.xml"),
         books: books.len(),
         problems: Vec::new(),
+        warnings: Vec::new(),
     })
 }
 

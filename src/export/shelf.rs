@@ -220,6 +220,7 @@ pub fn export(batch: &Batch, args: &ShelfArgs) -> Result<Outcome, ExportError> {
         written: path,
         books: cards.len(),
         problems,
+        warnings: Vec::new(),
     })
 }
 

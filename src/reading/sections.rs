@@ -15,6 +15,15 @@ pub struct Section {
     pub blocks: Vec<ReadingBlock>,
     /// Pages that begin in this document.
     pub pages: Vec<u32>,
+    /// It begins inside a page (at a heading): that page counts towards its length too.
+    pub begins_mid_page: bool,
+}
+
+impl Section {
+    /// Pages the document spans, for its limit: those beginning in it, and the one it began in.
+    fn spans(&self) -> usize {
+        self.pages.len() + usize::from(self.begins_mid_page)
+    }
 }
 
 /// Splits the reading into content documents: at book.toml chapters when given, else at
@@ -40,6 +49,7 @@ pub fn sections(
             chapter: chapter.map(str::to_string),
             blocks: Vec::new(),
             pages: Vec::new(),
+            begins_mid_page: false,
         });
     };
     let has_text = |s: &Section| {
@@ -51,7 +61,7 @@ pub fn sections(
         match block {
             ReadingBlock::PageBreak(p) => {
                 let chapter = chapter_at.get(p).copied();
-                let full = out.last().is_none_or(|s| s.pages.len() >= per);
+                let full = out.last().is_none_or(|s| s.spans() >= per);
                 if chapter.is_some() || full {
                     new_section(&mut out, chapter);
                 }
@@ -74,9 +84,12 @@ pub fn sections(
                     };
                     new_section(&mut out, None);
                     let s = out.last_mut().expect("just pushed");
-                    if let Some(p) = moved {
-                        s.pages.push(p);
-                        s.blocks.push(ReadingBlock::PageBreak(p));
+                    match moved {
+                        Some(p) => {
+                            s.pages.push(p);
+                            s.blocks.push(ReadingBlock::PageBreak(p));
+                        }
+                        None => s.begins_mid_page = true,
                     }
                 }
                 let s = out.last_mut().expect("a section");
@@ -92,7 +105,7 @@ pub fn sections(
                 for inline in inlines {
                     if let Inline::Break(p) = inline {
                         let chapter = chapter_at.get(p).copied();
-                        let full = out.last().is_some_and(|s| s.pages.len() >= per);
+                        let full = out.last().is_some_and(|s| s.spans() >= per);
                         if chapter.is_some() || full {
                             out.last_mut()
                                 .expect("a section")
@@ -148,6 +161,40 @@ mod tests {
         assert_eq!(s[1].title.as_deref(), Some("Глава вторая"));
         assert_eq!(s[1].pages, [2, 3]);
         assert_eq!(s[1].blocks[0], ReadingBlock::PageBreak(2));
+    }
+
+    /// One page a document (the newspaper pipeline): a document begun at a headline inside
+    /// page 1 ends at page 2, even when its article runs on over the page turn.
+    #[test]
+    fn a_document_begun_at_a_heading_counts_the_page_it_began_in() {
+        let text = |t: &str| Inline::Text(t.into());
+        let r = ReadingText {
+            blocks: vec![
+                ReadingBlock::PageBreak(1),
+                ReadingBlock::Para {
+                    inlines: vec![text("Передовица.")],
+                    continued: false,
+                },
+                ReadingBlock::Heading("Капуста кӧчан".into()),
+                ReadingBlock::Para {
+                    inlines: vec![text("статья идёт"), Inline::Break(2), text("дальше.")],
+                    continued: false,
+                },
+            ],
+            labels: vec!["1".into(), "2".into()],
+        };
+        let s = sections(&r, &[], 1, true);
+        assert_eq!(s.len(), 3, "{s:#?}");
+        assert_eq!(s[1].title.as_deref(), Some("Капуста кӧчан"));
+        assert!(s[1].pages.is_empty() && s[1].begins_mid_page);
+        assert_eq!(s[2].pages, [2]);
+        assert!(matches!(
+            s[2].blocks[0],
+            ReadingBlock::Para {
+                continued: true,
+                ..
+            }
+        ));
     }
 
     #[test]

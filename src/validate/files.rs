@@ -66,7 +66,7 @@ fn check_file(out: &Path, book: &BookRecord, file: &FileRecord) -> Vec<Problem> 
         Kind::Pdf => super::pdf::check(&bytes, book),
         Kind::Epub => super::epub::check(&bytes, book),
         Kind::Text => super::txt::check(&bytes, book),
-        Kind::Alto => alto(&bytes, book),
+        Kind::Alto => alto(&bytes, book, &file.path),
         Kind::Other => Vec::new(),
     };
     // A reader that panics on a strange file is a problem with that file, not a crash.
@@ -89,8 +89,9 @@ fn check_file(out: &Path, book: &BookRecord, file: &FileRecord) -> Vec<Problem> 
         .collect()
 }
 
-/// An ALTO page: well-formed XML, ALTO 4's `alto` root, one `Page` numbered within the book.
-fn alto(bytes: &[u8], book: &BookRecord) -> Vec<(&'static str, String)> {
+/// An ALTO page: well-formed XML, ALTO 4's `alto` root, one `Page` numbered as its file is
+/// (`0007.xml` holds page 7) within the book.
+fn alto(bytes: &[u8], book: &BookRecord, path: &str) -> Vec<(&'static str, String)> {
     let bad = |m: String| vec![("alto-xml", m)];
     let Ok(text) = std::str::from_utf8(bytes) else {
         return bad("not UTF-8".into());
@@ -116,7 +117,16 @@ fn alto(bytes: &[u8], book: &BookRecord) -> Vec<(&'static str, String)> {
         .first()
         .and_then(|p| p.attribute("PHYSICAL_IMG_NR"))
         .and_then(|n| n.parse::<f64>().ok());
+    let named: Option<f64> = path
+        .rsplit('/')
+        .next()
+        .and_then(|f| f.strip_suffix(".xml"))
+        .and_then(|n| n.parse().ok());
     match (pages.len(), number) {
+        (1, Some(n)) if named.is_some_and(|f| f != n) => bad(format!(
+            "it holds page {n}, its name says page {}",
+            named.unwrap_or_default()
+        )),
         (1, Some(n)) if n >= 1.0 && n <= book.page_count as f64 => Vec::new(),
         (1, _) => bad(format!(
             "its Page's PHYSICAL_IMG_NR is not a page of the book's {}",
