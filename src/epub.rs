@@ -136,8 +136,8 @@ pub fn write<W: Write + Seek>(
     let secs = sections(
         reading,
         &meta.chapters,
-        meta.pages_per_section,
-        meta.heading_sections,
+        (meta.pages_per_section, meta.heading_sections),
+        &frame.title,
     );
 
     zip.start_file("OEBPS/style.css", deflated)?;
@@ -370,8 +370,8 @@ struct Doc {
 fn sections(
     reading: &ReadingText,
     chapters: &[(String, u32)],
-    per: u32,
-    headings: bool,
+    (per, headings): (u32, bool),
+    book_title: &str,
 ) -> Vec<Doc> {
     let secs = reading::sections(reading, chapters, per, headings);
     let titled = secs.iter().any(|s| s.title.is_some());
@@ -383,12 +383,15 @@ fn sections(
                 (Some(a), Some(b)) => format!("{}–{}", reading.label(*a), reading.label(*b)),
                 _ => String::new(),
             };
-            let toc_title = s.title.clone().unwrap_or(range);
-            // With chapters or headings, the table of contents lists them (and the beginning);
-            // without, every run of pages. A document per page (a newspaper) lists each page
-            // among its headlines.
-            let in_toc =
-                !toc_title.is_empty() && (s.title.is_some() || !titled || i == 0 || per == 1);
+            // With chapters or headings, the table of contents lists them, and the beginning
+            // under the book's title (a page range there reads as a stray number: a newspaper's
+            // front page before its first headline); without, every run of pages.
+            let toc_title = match &s.title {
+                Some(t) => t.clone(),
+                None if titled && i == 0 => book_title.to_string(),
+                None => range,
+            };
+            let in_toc = !toc_title.is_empty() && (s.title.is_some() || !titled || i == 0);
             Doc {
                 file: format!("text/s{:04}.xhtml", i + 1),
                 section: s,

@@ -60,13 +60,12 @@ fn a_newspapers_contents_are_its_headlines() {
             "a fragment in the contents: {t:?} of {titles:?}"
         );
     }
-    // Each page is listed among the headlines, in order: 1, page 1's headlines, 2, page 2's.
-    let two = titles
-        .iter()
-        .position(|t| t == "2")
-        .expect("page 2 in the contents");
-    let cabbage = titles.iter().position(|t| t == "Капуста кӧчан").unwrap();
-    assert!(titles[0] == "1" && cabbage < two, "{titles:?}");
+    // The front page before its first headline is the title; no entry is a number or
+    // a fragment of fewer than three letters.
+    assert_eq!(titles[0], "Выль туйӧд", "{titles:?}");
+    for t in &titles {
+        assert!(t.chars().filter(|c| c.is_alphabetic()).count() >= 3, "{t:?} in {titles:?}");
+    }
     for want in [
         "Капуста кӧчан",
         "Вундан машинаяс сулӧдӧны",
