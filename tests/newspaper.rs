@@ -64,7 +64,10 @@ fn a_newspapers_contents_are_its_headlines() {
     // a fragment of fewer than three letters.
     assert_eq!(titles[0], "Выль туйӧд", "{titles:?}");
     for t in &titles {
-        assert!(t.chars().filter(|c| c.is_alphabetic()).count() >= 3, "{t:?} in {titles:?}");
+        assert!(
+            t.chars().filter(|c| c.is_alphabetic()).count() >= 3,
+            "{t:?} in {titles:?}"
+        );
     }
     for want in [
         "Капуста кӧчан",
