@@ -161,6 +161,12 @@ impl BookMeta {
                 return Err(toml_err(message));
             }
         };
+        if let Some(problem) = meta.year.as_ref().and_then(Year::problem) {
+            return Err(toml_err(format!(
+                "{}: {problem}",
+                key_position(text, "year")
+            )));
+        }
         if meta.year_sort.is_some() {
             return Err(toml_err(format!(
                 "{}: `year_sort` is worked out from `year`; remove it",
@@ -183,7 +189,7 @@ impl BookMeta {
         if let Some(y) = meta
             .year
             .as_ref()
-            .filter(|y| !(1450..=this_year).contains(&y.sort()))
+            .filter(|y| y.last() < 1450 || y.sort() > this_year)
         {
             warnings.push(format!(
                 "year {y} is not between 1450 (printing) and {this_year}; kitap validate will call it an error"
@@ -977,8 +983,14 @@ fn field_errors(text: &str) -> Option<Vec<String>> {
         }
         let mut one = toml::Table::new();
         one.insert(key.clone(), value.clone());
-        if let Err(e) = toml::Value::Table(one).try_into::<BookMeta>() {
-            errors.push(format!("{at}: {}", one_line(e.message())));
+        match toml::Value::Table(one).try_into::<BookMeta>() {
+            Err(e) => errors.push(format!("{at}: {}", one_line(e.message()))),
+            Ok(m) => errors.extend(
+                m.year
+                    .as_ref()
+                    .and_then(Year::problem)
+                    .map(|p| format!("{at}: {p}")),
+            ),
         }
     }
     // In the file's order, as the editor reads it (the table is in key order).

@@ -17,6 +17,10 @@ pub struct Year {
     uncertain: bool,
     /// Supplied by the cataloguer from outside the book (in square brackets).
     supplied: bool,
+    /// Read as one of the forms [`Year::parse`] knows. A manifest is read back whatever its
+    /// year says (a later kitap may read fewer forms than the one that wrote it, and OUT must
+    /// stay readable); book.toml and `kitap validate` refuse a year not understood.
+    understood: bool,
 }
 
 impl Year {
@@ -28,7 +32,25 @@ impl Year {
             last: y,
             uncertain: false,
             supplied: false,
+            understood: true,
         }
+    }
+
+    /// A year as stored that is none of the forms kitap reads: kept as written, sorting first.
+    fn unread(written: &str) -> Year {
+        Year {
+            written: written.to_string(),
+            first: 0,
+            last: 0,
+            uncertain: true,
+            supplied: false,
+            understood: false,
+        }
+    }
+
+    /// Why the year is not one kitap reads, when it is not.
+    pub fn problem(&self) -> Option<String> {
+        (!self.understood).then(|| not_a_year(&self.written))
     }
 
     /// Reads a year as a catalogue writes it; `Err` says what forms are understood.
@@ -72,6 +94,7 @@ impl Year {
                     last,
                     uncertain: true,
                     supplied,
+                    understood: true,
                 });
             }
         }
@@ -82,6 +105,7 @@ impl Year {
             first,
             last,
             supplied,
+            understood: true,
         })
     }
 
@@ -218,7 +242,8 @@ impl<'de> Deserialize<'de> for Year {
                     .map_err(|_| E::custom(format!("year {v} is not a year")))
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Year, E> {
-                Year::parse(v).map_err(E::custom)
+                // Refused by book.toml's checks and by validate, never by the reader.
+                Ok(Year::parse(v).unwrap_or_else(|_| Year::unread(v)))
             }
         }
         d.deserialize_any(Visitor)
@@ -384,6 +409,15 @@ mod tests {
         assert_eq!(back, Year::parse("[1939]").unwrap());
         let back: Year = serde_json::from_str("1939").unwrap();
         assert_eq!(back, Year::plain(1939));
+        // A stored year no form reads stays readable, as written, and says what is wrong.
+        let odd: Year = serde_json::from_str("\"1905/17\"").unwrap();
+        assert_eq!(json(&odd), "\"1905/17\"");
+        assert!(
+            odd.problem()
+                .unwrap()
+                .contains("is not a year as kitap reads them")
+        );
+        assert!(Year::parse("1939?").unwrap().problem().is_none());
     }
 
     #[test]

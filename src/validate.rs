@@ -286,8 +286,10 @@ fn metadata(book: &BookRecord, entry: &str, this_year: i32) -> Vec<Problem> {
     {
         bad("isbn-check-digit", format!("isbn {isbn:?}: {why}"));
     }
-    if let Some(y) = &m.year
-        && !(1450..=this_year).contains(&y.sort())
+    if let Some(problem) = m.year.as_ref().and_then(crate::dates::Year::problem) {
+        bad("year", problem);
+    } else if let Some(y) = &m.year
+        && (y.last() < 1450 || y.sort() > this_year)
     {
         bad(
             "year",

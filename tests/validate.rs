@@ -661,6 +661,15 @@ fn a_manifest_of_schema_1_4_is_valid_unless_it_uses_1_5s_fields() {
     validate(&out, &[])
         .code(1)
         .stdout_contains("year_sort 1935 does not follow from year 193-?");
+    // A year no form reads (a hand edit, a kitap that read more forms) keeps OUT readable:
+    // validate names it instead of refusing the manifest.
+    edit_manifest(&out, |m| {
+        m["books"][0]["metadata"]["year"] = "19?9".into();
+        m["books"][0]["metadata"]["year_sort"] = 0.into();
+    });
+    validate(&out, &[])
+        .code(1)
+        .stdout_contains("year \"19?9\" is not a year as kitap reads them");
 }
 
 /// Manifests before 1.5 carry no `year_sort`.
