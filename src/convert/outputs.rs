@@ -17,6 +17,7 @@ use crate::config::{EpubHeadings, OutputKind};
 use crate::epub::{self, EpubMeta};
 use crate::geometry::Rect;
 use crate::manifest::{BookRecord, Correction, PageRecord};
+use crate::ocr::OcrPage;
 use crate::pdf::{self, DocInfo, PdfWriter};
 use crate::reading::{self, PageText};
 
@@ -128,35 +129,71 @@ pub fn thumbnail_path(id: &str, index: u32) -> String {
     format!("{id}/{id}.{THUMBNAIL_EXT}/{index:04}.jpg")
 }
 
-/// The page thumbnails for the review page: a small JPEG per converted page, made while the
-/// page was converted (never decoded back from the PDF).
-struct ThumbnailOutput {
+/// A folder of one file per page beside a book's other files (`<id>.<ext>/0001.<suffix>`),
+/// written as pages arrive and synced at the end: the thumbnails, the ALTO pages.
+struct PageFiles {
     dir: PathBuf,
+    suffix: &'static str,
+    media_type: &'static str,
     files: Vec<PathBuf>,
 }
 
-impl ThumbnailOutput {
-    fn create(book_dir: &Path, id: &str) -> io::Result<ThumbnailOutput> {
-        let dir = out_path(book_dir, id, THUMBNAIL_EXT);
+impl PageFiles {
+    fn create(
+        book_dir: &Path,
+        id: &str,
+        ext: &str,
+        (suffix, media_type): (&'static str, &'static str),
+    ) -> io::Result<PageFiles> {
+        let dir = out_path(book_dir, id, ext);
         std::fs::create_dir(&dir)?;
-        Ok(ThumbnailOutput {
+        Ok(PageFiles {
             dir,
+            suffix,
+            media_type,
             files: Vec::new(),
         })
+    }
+
+    fn write(&mut self, index: u32, bytes: &[u8]) -> io::Result<()> {
+        let path = self.dir.join(format!("{index:04}.{}", self.suffix));
+        let mut f = create(&path)?;
+        f.write_all(bytes)?;
+        sync(f)?;
+        self.files.push(path);
+        Ok(())
+    }
+
+    fn finish(self) -> io::Result<Finish> {
+        File::open(&self.dir)?.sync_all()?;
+        let media_type = self.media_type;
+        Ok(Finish {
+            files: self
+                .files
+                .into_iter()
+                .map(|path| Finished { path, media_type })
+                .collect(),
+            labels: None,
+        })
+    }
+}
+
+/// The page thumbnails for the review page: a small JPEG per converted page, made while the
+/// page was converted (never decoded back from the PDF).
+struct ThumbnailOutput(PageFiles);
+
+impl ThumbnailOutput {
+    fn create(book_dir: &Path, id: &str) -> io::Result<ThumbnailOutput> {
+        PageFiles::create(book_dir, id, THUMBNAIL_EXT, ("jpg", "image/jpeg")).map(ThumbnailOutput)
     }
 }
 
 impl BookOutput for ThumbnailOutput {
     fn page(&mut self, page: &PageView) -> io::Result<()> {
-        let Some(jpeg) = &page.reading.thumb else {
-            return Ok(());
-        };
-        let path = self.dir.join(format!("{:04}.jpg", page.index));
-        let mut f = create(&path)?;
-        f.write_all(jpeg)?;
-        sync(f)?;
-        self.files.push(path);
-        Ok(())
+        match &page.reading.thumb {
+            Some(jpeg) => self.0.write(page.index, jpeg),
+            None => Ok(()),
+        }
     }
 
     fn failed_page(&mut self, _page: &FailedView) -> io::Result<()> {
@@ -164,19 +201,7 @@ impl BookOutput for ThumbnailOutput {
     }
 
     fn finish(self: Box<Self>, _end: &BookEnd) -> io::Result<Finish> {
-        let dir = File::open(&self.dir)?;
-        dir.sync_all()?;
-        Ok(Finish {
-            files: self
-                .files
-                .into_iter()
-                .map(|path| Finished {
-                    path,
-                    media_type: "image/jpeg",
-                })
-                .collect(),
-            labels: None,
-        })
+        self.0.finish()
     }
 }
 
@@ -361,9 +386,8 @@ impl BookOutput for HocrOutput {
 
 /// ALTO 4 XML, a file per page (`<id>.alto/0001.xml`), as METS packages hold them.
 struct AltoOutput {
-    dir: PathBuf,
+    files: PageFiles,
     lang: String,
-    files: Vec<PathBuf>,
 }
 
 /// The folder of a book's ALTO files: `<id>.alto/`.
@@ -371,61 +395,49 @@ pub const ALTO_EXT: &str = "alto";
 
 impl AltoOutput {
     fn create(book_dir: &Path, info: &BookInfo) -> io::Result<AltoOutput> {
-        let dir = out_path(book_dir, &info.id, ALTO_EXT);
-        std::fs::create_dir(&dir)?;
+        let files = PageFiles::create(
+            book_dir,
+            &info.id,
+            ALTO_EXT,
+            ("xml", crate::alto::MEDIA_TYPE),
+        )?;
         Ok(AltoOutput {
-            dir,
+            files,
             lang: info.main_tag().to_string(),
-            files: Vec::new(),
         })
     }
 
-    fn write(&mut self, page: &crate::alto::AltoPage) -> io::Result<()> {
-        let path = self.dir.join(format!("{:04}.xml", page.index));
-        let mut f = create(&path)?;
-        f.write_all(crate::alto::page(page).as_bytes())?;
-        sync(f)?;
-        self.files.push(path);
-        Ok(())
+    fn write(
+        &mut self,
+        index: u32,
+        source: &str,
+        in_source: bool,
+        ocr: Option<&OcrPage>,
+    ) -> io::Result<()> {
+        let xml = crate::alto::page(&crate::alto::AltoPage {
+            index,
+            source,
+            boxes_in_source: in_source,
+            lang: &self.lang,
+            ocr,
+        });
+        self.files.write(index, xml.as_bytes())
     }
 }
 
 impl BookOutput for AltoOutput {
     fn page(&mut self, page: &PageView) -> io::Result<()> {
-        let lang = self.lang.clone();
-        self.write(&crate::alto::AltoPage {
-            index: page.index,
-            source: page.source,
-            boxes_in_source: boxes_in_source(page),
-            lang: &lang,
-            ocr: Some(&page.reading.ocr),
-        })
+        let in_source = boxes_in_source(page);
+        self.write(page.index, page.source, in_source, Some(&page.reading.ocr))
     }
 
     fn failed_page(&mut self, page: &FailedView) -> io::Result<()> {
-        let lang = self.lang.clone();
-        self.write(&crate::alto::AltoPage {
-            index: page.index,
-            source: page.source,
-            boxes_in_source: true,
-            lang: &lang,
-            ocr: None,
-        })
+        // No boxes to place: the file names the scan.
+        self.write(page.index, page.source, true, None)
     }
 
     fn finish(self: Box<Self>, _end: &BookEnd) -> io::Result<Finish> {
-        File::open(&self.dir)?.sync_all()?;
-        Ok(Finish {
-            files: self
-                .files
-                .into_iter()
-                .map(|path| Finished {
-                    path,
-                    media_type: crate::alto::MEDIA_TYPE,
-                })
-                .collect(),
-            labels: None,
-        })
+        self.files.finish()
     }
 }
 
