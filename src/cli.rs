@@ -25,8 +25,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Convert a tree of scanned book folders (one folder = one book) into OUT/<id>/<id>.{pdf,epub,txt},
-    /// OUT/manifest.json and OUT/review.html.
+    /// Convert a tree of scanned book folders (one folder = one book) into OUT/<id>/<id>.{pdf,epub,txt}
+    /// (or the files --outputs names: hocr, alto, web-pdf too), OUT/manifest.json and
+    /// OUT/review.html.
     #[command(
         after_help = "Exit status: 0 all pages converted (up-to-date books count), 1 some page or book failed (see stderr and the manifest), 2 usage or configuration error (including an output folder that is or overlaps the input), 3 another run holds OUT, 4 the output folder cannot be written, 130/143 stopped by SIGINT/SIGTERM.\n\
 Pages: PNG, JPEG, TIFF, JPEG 2000, BMP, WebP and PNM, told by their bytes. A file that looks like a page (an image by its name or its bytes, a PDF in disguise) but cannot be read is a failed page, named on stderr (exit 1); page numbers that skip and two files for one page are warnings. Run `kitap check SCANS` first to see all of it without converting.\n\
@@ -41,6 +42,7 @@ Examples:\n  \
 kitap convert /srv/scans -o /srv/out                      every book; a second run redoes only what changed\n  \
 kitap convert /srv/scans -o /srv/out --lang kk,ru         books whose book.toml names no languages\n  \
 kitap convert /srv/scans -o /srv/out -p compact -v        smaller PDFs, a line per page\n  \
+kitap convert /srv/scans -o /srv/out --outputs pdf,web-pdf,alto,txt   archive and web PDFs and ALTO from one OCR\n  \
 kitap convert /srv/scans -o /srv/out -q --log-format json --min-age 30m   the nightly job\n  \
 kitap convert /srv/scans -o /srv/out --shard auto         one task of a Slurm job array (then kitap merge)"
     )]
