@@ -26,7 +26,15 @@ pub const RECORD_FILE: &str = ".kitap-book.json";
 /// The QR codes `kitap export shelf` writes beside the book's files are kitap's too: a new
 /// generation drops them and the next export makes them again.
 pub const OUTPUT_EXTENSIONS: [&str; 9] = [
-    "pdf", "epub", "txt", "hocr", "alto", "web.pdf", "thumbs", "qr.svg", "qr.png",
+    "pdf",
+    "epub",
+    "txt",
+    "hocr",
+    crate::convert::ALTO_EXT,
+    crate::convert::WEB_PDF_EXT,
+    crate::manifest::review::THUMBNAIL_EXT,
+    "qr.svg",
+    "qr.png",
 ];
 
 /// `OUT/.kitap/staging`: where generations are built and old ones taken apart.
