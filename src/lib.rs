@@ -20,6 +20,8 @@ pub mod generation;
 pub mod geometry;
 pub mod hocr;
 pub mod lang;
+#[allow(unsafe_code)]
+pub mod line_png;
 pub mod load;
 pub mod lock;
 pub mod manifest;
