@@ -21,6 +21,7 @@ pub mod geometry;
 pub mod hocr;
 pub mod lang;
 #[allow(unsafe_code)]
+#[cfg(all(target_os = "linux", not(target_feature = "crt-static")))]
 pub mod line_png;
 pub mod load;
 pub mod lock;

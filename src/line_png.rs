@@ -11,11 +11,16 @@
 //!
 //! The PNG never leaves the process and is decoded losslessly whatever its compression, so
 //! storing it changes nothing but time: words, boxes and confidences are the same (a test
-//! compares them). kitap's executable therefore defines `png_set_compression_level` itself
-//! (`src/main.rs`, exported by `build.rs`); the dynamic linker binds Leptonica's call to it
-//! before libpng's, and it asks libpng for level 0 (stored deflate blocks) and no row filter.
-//! Nothing else in kitap writes PNG through libpng: kitap's own PNG files are written by the
-//! `png` crate, so only Tesseract's transient images are affected.
+//! compares the text, hOCR, ALTO, PDF and EPUB). kitap's executable therefore defines
+//! `png_set_compression_level` itself (`src/main.rs`, exported by `build.rs`; Linux, with a
+//! shared libpng); the dynamic linker binds Leptonica's call to it before libpng's, and it asks
+//! libpng 1.6 for level 0 (stored deflate blocks) and no row filter.
+//! The setting is process-wide: every `png_set_compression_level` call in the process comes
+//! here, also libpng's own (its simplified `png_image_write_*` API), an explicit
+//! `pixSetZlibCompression`, and any debug image Tesseract would write. Nothing in kitap uses
+//! those: its own PNG files are written by the `png` crate, so only Tesseract's transient
+//! images are affected. A PNG writer through libpng or Leptonica added to kitap would write
+//! stored PNGs too.
 //!
 //! `KITAP_TESSERACT_PNG=default` leaves libpng's defaults alone (to compare, or to rule this
 //! out when something looks wrong).
@@ -39,9 +44,11 @@ struct Libpng {
     store: bool,
 }
 
+/// libpng 1.6's `name` past kitap's executable: by version, so that a struct is never handed
+/// to another libpng's function of that name.
 fn next_symbol(name: &CStr) -> *mut c_void {
-    // SAFETY: dlsym with RTLD_NEXT and a NUL-terminated name only looks the symbol up.
-    unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr()) }
+    // SAFETY: dlvsym with RTLD_NEXT and NUL-terminated names only looks the symbol up.
+    unsafe { libc::dlvsym(libc::RTLD_NEXT, name.as_ptr(), c"PNG16_0".as_ptr()) }
 }
 
 fn libpng() -> Option<&'static Libpng> {
@@ -52,8 +59,15 @@ fn libpng() -> Option<&'static Libpng> {
             if level.is_null() {
                 return None;
             }
-            let filter = next_symbol(c"png_set_filter");
-            // SAFETY: the symbols are libpng's functions of these signatures (png.h).
+            let store = std::env::var_os("KITAP_TESSERACT_PNG").is_none_or(|v| v != "default");
+            // Looked up only when used: the loader's log then says whether it is
+            // (tests/line_png.rs).
+            let filter = if store {
+                next_symbol(c"png_set_filter")
+            } else {
+                std::ptr::null_mut()
+            };
+            // SAFETY: the symbols are libpng 1.6's functions of these signatures (png.h).
             let (set_level, set_filter) = unsafe {
                 (
                     std::mem::transmute::<*mut c_void, SetLevel>(level),
@@ -61,7 +75,6 @@ fn libpng() -> Option<&'static Libpng> {
                         .then(|| std::mem::transmute::<*mut c_void, SetFilter>(filter)),
                 )
             };
-            let store = std::env::var_os("KITAP_TESSERACT_PNG").is_none_or(|v| v != "default");
             Some(Libpng {
                 set_level,
                 set_filter,

@@ -1,7 +1,6 @@
 //! The `kitap` command; everything it does lives in the library.
 
 use clap::Parser;
-use std::ffi::{c_int, c_void};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -13,8 +12,12 @@ fn main() -> ExitCode {
 ///
 /// # Safety
 /// As libpng's own: `png` is a libpng write struct.
+#[cfg(all(target_os = "linux", not(target_feature = "crt-static")))]
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn png_set_compression_level(png: *mut c_void, level: c_int) {
+pub unsafe extern "C" fn png_set_compression_level(
+    png: *mut std::ffi::c_void,
+    level: std::ffi::c_int,
+) {
     // SAFETY: the caller's promise is passed on.
     unsafe { kitap::line_png::set_compression_level(png, level) }
 }
