@@ -3,7 +3,7 @@
 
 What it does
     Typesets a short original text (written for kitap, CC0-1.0) in each
-    language below — the Soviet-era Cyrillic of languages written in Latin
+    language below — Kazakh (to choose its models), the Soviet-era Cyrillic of languages written in Latin
     today, the Latin of Kazakh's new alphabet, Turkic and Iranian languages of
     Russia and Central Asia, Belarusian, Uyghur (Arabic script, right to left)
     and Russian in its pre-1918 orthography — with the page layout and scan
@@ -127,6 +127,19 @@ PAGES = [
         "Бу ерда кексалар газета ўқийди, ёшлар эса дарсга тайёрланади.",
         "Энг эски китоблар юқори жавонда сақланади. Уларнинг варақлари "
         "сарғайган, баъзилари йиртилган.",
+    ]),
+    ("kk", "Қолжазбалар қоры", [
+        "Облыстық кітапхананың жертөлесінде ескі жиһаздың арасында қолжазбалар "
+        "мен кітаптар сақталған. Олардың көбі өткен ғасырдың басында басылған: "
+        "кейбіреулері араб әрпімен, кейбіреулері латын әрпімен жазылған.",
+        "Биыл кітапханашылар қорды цифрлық көшірмеге айналдыруды бастады. Күн "
+        "сайын екі қызметкер бес жүзге жуық бетті сканерлейді. Әр кітаптың "
+        "атауы, авторы және шыққан жылы электрондық каталогқа енгізіледі.",
+        "Бұл жұмыс оңай емес: кейбір беттер қисық түседі, кейбіреулерінің шеті "
+        "бүктелген. Оқырмандар енді үйден шықпай-ақ Абайдың, Мұхтар Әуезовтің "
+        "және Ахмет Байтұрсынұлының еңбектерін оқи алады.",
+        "Қорда барлығы 12 480 кітап бар, оның 3 150-і 1940 жылға дейін шыққан. "
+        "Қаржыны облыс әкімдігі мен «Мәдени мұра» бағдарламасы бөлді.",
     ]),
     ("kk-Latn", "Dala kıtaphanasy", [
         "Auyldyñ şetınde kışkentai kıtaphana bar. Onyñ terezelerı keñ dalağa "
