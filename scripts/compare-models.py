@@ -27,6 +27,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.dont_write_bytecode = True  # no scripts/__pycache__ from borrowing bench.py
 spec = importlib.util.spec_from_file_location("bench", HERE / "bench.py")
 bench = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(bench)
