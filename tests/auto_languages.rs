@@ -195,10 +195,13 @@ fn auto_in_book_toml_finds_the_language_and_a_second_run_leaves_the_book_alone()
     )
     .unwrap();
     // --lang names a language for books that name none: this one says auto itself.
-    let run = Kitap::convert(&scans)
-        .out(&dir.join("out"))
-        .args(["--lang", "eng"])
-        .run();
+    let convert = || {
+        Kitap::convert(&scans)
+            .out(&dir.join("out"))
+            .args(["--lang", "eng"])
+            .run()
+    };
+    let run = convert();
     run.success();
     run.stderr_contains("found kk (Kazakh");
     let m = run.manifest();
@@ -212,10 +215,7 @@ fn auto_in_book_toml_finds_the_language_and_a_second_run_leaves_the_book_alone()
         &["-p", epub.to_str().unwrap(), "OEBPS/content.opf"],
     );
     assert!(opf.contains("<dc:language>kk</dc:language>"), "{opf}");
-    let again = Kitap::convert(&scans)
-        .out(&dir.join("out"))
-        .args(["--lang", "eng"])
-        .run();
+    let again = convert();
     again.success();
     again.stderr_contains("1 unchanged");
     assert_eq!(detected(book(&again.manifest(), "kk")).language, "kk");
