@@ -5,7 +5,9 @@
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    let linux = std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux");
+    // glibc's loader (dlvsym is glibc's).
+    let linux = std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux")
+        && std::env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("gnu");
     let static_crt = std::env::var("CARGO_CFG_TARGET_FEATURE")
         .is_ok_and(|f| f.split(',').any(|f| f == "crt-static"));
     if !linux || static_crt {

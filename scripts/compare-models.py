@@ -11,10 +11,11 @@ What it does
     set other than the language's own only when it reads at least 0.5 points better.
 
 How to run
-    python3 scripts/compare-models.py --models kaz,kaz+rus,kaz+eng,Cyrillic \\
+    python3 scripts/compare-models.py --models kaz,kaz+rus,kaz+eng,Cyrillic,Cyrillic+eng \\
         sample-scans/kk-dala-kitaphanasy tests/data/languages/kk
 
-    --kitap BIN (default target/release/kitap). Python 3 standard library only.
+    --kitap BIN (default target/release/kitap). A kitap run that does not exit 0 (a page that
+    failed included) stops the comparison with its stderr. Python 3 standard library only.
 """
 
 import argparse
@@ -24,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -32,34 +34,39 @@ spec = importlib.util.spec_from_file_location("bench", HERE / "bench.py")
 bench = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(bench)
 
-PAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".jp2", ".bmp", ".webp", ".pnm"}
-
-
 def stage(book: Path, dest: Path, models: list[str]) -> None:
+    """The book's files (kitap decides which are pages) with `ocr_models` in its book.toml."""
     dest.mkdir(parents=True)
     for f in sorted(book.iterdir()):
-        if f.is_file() and f.suffix.lower() in PAGE_SUFFIXES:
+        if f.is_file() and f.name not in ("book.toml", "truth.json"):
             shutil.copy2(f, dest / f.name)
     toml = book / "book.toml"
-    lines = []
-    if toml.is_file():
-        lines = [l for l in toml.read_text(encoding="utf-8").splitlines()
-                 if not l.startswith("ocr_models")]
+    text = toml.read_text(encoding="utf-8") if toml.is_file() else ""
+    if "ocr_models" in tomllib.loads(text):
+        sys.exit(f"{toml} sets ocr_models itself: compare a copy without it")
     quoted = ", ".join(f'"{m}"' for m in models)
-    lines.append(f"ocr_models = [{quoted}]")
-    (dest / "book.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # First, so that it is a key of the book and not of a [[chapters]] table.
+    (dest / "book.toml").write_text(f"ocr_models = [{quoted}]\n{text}", encoding="utf-8")
 
 
 def book_pairs(out: Path, book: Path) -> list[tuple[str, str]]:
-    """(kitap's page text, the page's GT) for every page with a GT file."""
-    rec = next(r for r in bench.read_manifest(out)["books"] if r["id"] == book.name)
+    """(kitap's page text, the page's GT) for every page with a GT file (first frames only: a
+    GT file is of a page file)."""
+    recs = [r for r in bench.read_manifest(out)["books"] if bench.book_of(r) == book.name]
+    if not recs:
+        sys.exit(f"{book.name}: not in kitap's manifest")
+    rec = recs[0]
     txt = bench.file_of(rec, "text/plain")
+    if txt is None:
+        sys.exit(f"{book.name}: kitap wrote no text ({rec.get('status')})")
     chunks = (out / txt).read_text(encoding="utf-8").split("\f")
     pages = sorted(rec["pages"], key=lambda p: p["index"])
+    if len(chunks) != len(pages):
+        sys.exit(f"{book.name}: {len(chunks)} pages of text for {len(pages)} pages")
     pairs = []
     for page, chunk in zip(pages, chunks):
         gt = book / "gt" / (Path(page["source"]).stem + ".txt")
-        if gt.is_file():
+        if page.get("frame", 0) == 0 and gt.is_file():
             pairs.append((chunk, gt.read_text(encoding="utf-8")))
     return pairs
 
@@ -95,7 +102,9 @@ def main() -> None:
                 c = bench.book_cer(book_pairs(out, book.resolve()))
                 total["distance"] += c["distance"]
                 total["gt_chars"] += c["gt_chars"]
-                per_book.append(f"{100 * c['cer']:.2f} %")
+                per_book.append("no GT" if c["cer"] is None else f"{100 * c['cer']:.2f} %")
+            if not total["gt_chars"]:
+                sys.exit("no page of these books has a gt/<page>.txt")
             rows.append((label, per_book, 100 * total["distance"] / total["gt_chars"],
                          total["gt_chars"]))
     print("| models | " + " | ".join(names) + " | all |")

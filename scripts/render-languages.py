@@ -3,8 +3,8 @@
 
 What it does
     Typesets a short original text (written for kitap, CC0-1.0) in each
-    language below — Kazakh (to choose its models), the Soviet-era Cyrillic of languages written in Latin
-    today, the Latin of Kazakh's new alphabet, Turkic and Iranian languages of
+    language below — Kazakh (to choose its models), the Soviet-era Cyrillic
+    of languages written in Latin today, the Latin of Kazakh's new alphabet, Turkic and Iranian languages of
     Russia and Central Asia, Belarusian, Uyghur (Arabic script, right to left)
     and Russian in its pre-1918 orthography — with the page layout and scan
     artefacts of scripts/render-samples.py (5 x 7 inch, 300 dpi, grey PNG).

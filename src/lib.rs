@@ -21,7 +21,11 @@ pub mod geometry;
 pub mod hocr;
 pub mod lang;
 #[allow(unsafe_code)]
-#[cfg(all(target_os = "linux", not(target_feature = "crt-static")))]
+#[cfg(all(
+    target_os = "linux",
+    target_env = "gnu",
+    not(target_feature = "crt-static")
+))]
 pub mod line_png;
 pub mod load;
 pub mod lock;

@@ -12,9 +12,9 @@
 //! The PNG never leaves the process and is decoded losslessly whatever its compression, so
 //! storing it changes nothing but time: words, boxes and confidences are the same (a test
 //! compares the text, hOCR, ALTO, PDF and EPUB). kitap's executable therefore defines
-//! `png_set_compression_level` itself (`src/main.rs`, exported by `build.rs`; Linux, with a
-//! shared libpng); the dynamic linker binds Leptonica's call to it before libpng's, and it asks
-//! libpng 1.6 for level 0 (stored deflate blocks) and no row filter.
+//! `png_set_compression_level` itself (`src/main.rs`, exported by `build.rs`; Linux with glibc
+//! and a shared libpng); the dynamic linker binds Leptonica's call to it before libpng's, and
+//! it asks libpng 1.6 for level 0 (stored deflate blocks) and no row filter.
 //! The setting is process-wide: every `png_set_compression_level` call in the process comes
 //! here, also libpng's own (its simplified `png_image_write_*` API), an explicit
 //! `pixSetZlibCompression`, and any debug image Tesseract would write. Nothing in kitap uses

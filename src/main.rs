@@ -12,7 +12,11 @@ fn main() -> ExitCode {
 ///
 /// # Safety
 /// As libpng's own: `png` is a libpng write struct.
-#[cfg(all(target_os = "linux", not(target_feature = "crt-static")))]
+#[cfg(all(
+    target_os = "linux",
+    target_env = "gnu",
+    not(target_feature = "crt-static")
+))]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn png_set_compression_level(
     png: *mut std::ffi::c_void,
