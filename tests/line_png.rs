@@ -14,17 +14,12 @@ use std::path::{Path, PathBuf};
 fn loader_log(dir: &Path, libpng_defaults: bool) -> String {
     let scans = copy_samples(&dir.join("scans"), &["en-reading-room"]);
     let log = dir.join("ld");
-    let mut run = Kitap::convert(&scans)
+    let run = Kitap::convert(&scans)
         .out(&dir.join("out"))
         .arg("--quiet")
         .env("LD_DEBUG", "bindings")
         .env("LD_DEBUG_OUTPUT", log.to_str().unwrap());
-    run = if libpng_defaults {
-        run.env("KITAP_TESSERACT_PNG", "default")
-    } else {
-        run.env_remove("KITAP_TESSERACT_PNG")
-    };
-    run.run().success();
+    png_setting(run, libpng_defaults).run().success();
     let mut bindings = String::new();
     for e in std::fs::read_dir(dir).unwrap().flatten() {
         if e.file_name().to_string_lossy().starts_with("ld.") {
@@ -32,6 +27,15 @@ fn loader_log(dir: &Path, libpng_defaults: bool) -> String {
         }
     }
     bindings
+}
+
+/// The run with libpng's defaults (`KITAP_TESSERACT_PNG=default`) or kitap's stored line images.
+fn png_setting(run: Kitap, libpng_defaults: bool) -> Kitap {
+    if libpng_defaults {
+        run.env("KITAP_TESSERACT_PNG", "default")
+    } else {
+        run.env_remove("KITAP_TESSERACT_PNG")
+    }
 }
 
 /// `binding file FROM [0] to TO [0]: normal symbol `NAME' [VERSION]` lines: (from, to).
@@ -97,16 +101,11 @@ fn leptonica_calls_kitaps_png_compression_level_which_calls_libpngs() {
 }
 
 fn convert(scans: &Path, out: &Path, libpng_defaults: bool) {
-    let mut run =
+    let run =
         Kitap::convert(scans)
             .out(out)
             .args(["--quiet", "--outputs", "pdf,epub,txt,hocr,alto"]);
-    run = if libpng_defaults {
-        run.env("KITAP_TESSERACT_PNG", "default")
-    } else {
-        run.env_remove("KITAP_TESSERACT_PNG")
-    };
-    run.run().success();
+    png_setting(run, libpng_defaults).run().success();
 }
 
 /// Every file of a book's folder but its record (which says when it was converted).
